@@ -1,0 +1,32 @@
+"""Suite-wide fixtures. Every test runs with the builtin config defaults (no PYRO_* from the caller's shell)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+for _k in [k for k in os.environ if k.startswith("PYRO_")]:
+    del os.environ[_k]
+
+
+@pytest.fixture(autouse=True)
+def _reset_pyro_config():
+    """Each test starts from the builtin defaults and may change Pyro5.config freely."""
+    try:
+        import Pyro5
+    except ImportError:  # pragma: no cover - wire not importable: the wire tests will say why
+        yield
+        return
+    cfg = getattr(Pyro5, "config", None)
+    if cfg is not None:
+        cfg.reset(use_environment=False)
+    yield
+    if cfg is not None:
+        cfg.reset(use_environment=False)
+
+
+@pytest.fixture(scope="session")
+def orig_python():
+    """Interpreter of the original Pyro5 5.15 in its own venv (created on first use)."""
+    from tests._support import refpyro
+    return refpyro.orig_python()

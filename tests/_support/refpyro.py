@@ -107,3 +107,7 @@ def start_python(code: str, *args: str, python: str | None = None, timeout: floa
                               stderr=subprocess.PIPE, env=env or dict(os.environ), text=True)
     p.ready = _wait_ready(p.proc, timeout)
     return p
+
+
+if __name__ == "__main__":  # `python3 tests/_support/refpyro.py` prepares the venv (used by .ci/run)
+    print(orig_python())

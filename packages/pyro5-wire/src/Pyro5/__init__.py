@@ -1,1 +1,96 @@
 __path__ = __import__("pkgutil").extend_path(__path__, __name__)
+__doc__ = """Pyro5 - Python Remote Objects (wire-compatible reimplementation, protocol 502).
+
+``Pyro5.config`` holds the configuration (builtin defaults overridden by PYRO_* environment variables),
+``Pyro5.current_context`` the per-thread call context. Import ``Pyro5.api`` for the main API.
+Logging is configured only when the environment variable PYRO_LOGLEVEL is set (file from PYRO_LOGFILE,
+default ``pyro.log``; ``{stderr}`` logs to the standard error output).
+"""
+
+import logging as _logging  # noqa: E402 - the __path__ statement must come first
+import os as _os  # noqa: E402
+import sys as _sys  # noqa: E402
+import warnings as _warnings  # noqa: E402
+
+__version__ = "6.0.0"
+
+_orig_argv = " ".join(getattr(_sys, "orig_argv", ()))
+if _sys.argv[:1] == ["-m"] and ("-m Pyro5.configure" in _orig_argv or "-mPyro5.configure" in _orig_argv):
+    # `python -m Pyro5.configure`: this package imports configure before runpy executes it as __main__,
+    # which is harmless here; keep runpy's RuntimeWarning about it out of the tool's output.
+    _warnings.filterwarnings("ignore", message="'Pyro5.configure' found in sys.modules", category=RuntimeWarning)
+del _orig_argv
+
+from .callcontext import current_context as current_context  # noqa: E402
+from .configure import Configuration as _Configuration  # noqa: E402
+
+config = _Configuration()
+
+_LOG_FORMAT = "[%(asctime)s.%(msecs)03d,%(name)s,%(levelname)s] %(message)s"
+
+
+def _configure_logging() -> None:
+    level = _os.environ.get("PYRO_LOGLEVEL")
+    if not level:
+        return
+    level = level.strip()
+    if level.isdigit():
+        levelvalue = int(level)
+    else:
+        levelvalue = _logging.getLevelName(level.upper())
+        if not isinstance(levelvalue, int):
+            _warnings.warn("PYRO_LOGLEVEL=%r is not a valid logging level (use DEBUG, INFO, WARNING, ERROR, "
+                           "CRITICAL or a number); Pyro logging was not configured" % level, stacklevel=3)
+            return
+    logfile = _os.environ.get("PYRO_LOGFILE", "pyro.log")
+    if logfile == "{stderr}":
+        handler: _logging.Handler = _logging.StreamHandler(_sys.stderr)
+    else:
+        try:
+            handler = _logging.FileHandler(logfile)
+        except OSError as x:
+            _warnings.warn("cannot open PYRO_LOGFILE=%r (%s); Pyro logs to stderr instead" % (logfile, x),
+                           stacklevel=3)
+            handler = _logging.StreamHandler(_sys.stderr)
+    handler.setFormatter(_logging.Formatter(_LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
+    log = _logging.getLogger("Pyro5")
+    log.addHandler(handler)
+    log.setLevel(levelvalue)
+    log.info("Pyro log configured using built-in defaults, level=%s", level)
+
+
+def _original_pyro5_version() -> str | None:
+    """Version of an original 'Pyro5' distribution found on sys.path (its .dist-info/.egg-info folder), or None.
+
+    A plain directory scan instead of importlib.metadata keeps ``import Pyro5`` cheap."""
+    for entry in _sys.path:
+        try:
+            names = _os.listdir(entry or ".")
+        except (OSError, TypeError, ValueError):
+            continue
+        for name in names:
+            lowered = name.lower()
+            if not lowered.startswith("pyro5-"):
+                continue
+            for suffix in (".dist-info", ".egg-info"):
+                if lowered.endswith(suffix):
+                    return name[len("pyro5-"):-len(suffix)].split("-")[0]
+    return None
+
+
+def _warn_original_pyro5() -> None:
+    """Warn once when an original Pyro5 5.x distribution is installed beside us (they share files)."""
+    try:
+        version = _original_pyro5_version()
+    except Exception:  # never let this check break the import
+        return
+    if version and version.startswith("5."):
+        _warnings.warn(
+            "The original Pyro5 %s distribution is installed beside pyro5 6 (pyro5-wire). Both ship files in "
+            "the same 'Pyro5' package folder, so they conflict: run 'pip uninstall Pyro5' first and then "
+            "reinstall pyro5-wire (and the other pyro5-* distributions you use)." % version,
+            UserWarning, stacklevel=3)
+
+
+_configure_logging()
+_warn_original_pyro5()

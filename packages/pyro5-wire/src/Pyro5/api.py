@@ -1,0 +1,64 @@
+"""Pyro5.api — the main API package: one place to access the most important things.
+
+Names from the other distributions (pyro5-client, pyro5-server, pyro5-naming) are imported lazily on first
+access. When the distribution providing a name is not installed, accessing the name raises
+ModuleNotFoundError that says what to install, e.g.
+``Pyro5.api.Daemon needs pyro5-server: pip install pyro5-server``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import config, errors
+from .callcontext import current_context
+from .core import URI, locate_ns, resolve, type_meta
+
+# name -> (module, distribution that ships the module)
+_LAZY: dict[str, tuple[str, str]] = {
+    "Proxy": ("Pyro5.client", "pyro5-client"),
+    "BatchProxy": ("Pyro5.client", "pyro5-client"),
+    "SerializedBlob": ("Pyro5.client", "pyro5-client"),
+    "Daemon": ("Pyro5.server", "pyro5-server"),
+    "DaemonObject": ("Pyro5.server", "pyro5-server"),
+    "expose": ("Pyro5.server", "pyro5-server"),
+    "oneway": ("Pyro5.server", "pyro5-server"),
+    "behavior": ("Pyro5.server", "pyro5-server"),
+    "callback": ("Pyro5.server", "pyro5-server"),
+    "serve": ("Pyro5.server", "pyro5-server"),
+    "start_ns": ("Pyro5.nameserver", "pyro5-naming"),
+    "start_ns_loop": ("Pyro5.nameserver", "pyro5-naming"),
+    "SerializerBase": ("Pyro5.serializers", "pyro5-wire"),
+    "register_class_to_dict": ("Pyro5.serializers", "pyro5-wire"),
+    "register_dict_to_class": ("Pyro5.serializers", "pyro5-wire"),
+    "unregister_class_to_dict": ("Pyro5.serializers", "pyro5-wire"),
+    "unregister_dict_to_class": ("Pyro5.serializers", "pyro5-wire"),
+}
+
+__all__ = ["config", "current_context", "errors", "URI", "locate_ns", "resolve", "type_meta"] + list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        modulename, distribution = _LAZY[name]
+    except KeyError:
+        raise AttributeError("module 'Pyro5.api' has no attribute %r" % name) from None
+    try:
+        module = importlib.import_module(modulename)
+    except ModuleNotFoundError as x:
+        if x.name == modulename:
+            raise ModuleNotFoundError("Pyro5.api.%s needs %s: pip install %s" % (name, distribution, distribution),
+                                      name=modulename) from None
+        raise
+    try:
+        value = getattr(module, name)
+    except AttributeError:
+        raise AttributeError("Pyro5.api.%s: module %s (distribution %s) has no attribute %r; is the installed "
+                             "%s complete and of the same version as pyro5-wire?"
+                             % (name, modulename, distribution, name, distribution)) from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

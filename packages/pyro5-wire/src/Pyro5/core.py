@@ -1,0 +1,271 @@
+"""Multi purpose stuff used by both clients and servers (URI etc)."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import ipaddress
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from . import config, errors
+from .callcontext import current_context
+
+if TYPE_CHECKING:  # pragma: no cover
+    from Pyro5.client import Proxy
+
+__all__ = ["URI", "DAEMON_NAME", "NAMESERVER_NAME", "type_meta", "locate_ns", "resolve", "current_context"]
+
+log = logging.getLogger("Pyro5.core")
+
+DAEMON_NAME = "Pyro.Daemon"
+NAMESERVER_NAME = "Pyro.NameServer"
+
+_PROTOCOLS = ("PYRO", "PYRONAME", "PYROMETA")
+_UNIX_PREFIX = "./u:"
+_IPV6_LOCATION = re.compile(r"^\[([^\[\]]+)\](?::(.*))?$")
+
+
+class URI:
+    """Pyro object URI (universal resource identifier).
+    The uri format is like this: ``PYRO:objectid@location`` where location is one of:
+
+    - ``hostname:port`` (tcp/ip socket on given port; an IPv6 address goes between brackets: ``[::1]:5555``)
+    - ``./u:sockname`` (Unix domain socket on localhost)
+
+    There is also a 'Magic format' for simple name resolution using Name server:
+    ``PYRONAME:objectname[@location]``  (optional name server location, can also omit location port)
+    And one that looks up things in the name server by metadata:
+    ``PYROMETA:meta1,meta2,...[@location]``  (optional name server location, can also omit location port)
+
+    You can write the protocol in lowercase if you like (pyro:...) but it will
+    automatically be converted to uppercase internally.
+
+    For PYROMETA uris the metadata tags are available as the set ``metadata``; like the original Pyro5,
+    the ``object`` attribute (and the state tuple) hold that same set.
+    """
+
+    def __init__(self, uri: str | URI) -> None:
+        if isinstance(uri, URI):
+            self.__setstate__(uri.__getstate__())
+            return
+        if not isinstance(uri, str):
+            raise errors.PyroError("invalid uri: expected a str or URI, got %s (%r)" % (type(uri).__name__, uri))
+        self.protocol: str = ""
+        self.object: Any = None
+        self.sockname: str | None = None
+        self.host: str | None = None
+        self.port: int | None = None
+        self.metadata: set[str] = set()
+        text = uri.strip()
+        if not text:
+            raise errors.PyroError("invalid uri: empty string; expected PYRO:objectid@host:port, "
+                                   "PYRONAME:name[@host[:port]] or PYROMETA:tag1,tag2[@host[:port]]")
+        protocol, colon, rest = text.partition(":")
+        if not colon or not protocol or "@" in protocol:
+            raise errors.PyroError("invalid uri %r: no protocol; expected PYRO:objectid@host:port, "
+                                   "PYRONAME:name or PYROMETA:tags" % uri)
+        protocol = protocol.upper()
+        if protocol not in _PROTOCOLS:
+            raise errors.PyroError("invalid uri %r: unknown protocol %r, must be one of PYRO, PYRONAME, PYROMETA"
+                                   % (uri, protocol))
+        self.protocol = protocol
+        objectid, at, location = rest.partition("@")
+        if any(c.isspace() for c in objectid):
+            raise errors.PyroError("invalid uri %r: whitespace is not allowed in the object id" % uri)
+        if not objectid:
+            raise errors.PyroError("invalid uri %r: empty object id (name) before the location" % uri)
+        if at and not location:
+            raise errors.PyroError("invalid uri %r: empty location after '@'" % uri)
+        if protocol == "PYRO":
+            if not at:
+                raise errors.PyroError("invalid uri %r: a PYRO uri needs a location: PYRO:objectid@host:port or "
+                                       "PYRO:objectid@./u:socketpath" % uri)
+            self.object = objectid
+            self._parse_location(uri, location, None)
+        else:
+            if protocol == "PYRONAME":
+                self.object = objectid
+            else:
+                tags = [tag for tag in objectid.split(",")]
+                if any(not tag for tag in tags):
+                    raise errors.PyroError("invalid uri %r: empty metadata tag in PYROMETA uri" % uri)
+                self.metadata = set(tags)
+                self.object = self.metadata
+            if at:
+                self._parse_location(uri, location, config.NS_PORT)
+
+    def _parse_location(self, uri: str, location: str, default_port: int | None) -> None:
+        if location.startswith(_UNIX_PREFIX):
+            sockname = location[len(_UNIX_PREFIX):]
+            if not sockname:
+                raise errors.PyroError("invalid uri %r: empty unix socket name after './u:'" % uri)
+            if ":" in sockname:
+                raise errors.PyroError("invalid uri %r: a unix socket location ./u:path cannot have a port "
+                                       "(no ':' allowed in the socket path)" % uri)
+            self.sockname = sockname
+            return
+        if location.startswith("["):
+            if location.startswith("[["):
+                raise errors.PyroError("invalid uri %r: ipv6 address enclosed in too many brackets" % uri)
+            match = _IPV6_LOCATION.match(location)
+            if not match:
+                raise errors.PyroError("invalid uri %r: bad ipv6 location %r, expected [ipv6address]:port"
+                                       % (uri, location))
+            host, port = match.group(1), match.group(2)
+            try:
+                ipaddress.IPv6Address(host.split("%", 1)[0])
+            except ValueError:
+                raise errors.PyroError("invalid uri %r: %r between the brackets is not an ipv6 address"
+                                       % (uri, host)) from None
+            if port == "":
+                raise errors.PyroError("invalid uri %r: empty port after ':'" % uri)
+        else:
+            if "]" in location:
+                raise errors.PyroError("invalid uri %r: unbalanced ']' in location %r" % (uri, location))
+            if location.count(":") > 1:
+                raise errors.PyroError("invalid uri %r: an ipv6 address must be written between brackets: "
+                                       "[address]:port" % uri)
+            host, colon, port = location.partition(":")
+            if not host:
+                raise errors.PyroError("invalid uri %r: empty host name in location %r" % (uri, location))
+            if "@" in host:
+                raise errors.PyroError("invalid uri %r: more than one '@' in the uri" % uri)
+            if any(c.isspace() for c in location):
+                raise errors.PyroError("invalid uri %r: whitespace is not allowed in the location" % uri)
+            if colon and not port:
+                raise errors.PyroError("invalid uri %r: empty port after ':'" % uri)
+            if not colon:
+                port = None
+        self.host = host
+        if port is None:
+            if default_port is None:
+                raise errors.PyroError("invalid uri %r: location %r has no port; a PYRO uri needs host:port"
+                                       % (uri, location))
+            self.port = default_port
+            return
+        if not (port.isascii() and port.isdigit()):
+            raise errors.PyroError("invalid uri %r: invalid port %r, must be a number 0-65535" % (uri, port))
+        portnumber = int(port)
+        if portnumber > 65535:
+            raise errors.PyroError("invalid uri %r: port %d out of range 0-65535" % (uri, portnumber))
+        self.port = portnumber
+
+    @staticmethod
+    def isUnixsockLocation(location: str) -> bool:
+        """determine if a location string is for a Unix domain socket"""
+        return isinstance(location, str) and location.startswith(_UNIX_PREFIX)
+
+    @property
+    def location(self) -> str | None:
+        """property containing the location string, for instance "servername.you.com:5555" """
+        if self.host:
+            host = "[%s]" % self.host if ":" in self.host else self.host
+            if self.port is None:
+                return host
+            return "%s:%d" % (host, self.port)
+        if self.sockname:
+            return _UNIX_PREFIX + self.sockname
+        return None
+
+    def _object_text(self) -> str:
+        if self.protocol == "PYROMETA":
+            return ",".join(sorted(self.metadata))
+        return str(self.object)
+
+    def __str__(self) -> str:
+        result = "%s:%s" % (self.protocol, self._object_text())
+        location = self.location
+        if location:
+            result += "@" + location
+        return result
+
+    def __repr__(self) -> str:
+        return "<%s.%s at 0x%x; %s>" % (type(self).__module__, type(self).__qualname__, id(self), self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, URI):
+            return NotImplemented
+        return str(self) == str(other)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __getstate__(self) -> tuple:
+        return self.protocol, self.object, self.sockname, self.host, self.port
+
+    def __setstate__(self, state: tuple) -> None:
+        # the state may come from the wire: check it so that a bad peer cannot plant a broken URI
+        try:
+            protocol, obj, sockname, host, port = state
+        except (TypeError, ValueError):
+            raise errors.SerializeError("invalid URI state %r: expected (protocol, object, sockname, host, port)"
+                                        % (state,)) from None
+        if protocol not in _PROTOCOLS:
+            raise errors.SerializeError("invalid URI state: unknown protocol %r" % (protocol,))
+        if sockname is not None and not isinstance(sockname, str):
+            raise errors.SerializeError("invalid URI state: sockname must be a str or None, got %r" % (sockname,))
+        if host is not None and not isinstance(host, str):
+            raise errors.SerializeError("invalid URI state: host must be a str or None, got %r" % (host,))
+        if port is not None and (type(port) is not int or not 0 <= port <= 65535):
+            raise errors.SerializeError("invalid URI state: port must be an int 0-65535 or None, got %r" % (port,))
+        if protocol == "PYROMETA":
+            if isinstance(obj, str):
+                obj = obj.split(",")
+            if not isinstance(obj, (set, frozenset, list, tuple)) or not all(isinstance(t, str) for t in obj):
+                raise errors.SerializeError("invalid URI state: PYROMETA metadata must be a collection of str, "
+                                            "got %r" % (obj,))
+        elif not isinstance(obj, str) or not obj:
+            raise errors.SerializeError("invalid URI state: object id must be a non-empty str, got %r" % (obj,))
+        self.protocol = protocol
+        self.sockname = sockname
+        self.host = host
+        self.port = port
+        if protocol == "PYROMETA":
+            self.metadata = set(obj)
+            self.object = self.metadata
+        else:
+            self.object = obj
+            self.metadata = set()
+
+
+URI.__module__ = "Pyro5.core"
+URI.__qualname__ = "URI"
+
+
+def type_meta(class_or_object: Any, prefix: str = "class:") -> set[str]:
+    """extracts type metadata from the given class or object, can be used as Name server metadata.
+
+    Returns a set of ``prefix + module.classname`` for the class and its base classes; builtin classes
+    (object, dict, Exception, ...) are left out, as the original Pyro5 does."""
+    clazz = class_or_object if inspect.isclass(class_or_object) else type(class_or_object)
+    return {prefix + c.__module__ + "." + c.__name__ for c in inspect.getmro(clazz) if c.__module__ != "builtins"}
+
+
+def _client_function(name: str) -> Any:
+    try:
+        client = importlib.import_module("Pyro5.client")
+    except ModuleNotFoundError as x:
+        if x.name in ("Pyro5.client",):
+            raise ModuleNotFoundError("Pyro5.core.%s needs pyro5-client: pip install pyro5-client" % name,
+                                      name="Pyro5.client") from None
+        raise
+    return getattr(client, name)
+
+
+def locate_ns(host: Any = "", port: int | None = None, broadcast: bool = True) -> Proxy:
+    """Get a proxy for a name server somewhere in the network."""
+    return _client_function("locate_ns")(host, port, broadcast)
+
+
+def resolve(uri: str | URI, delay_time: float = 0.0) -> URI:
+    """Resolve a 'magic' uri (PYRONAME, PYROMETA) into the direct PYRO uri.
+    It finds a name server, and use that to resolve a PYRONAME uri into the direct PYRO uri pointing to the
+    named object. If uri is already a PYRO uri, it is returned unmodified.
+    You can set delay_time to the maximum number of seconds you are prepared to wait until a name registration
+    becomes available in the nameserver."""
+    return _client_function("resolve")(uri, delay_time)

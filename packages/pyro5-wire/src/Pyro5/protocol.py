@@ -1,0 +1,327 @@
+"""The Pyro wire protocol structures (protocol version 502).
+
+Wire messages consist of a fixed size header, an optional set of annotation chunks, and then the payload
+data. This module doesn't deal with the payload data: (de)serialization of that is done elsewhere.
+Annotation chunks are only parsed.
+
+The header format is::
+
+    0x00   4s  4   'PYRO' (message identifier)
+    0x04   H   2   protocol version
+    0x06   B   1   message type
+    0x07   B   1   serializer id
+    0x08   H   2   message flags
+    0x0a   H   2   sequence number   (to identify proper request-reply sequencing)
+    0x0c   I   4   data length   (max 4 Gb)
+    0x10   I   4   annotations length (max 4 Gb, total of all chunks, 0 if no annotation chunks present)
+    0x14   16s 16  correlation uuid
+    0x24   H   2   (reserved)
+    0x26   H   2   magic number 0x4dc5
+    total size: 0x28 (40 bytes)
+
+After the header, zero or more annotation chunks may follow, of the format::
+
+    4s  4   annotation id (4 ASCII letters)
+    I   4   chunk length  (max 4 Gb)
+    B   x   annotation chunk databytes
+
+When compression is used (config.COMPRESSION), only the payload is compressed (zlib), never the annotations,
+and the FLAGS_COMPRESSED flag is set; the data length in the header is then the compressed size.
+"""
+from __future__ import annotations
+
+import logging
+import struct
+import uuid
+import zlib
+from typing import Any, Iterable, Mapping
+
+from . import config, errors
+from .callcontext import current_context
+
+__all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
+           "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
+           "FLAGS_ITEMSTREAMRESULT", "FLAGS_KEEPSERIALIZED", "FLAGS_CORR_ID", "SendingMessage",
+           "ReceivingMessage", "log_wiredata", "recv_stub"]
+
+log = logging.getLogger("Pyro5.protocol")
+
+PROTOCOL_VERSION = 502
+
+MSG_CONNECT = 1
+MSG_CONNECTOK = 2
+MSG_CONNECTFAIL = 3
+MSG_INVOKE = 4
+MSG_RESULT = 5
+MSG_PING = 6
+
+FLAGS_EXCEPTION = 1 << 0
+FLAGS_COMPRESSED = 1 << 1
+FLAGS_ONEWAY = 1 << 2
+FLAGS_BATCH = 1 << 3
+FLAGS_ITEMSTREAMRESULT = 1 << 4
+FLAGS_KEEPSERIALIZED = 1 << 5
+FLAGS_CORR_ID = 1 << 6
+
+_MSG_TYPES = frozenset((MSG_CONNECT, MSG_CONNECTOK, MSG_CONNECTFAIL, MSG_INVOKE, MSG_RESULT, MSG_PING))
+# serializer ids defined by the protocol: serpent=1, marshal=2, json=3, msgpack=4
+_SERIALIZER_IDS = frozenset((1, 2, 3, 4))
+# the ping message carries no serialized data; the original Pyro5 sends it with this serializer id
+_PING_SERIALIZER_ID = 42
+
+_header_format = "!4sHBBHHII16sHH"
+_header = struct.Struct(_header_format)
+_header_size = _header.size  # 40
+_chunk_header = struct.Struct("!4sI")
+_magic_number = 0x4dc5
+_magic_number_bytes = _magic_number.to_bytes(2, "big")
+_protocol_version_bytes = PROTOCOL_VERSION.to_bytes(2, "big")
+_prefix = b"PYRO" + _protocol_version_bytes   # the first 6 bytes of every valid message
+_empty_correlation_id = b"\0" * 16
+# payloads up to this size are never compressed (same threshold and level as the original Pyro5)
+_COMPRESSION_THRESHOLD = 100
+_COMPRESSION_LEVEL = 4
+
+
+def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
+    parts: list[Any] = []
+    for key, value in annotations.items():
+        if not isinstance(key, str) or len(key) != 4 or not key.isascii():
+            raise errors.ProtocolError("annotation identifier must be a string of exactly 4 ASCII characters, "
+                                       "got %r" % (key,))
+        if isinstance(value, (bytes, bytearray)):
+            size = len(value)
+        elif isinstance(value, memoryview):
+            size = value.nbytes
+            if not value.c_contiguous:
+                value = value.tobytes()
+            elif value.format != "B" or value.ndim != 1:
+                value = value.cast("B")
+        else:
+            raise errors.ProtocolError("annotation %r value must be bytes, bytearray or memoryview, got %s"
+                                       % (key, type(value).__name__))
+        parts.append(_chunk_header.pack(key.encode("ascii"), size))
+        parts.append(value)
+    return b"".join(parts)
+
+
+class SendingMessage:
+    """Wire protocol message that will be sent. ``data`` holds the complete message bytes."""
+
+    __slots__ = ("type", "seq", "serializer_id", "flags", "corr_id", "data", "data_size", "annotations",
+                 "annotations_size")
+
+    def __init__(self, msgtype: int, flags: int, seq: int, serializer_id: int, payload: bytes | bytearray |
+                 memoryview, annotations: Mapping[str, Any] | None = None) -> None:
+        self.type = msgtype
+        self.seq = seq
+        self.serializer_id = serializer_id
+        self.annotations = annotations or {}
+        corr = current_context.correlation_id
+        header_flags = flags
+        if corr is None:
+            self.corr_id = _empty_correlation_id
+        else:
+            if isinstance(corr, uuid.UUID):
+                self.corr_id = corr.bytes
+            else:
+                try:
+                    self.corr_id = uuid.UUID(str(corr)).bytes
+                except ValueError:
+                    raise errors.ProtocolError("current_context.correlation_id must be a uuid.UUID, got %r"
+                                               % (corr,)) from None
+            header_flags |= FLAGS_CORR_ID
+        if len(payload) > _COMPRESSION_THRESHOLD and config.COMPRESSION:
+            payload = zlib.compress(payload, _COMPRESSION_LEVEL)
+            flags |= FLAGS_COMPRESSED
+            header_flags |= FLAGS_COMPRESSED
+        self.flags = flags
+        annotations_data = _encode_annotations(self.annotations) if self.annotations else b""
+        self.data_size = len(payload)
+        self.annotations_size = len(annotations_data)
+        if self.data_size + self.annotations_size > config.MAX_MESSAGE_SIZE:
+            raise errors.MessageTooLargeError(
+                "message too large to send (%d bytes, MAX_MESSAGE_SIZE=%d): send less data per call, for "
+                "instance with a remote iterator, or raise MAX_MESSAGE_SIZE on both sides"
+                % (self.data_size + self.annotations_size, config.MAX_MESSAGE_SIZE))
+        try:
+            header = _header.pack(b"PYRO", PROTOCOL_VERSION, msgtype, serializer_id, header_flags, seq,
+                                  self.data_size, self.annotations_size, self.corr_id, 0, _magic_number)
+        except struct.error as x:
+            raise errors.ProtocolError("invalid message header field (type=%r serializer=%r flags=%r seq=%r): %s"
+                                       % (msgtype, serializer_id, flags, seq, x)) from None
+        if annotations_data:
+            self.data = b"".join((header, annotations_data, payload))
+        else:
+            self.data = header + payload
+        if config.LOGWIRE:
+            log_wiredata(log, "wiredata sending", self)
+
+    def __repr__(self) -> str:
+        return "<%s.%s at 0x%x; type=%d flags=%d seq=%d size=%d>" % (
+            self.__module__, self.__class__.__name__, id(self), self.type, self.flags, self.seq, len(self.data))
+
+    @property
+    def correlation_id(self) -> uuid.UUID | None:
+        return None if self.corr_id == _empty_correlation_id else uuid.UUID(bytes=self.corr_id)
+
+    @staticmethod
+    def ping(pyroConnection: Any) -> None:
+        """Convenience method to send a 'ping' message and wait for the 'pong' response."""
+        ping = SendingMessage(MSG_PING, 0, 0, _PING_SERIALIZER_ID, b"ping")
+        pyroConnection.send(ping.data)
+        recv_stub(pyroConnection, [MSG_PING])
+
+
+def _version_error(version: int) -> errors.ProtocolError:
+    return errors.ProtocolError("invalid protocol version: %d received, this Pyro requires protocol version %d "
+                                "(both sides must use Pyro5)" % (version, PROTOCOL_VERSION))
+
+
+class ReceivingMessage:
+    """Wire protocol message that was received."""
+
+    __slots__ = ("type", "serializer_id", "flags", "seq", "data_size", "annotations_size", "corr_id", "data",
+                 "annotations")
+
+    def __init__(self, header: bytes, payload: bytes | bytearray | memoryview | None = None) -> None:
+        if len(header) < _header_size:
+            raise errors.ProtocolError("message header too short: %d bytes, a Pyro header has %d"
+                                       % (len(header), _header_size))
+        (tag, version, self.type, self.serializer_id, self.flags, self.seq, self.data_size, self.annotations_size,
+         self.corr_id, _, magic) = _header.unpack_from(header)
+        if tag != b"PYRO" or version != PROTOCOL_VERSION or magic != _magic_number:
+            ReceivingMessage.validate(header)
+            raise errors.ProtocolError("invalid message")   # pragma: no cover - validate raises
+        total = self.data_size + self.annotations_size
+        max_size = config.MAX_MESSAGE_SIZE
+        if total > max_size:
+            raise errors.MessageTooLargeError("message too large (%d, max=%d): the peer sent more than "
+                                              "MAX_MESSAGE_SIZE allows" % (total, max_size))
+        self.data: Any = None
+        self.annotations: dict[str, bytes] = {}
+        if payload is not None:
+            self.add_payload(payload)
+
+    def __repr__(self) -> str:
+        return "<%s.%s at 0x%x; type=%d flags=%d seq=%d size=%d>" % (
+            self.__module__, self.__class__.__name__, id(self), self.type, self.flags, self.seq,
+            self.data_size + self.annotations_size)
+
+    @property
+    def correlation_id(self) -> uuid.UUID | None:
+        return None if self.corr_id == _empty_correlation_id else uuid.UUID(bytes=self.corr_id)
+
+    @staticmethod
+    def validate(data: bytes | bytearray | memoryview) -> None:
+        """Checks if the message data looks like a valid Pyro message, if not, raise an error."""
+        data = bytes(data[:_header_size])
+        if not data or data[:4] != b"PYRO"[:len(data)]:
+            raise errors.ProtocolError("invalid data: not a Pyro message (it must start with b'PYRO', got %r); "
+                                       "is the peer speaking another protocol?" % data[:8])
+        if len(data) >= 6:
+            version = int.from_bytes(data[4:6], "big")
+            if version != PROTOCOL_VERSION:
+                raise _version_error(version)
+        if len(data) >= _header_size:
+            magic = int.from_bytes(data[38:40], "big")
+            if magic != _magic_number:
+                raise errors.ProtocolError("invalid magic number 0x%04x in message header (expected 0x%04x): "
+                                           "corrupt message" % (magic, _magic_number))
+
+    def add_payload(self, payload: bytes | bytearray | memoryview) -> None:
+        """Parses (annotations processing) and adds payload data to a received message."""
+        asize = self.annotations_size
+        if len(payload) != asize + self.data_size:
+            raise errors.ProtocolError("message payload size mismatch: got %d bytes, header says %d"
+                                       % (len(payload), asize + self.data_size))
+        if asize:
+            self.annotations = _parse_annotations(memoryview(payload)[:asize])
+            data = payload[asize:]
+        else:
+            data = payload
+        if self.flags & FLAGS_COMPRESSED:
+            data = _decompress(data, config.MAX_MESSAGE_SIZE)
+            self.flags &= ~FLAGS_COMPRESSED
+        elif not isinstance(data, bytes):
+            data = bytes(data)
+        self.data = data
+
+
+def _parse_annotations(view: memoryview) -> dict[str, bytes]:
+    annotations: dict[str, bytes] = {}
+    i = 0
+    end = len(view)
+    chunk_size = _chunk_header.size
+    while i < end:
+        if end - i < chunk_size:
+            raise errors.ProtocolError("invalid annotation chunk: %d trailing bytes, a chunk header has %d"
+                                       % (end - i, chunk_size))
+        key, length = _chunk_header.unpack_from(view, i)
+        i += chunk_size
+        if length > end - i:
+            raise errors.ProtocolError("invalid annotation chunk length %d for %r: only %d bytes left"
+                                       % (length, key, end - i))
+        try:
+            name = key.decode("ascii")
+        except UnicodeDecodeError:
+            raise errors.ProtocolError("invalid annotation chunk id %r: must be 4 ASCII characters" % key) from None
+        annotations[name] = view[i:i + length].tobytes()
+        i += length
+    return annotations
+
+
+def _decompress(data: bytes | bytearray | memoryview, max_size: int) -> bytes:
+    decompressor = zlib.decompressobj()
+    try:
+        result = decompressor.decompress(data, max_size + 1)
+    except zlib.error as x:
+        raise errors.ProtocolError("invalid compressed message data: %s" % x) from None
+    if len(result) > max_size or decompressor.unconsumed_tail:
+        raise errors.ProtocolError("decompressed message data too large: more than MAX_MESSAGE_SIZE=%d bytes"
+                                   % max_size)
+    if not decompressor.eof:
+        raise errors.ProtocolError("invalid compressed message data: the zlib stream is incomplete")
+    return result
+
+
+def log_wiredata(logger: logging.Logger, text: str, msg: SendingMessage | ReceivingMessage) -> None:
+    """logs all the given properties of the wire message in the given logger"""
+    num_anns = len(msg.annotations) if msg.annotations else 0
+    corr_id = uuid.UUID(bytes=msg.corr_id)
+    logger.debug("%s: msgtype=%d flags=0x%x ser=%d seq=%d num_annotations=%s corr_id=%s\ndata=%r",
+                 text, msg.type, msg.flags, msg.serializer_id, msg.seq, num_anns, corr_id, msg.data)
+
+
+def _recv_exactly(connection: Any, size: int) -> bytes:
+    data = connection.recv(size)
+    if len(data) != size:
+        raise errors.ConnectionClosedError("connection closed: received %d of %d bytes of a Pyro message"
+                                           % (len(data), size))
+    return data
+
+
+def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None) -> ReceivingMessage:
+    """
+    Receives a pyro message from a given connection.
+    Accepts the given message types (None=any, or pass a sequence).
+    Also reads annotation chunks and the actual payload data.
+    """
+    prefix = _recv_exactly(connection, 6)
+    if prefix != _prefix:
+        ReceivingMessage.validate(prefix)   # raises ProtocolError saying what is wrong
+    header = prefix + _recv_exactly(connection, _header_size - 6)
+    msg = ReceivingMessage(header)
+    if accepted_msgtypes is not None and msg.type not in accepted_msgtypes:
+        raise errors.ProtocolError("invalid msg type %d received (expected: %s)"
+                                   % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
+    if msg.type not in _MSG_TYPES:
+        raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
+    if msg.serializer_id not in _SERIALIZER_IDS and msg.type != MSG_PING:
+        raise errors.ProtocolError("message used unknown serializer id %d (known: 1=serpent, 2=marshal, "
+                                   "3=json, 4=msgpack)" % msg.serializer_id)
+    size = msg.annotations_size + msg.data_size
+    msg.add_payload(_recv_exactly(connection, size) if size else b"")
+    if config.LOGWIRE:
+        log_wiredata(log, "wiredata received", msg)
+    return msg

@@ -1,0 +1,642 @@
+"""The serializers for the wire: serpent (default), marshal, json and msgpack.
+
+Serializer ids on the wire: serpent=1, marshal=2, json=3, msgpack=4 (the same as the original Pyro5).
+
+Objects that a serializer can't encode natively become dicts with a ``__class__`` key (see
+``SerializerBase.class_to_dict``). On deserialization only a few classes are turned back into objects
+(``SerializerBase.dict_to_class``): ``Pyro5.core.URI``, ``Pyro5.client.Proxy``, exceptions from ``builtins``
+and ``Pyro5.errors``, and whatever you registered with ``register_dict_to_class``. Every other dict stays a
+dict, or - when its class name can't be handled safely - raises SerializeError / SecurityError.
+"""
+from __future__ import annotations
+
+import abc
+import array
+import builtins
+import datetime
+import decimal
+import importlib
+import json
+import logging
+import marshal
+import struct
+import types
+import uuid
+from typing import Any, Callable
+
+import serpent
+
+from . import config, errors
+
+try:
+    import msgpack
+except ImportError:  # pragma: no cover - msgpack is a dependency of pyro5-wire
+    msgpack = None
+
+__all__ = ["SerializerBase", "SerpentSerializer", "MarshalSerializer", "JsonSerializer", "MsgpackSerializer",
+           "serializers", "serializers_by_id", "register_class_to_dict", "register_dict_to_class",
+           "unregister_class_to_dict", "unregister_dict_to_class", "register_type_replacement"]
+
+log = logging.getLogger("Pyro5.serializers")
+
+_CLASS_MARKER = b"__class__"
+_ALLOWED_DUNDER_ATTRIBUTES = {"__notes__"}
+_core_module: Any = None
+
+
+def _core() -> Any:
+    global _core_module
+    if _core_module is None:
+        _core_module = importlib.import_module("Pyro5.core")
+    return _core_module
+
+
+def _class_name(obj: Any) -> str:
+    cls = type(obj)
+    return "%s.%s" % (cls.__module__, cls.__name__)
+
+
+def _uri_from_state(state: Any) -> Any:
+    if not isinstance(state, (tuple, list)) or len(state) != 5:
+        raise errors.SerializeError("invalid serialized Pyro5.core.URI: state must be a sequence of 5 items, got %r"
+                                    % (state,))
+    uri_class = _core().URI
+    uri = uri_class.__new__(uri_class)
+    uri.__setstate__(tuple(state))
+    return uri
+
+
+def _proxy_from_state(state: Any) -> Any:
+    try:
+        client = importlib.import_module("Pyro5.client")
+    except ModuleNotFoundError as x:
+        if x.name in ("Pyro5.client", "Pyro5"):
+            raise errors.SerializeError("a Pyro proxy was received, but Pyro5.client is not available to recreate "
+                                        "it: pip install pyro5-client") from None
+        raise
+    return client.Proxy._pyro_from_state(state)
+
+
+class SerializerBase(abc.ABC):
+    """Base class for (de)serializer implementations (which must be thread safe)"""
+    serializer_id = 0  # define uniquely in subclass
+    _custom_class_to_dict_registry: dict[type, Callable[[Any], dict]] = {}
+    _custom_dict_to_class_registry: dict[str, Callable[[str, dict], Any]] = {}
+    _type_replacements: dict[type, Callable[[Any], Any]] = {}
+
+    # -- public API, implemented in the subclasses --------------------------------------------------------
+    @abc.abstractmethod
+    def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        """Serializes a remote method call: object id, method name, positional and keyword arguments."""
+
+    @abc.abstractmethod
+    def dumps(self, data: Any) -> bytes:
+        """Serializes a single object (a result, an exception, handshake data...)."""
+
+    @abc.abstractmethod
+    def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
+        """Deserializes a remote method call into (object id, method name, vargs, kwargs)."""
+
+    @abc.abstractmethod
+    def loads(self, data: bytes | bytearray | memoryview) -> Any:
+        """Deserializes a single object."""
+
+    def __repr__(self) -> str:
+        return "<%s.%s id=%d>" % (self.__module__, self.__class__.__name__, self.serializer_id)
+
+    # -- registries ---------------------------------------------------------------------------------------
+    @classmethod
+    def register_type_replacement(cls, object_type: type, replacement_function: Callable[[Any], Any]) -> None:
+        """Objects of the given type (or a subclass) are passed to replacement_function before serialization,
+        and its return value is serialized instead (the server uses this to turn Pyro objects into proxies).
+        When the function returns the object itself, it is serialized normally."""
+        if not isinstance(object_type, type):
+            raise TypeError("object_type must be a class, got %r" % (object_type,))
+        if not callable(replacement_function):
+            raise TypeError("replacement_function must be callable")
+        SerializerBase._type_replacements[object_type] = replacement_function
+
+    @classmethod
+    def register_class_to_dict(cls, clazz: type, converter: Callable[[Any], dict], serpent_too: bool = True) -> None:
+        """Registers a custom function that returns a dict representation of objects of the given class.
+        The function is called with a single parameter; the object to be converted to a dict."""
+        SerializerBase._custom_class_to_dict_registry[clazz] = converter
+        if serpent_too:
+            def serpent_converter(obj: Any, serializer: Any, stream: Any, level: int) -> None:
+                serializer._serialize(converter(obj), stream, level)
+            serpent.register_class(clazz, serpent_converter)
+
+    @classmethod
+    def unregister_class_to_dict(cls, clazz: type) -> None:
+        """Removes the to-dict conversion function registered for the given class. Objects of the class
+        will be serialized by the default mechanism again."""
+        SerializerBase._custom_class_to_dict_registry.pop(clazz, None)
+        serpent.unregister_class(clazz)
+
+    @classmethod
+    def register_dict_to_class(cls, classname: str, converter: Callable[[str, dict], Any]) -> None:
+        """Registers a custom converter function that creates objects from a dict with the given classname tag
+        in it. The function is called with two parameters: the classname and the dictionary to convert to an
+        instance of the class."""
+        SerializerBase._custom_dict_to_class_registry[classname] = converter
+
+    @classmethod
+    def unregister_dict_to_class(cls, classname: str) -> None:
+        """Removes the converter registered for the given classname. Dicts with that classname tag
+        will be deserialized by the default mechanism again."""
+        SerializerBase._custom_dict_to_class_registry.pop(classname, None)
+
+    # -- conversions --------------------------------------------------------------------------------------
+    @classmethod
+    def _replace(cls, obj: Any) -> Any:
+        """Applies a registered type replacement; returns obj itself when there is none."""
+        replacements = SerializerBase._type_replacements
+        if replacements:
+            for clazz in type(obj).__mro__:
+                function = replacements.get(clazz)
+                if function is not None:
+                    return function(obj)
+        return obj
+
+    @classmethod
+    def _registered_to_dict(cls, obj: Any) -> Any:
+        registry = SerializerBase._custom_class_to_dict_registry
+        if registry:
+            converter = registry.get(type(obj))
+            if converter is None:
+                for clazz, conv in list(registry.items()):
+                    if isinstance(obj, clazz):
+                        converter = conv
+                        break
+            if converter is not None:
+                return converter(obj)
+        return None
+
+    @classmethod
+    def _pyro_to_dict(cls, obj: Any) -> dict | None:
+        """The dict form of Pyro's own wire types (URI and proxy-like objects), or None."""
+        pyro_class = getattr(type(obj), "__pyro_class__", None)
+        if isinstance(pyro_class, str):
+            return {"__class__": pyro_class, "state": obj.__pyro_state__()}
+        if type(obj) is _core().URI:
+            return {"__class__": "Pyro5.core.URI", "state": obj.__getstate__()}
+        return None
+
+    @classmethod
+    def class_to_dict(cls, obj: Any) -> dict:
+        """Convert a non-serializable object to a dict. Partly borrowed from serpent."""
+        value = cls._registered_to_dict(obj)
+        if value is not None:
+            return value
+        value = cls._pyro_to_dict(obj)
+        if value is not None:
+            return value
+        if isinstance(obj, BaseException):
+            return {"__class__": _class_name(obj), "__exception__": True, "args": obj.args,
+                    "attributes": getattr(obj, "__dict__", {})}
+        if isinstance(obj, _UNSERIALIZABLE):
+            raise errors.SerializeError("don't know how to serialize %r using serializer %s: classes, functions "
+                                        "and methods can't be serialized" % (obj, cls.__name__))
+        try:
+            value = dict(vars(obj))
+        except TypeError:
+            slots = _all_slots(type(obj))
+            if not slots:
+                raise errors.SerializeError(
+                    "don't know how to serialize class %s using serializer %s. Give it vars() or an appropriate "
+                    "__getstate__, or register a converter with register_class_to_dict()"
+                    % (type(obj), cls.__name__)) from None
+            value = {slot: getattr(obj, slot) for slot in slots if hasattr(obj, slot)}
+        value["__class__"] = _class_name(obj)
+        return value
+
+    @classmethod
+    def dict_to_class(cls, data: dict) -> Any:
+        """Recreate an object out of a dict containing the class name and the attributes.
+        Only a fixed set of classes are recognized."""
+        classname = data.get("__class__", "<unknown>")
+        if isinstance(classname, bytes):
+            classname = classname.decode("utf-8", "replace")
+        if not isinstance(classname, str):
+            raise errors.SerializeError("invalid serialized class name: %r" % (classname,))
+        converter = SerializerBase._custom_dict_to_class_registry.get(classname)
+        if converter is not None:
+            return converter(classname, data)
+        if "__" in classname:
+            raise errors.SecurityError("refused to deserialize types with double underscores in their name: "
+                                       + classname)
+        if classname == "Pyro5.core.URI":
+            return _uri_from_state(data.get("state"))
+        if classname == "Pyro5.client.Proxy":
+            return _proxy_from_state(data.get("state"))
+        if data.get("__exception__", False):
+            return cls.make_exception(data)
+        raise errors.SerializeError("unsupported serialized class: %s (register a converter with "
+                                    "register_dict_to_class() to deserialize it)" % classname)
+
+    @staticmethod
+    def make_exception(data: dict) -> BaseException:
+        """Recreates an exception from its dict form. Only exception classes from builtins and Pyro5.errors
+        are recreated (security); anything else raises SerializeError."""
+        classname = data["__class__"]
+        module, _, name = classname.rpartition(".")
+        exc_class: Any = None
+        if module == "builtins":
+            exc_class = getattr(builtins, name, None)
+        elif module == "Pyro5.errors":
+            exc_class = getattr(errors, name, None)
+        if not (isinstance(exc_class, type) and issubclass(exc_class, BaseException)):
+            raise errors.SerializeError("unsupported serialized class: %s (only exceptions from builtins and "
+                                        "Pyro5.errors are recreated; register a converter with "
+                                        "register_dict_to_class() for others)" % classname)
+        args = data.get("args") or ()
+        if not isinstance(args, (list, tuple)):
+            args = (args,)
+        try:
+            exc = exc_class(*args)
+        except Exception as x:
+            raise errors.SerializeError("cannot recreate exception %s from args %r: %s" % (classname, args, x)) \
+                from None
+        attributes = data.get("attributes") or {}
+        if isinstance(attributes, dict):
+            for attr, value in attributes.items():
+                if isinstance(attr, str) and (not attr.startswith("__") or attr in _ALLOWED_DUNDER_ATTRIBUTES):
+                    try:
+                        setattr(exc, attr, value)
+                    except (AttributeError, TypeError):
+                        log.debug("cannot set attribute %r on recreated %s", attr, classname)
+        return exc
+
+    def recreate_classes(self, literal: Any) -> Any:
+        """Walks a deserialized structure and turns dicts with a __class__ key into objects (dict_to_class)."""
+        t = type(literal)
+        if t is dict:
+            if "__class__" in literal:
+                for key, value in literal.items():
+                    if type(value) in _CONTAINERS:
+                        literal[key] = self.recreate_classes(value)
+                return self._dict_to_class(literal)
+            for key, value in literal.items():
+                if type(value) in _CONTAINERS:
+                    literal[key] = self.recreate_classes(value)
+            return literal
+        if t is list:
+            for i, value in enumerate(literal):
+                if type(value) in _CONTAINERS:
+                    literal[i] = self.recreate_classes(value)
+            return literal
+        if t is tuple:
+            if any(type(value) in _CONTAINERS for value in literal):
+                return tuple(self.recreate_classes(value) for value in literal)
+            return literal
+        return literal
+
+    def _dict_to_class(self, data: dict) -> Any:
+        return self.dict_to_class(data)
+
+_UNSERIALIZABLE = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.ModuleType)
+_CONTAINERS = frozenset((dict, list, tuple))
+
+
+def _all_slots(cls: type) -> list[str]:
+    slots: list[str] = []
+    for klass in cls.__mro__:
+        names = klass.__dict__.get("__slots__", ())
+        if isinstance(names, str):
+            names = (names,)
+        slots.extend(n for n in names if n not in ("__dict__", "__weakref__"))
+    return slots
+
+
+def _wrap_load_error(serializer: SerializerBase, x: Exception) -> errors.SerializeError:
+    return errors.SerializeError("cannot deserialize %s data: %s: %s (is the peer using the same serializer?)"
+                                 % (type(serializer).__name__, type(x).__name__, x))
+
+
+def _wrap_dump_error(serializer: SerializerBase, x: Exception) -> errors.SerializeError:
+    return errors.SerializeError("cannot serialize with %s: %s: %s" % (type(serializer).__name__,
+                                                                       type(x).__name__, x))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# serpent
+class _PyroSerpentSerializer(serpent.Serializer):
+    """serpent's Serializer, extended for Pyro's own types (URI, proxies) and type replacements."""
+    dispatch = dict(serpent.Serializer.dispatch)
+
+    def _ser_pyro_default(self, obj: Any, out: list, level: int) -> None:
+        if isinstance(obj, _UNSERIALIZABLE):
+            raise errors.SerializeError("don't know how to serialize %r using serializer SerpentSerializer: "
+                                        "classes, functions and modules can't be serialized" % (obj,))
+        replacement = SerializerBase._replace(obj)
+        if replacement is not obj:
+            self._serialize(replacement, out, level)
+            return
+        value = SerializerBase._pyro_to_dict(obj)
+        if value is not None:
+            self._serialize(value, out, level)
+            return
+        serpent.Serializer.ser_default_class(self, obj, out, level)
+
+    dispatch[object] = _ser_pyro_default
+
+
+class SerpentSerializer(SerializerBase):
+    """(de)serializer that wraps the serpent serialization protocol."""
+    serializer_id = 1  # never change this
+
+    def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        return self._dumps((obj, method, vargs, kwargs))
+
+    def dumps(self, data: Any) -> bytes:
+        return self._dumps(data)
+
+    def _dumps(self, data: Any) -> bytes:
+        try:
+            return _PyroSerpentSerializer(False, True, config.SERPENT_BYTES_REPR).serialize(data)
+        except errors.PyroError:
+            raise
+        except (TypeError, ValueError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
+
+    def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
+        result = self.loads(data)
+        if type(result) is not tuple or len(result) != 4:
+            raise errors.SerializeError("invalid serialized call: expected a tuple (object, method, vargs, kwargs)")
+        return result
+
+    def loads(self, data: bytes | bytearray | memoryview) -> Any:
+        if isinstance(data, memoryview):
+            data = data.tobytes()
+        try:
+            result = serpent.loads(data)
+            if _CLASS_MARKER in data:
+                result = self.recreate_classes(result)
+            return result
+        except errors.PyroError:
+            raise
+        except Exception as x:
+            raise _wrap_load_error(self, x) from x
+
+    def _dict_to_class(self, data: dict) -> Any:
+        if data.get("__class__") == "float":
+            # serpent encodes nan as {'__class__': 'float', 'value': 'nan'}
+            try:
+                return float(data["value"])
+            except (KeyError, TypeError, ValueError):
+                raise errors.SerializeError("invalid serialized float: %r" % (data,)) from None
+        return self.dict_to_class(data)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# marshal
+_MARSHAL_SIMPLE = frozenset((str, int, float, bool, type(None), bytes, bytearray, complex))
+
+
+class MarshalSerializer(SerializerBase):
+    """(de)serializer that wraps the marshal serialization protocol."""
+    serializer_id = 2  # never change this
+
+    def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        try:
+            vargs = self._convert_list(vargs)
+            kwargs = self._convert(kwargs)
+            return marshal.dumps((obj, method, vargs, kwargs))
+        except (ValueError, TypeError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
+
+    def dumps(self, data: Any) -> bytes:
+        try:
+            return marshal.dumps(self._convert(data))
+        except (ValueError, TypeError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
+
+    def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
+        result = self.loads(data)
+        if type(result) is not tuple or len(result) != 4:
+            raise errors.SerializeError("invalid serialized call: expected a tuple (object, method, vargs, kwargs)")
+        return result
+
+    def loads(self, data: bytes | bytearray | memoryview) -> Any:
+        if type(data) is not bytes:
+            data = bytes(data)
+        try:
+            result = marshal.loads(data)
+            if _CLASS_MARKER in data:
+                result = self.recreate_classes(result)
+            return result
+        except errors.PyroError:
+            raise
+        except Exception as x:
+            raise _wrap_load_error(self, x) from x
+
+    def _convert_list(self, items: Any) -> list:
+        result = items if type(items) is list else list(items)
+        for value in result:
+            if type(value) not in _MARSHAL_SIMPLE:
+                return [self._convert(value) for value in result]
+        return result
+
+    def _convert(self, obj: Any) -> Any:
+        t = type(obj)
+        if t in _MARSHAL_SIMPLE:
+            return obj
+        if t is list:
+            for value in obj:
+                if type(value) not in _MARSHAL_SIMPLE:
+                    return [self._convert(value) for value in obj]
+            return obj
+        if t is tuple:
+            for value in obj:
+                if type(value) not in _MARSHAL_SIMPLE:
+                    return tuple(self._convert(value) for value in obj)
+            return obj
+        if t is dict:
+            for key, value in obj.items():
+                if type(value) not in _MARSHAL_SIMPLE or type(key) not in _MARSHAL_SIMPLE:
+                    return {self._convert(k): self._convert(v) for k, v in obj.items()}
+            return obj
+        if t is set or t is frozenset:
+            for value in obj:
+                if type(value) not in _MARSHAL_SIMPLE:
+                    return t(self._convert(value) for value in obj)
+            return obj
+        if t is uuid.UUID:
+            return str(obj)
+        if t is array.array:
+            return obj.tounicode() if obj.typecode == "u" else obj.tolist()
+        replacement = self._replace(obj)
+        if replacement is not obj:
+            return self._convert(replacement)
+        return self._convert(self.class_to_dict(obj))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# json
+class JsonSerializer(SerializerBase):
+    """(de)serializer that wraps the json serialization protocol."""
+    serializer_id = 3  # never change this
+
+    def __init__(self) -> None:
+        self._encoder = json.JSONEncoder(ensure_ascii=False, default=self.default)
+        self._decoder = json.JSONDecoder()
+        self._class_decoder = json.JSONDecoder(object_hook=self._object_hook)
+
+    def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        return self.dumps({"object": obj, "method": method, "params": vargs, "kwargs": kwargs})
+
+    def dumps(self, data: Any) -> bytes:
+        try:
+            return self._encoder.encode(data).encode("utf-8")
+        except errors.PyroError:
+            raise
+        except (TypeError, ValueError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
+
+    def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
+        call = self.loads(data)
+        try:
+            return call["object"], call["method"], call["params"], call["kwargs"]
+        except (KeyError, TypeError):
+            raise errors.SerializeError("invalid serialized call: expected a json object with object, method, "
+                                        "params and kwargs") from None
+
+    def loads(self, data: bytes | bytearray | memoryview) -> Any:
+        try:
+            if type(data) is not bytes:
+                data = bytes(data)
+            decoder = self._class_decoder if _CLASS_MARKER in data else self._decoder
+            return decoder.decode(data.decode("utf-8"))
+        except errors.PyroError:
+            raise
+        except Exception as x:
+            raise _wrap_load_error(self, x) from x
+
+    def _object_hook(self, data: dict) -> Any:
+        if "__class__" in data:
+            return self.dict_to_class(data)
+        return data
+
+    def default(self, obj: Any) -> Any:
+        replacement = self._replace(obj)
+        if replacement is not obj:
+            return replacement
+        t = type(obj)
+        if t is set:
+            return tuple(obj)
+        if t is uuid.UUID or t is decimal.Decimal:
+            return str(obj)
+        if t is datetime.datetime or t is datetime.date:
+            return obj.isoformat()
+        if t is array.array:
+            return obj.tounicode() if obj.typecode == "u" else obj.tolist()
+        if t in (bytes, bytearray, memoryview):
+            raise errors.SerializeError("the json serializer can't serialize %s; use another serializer (serpent, "
+                                        "marshal, msgpack) or encode the data yourself, e.g. with base64"
+                                        % t.__name__)
+        return self.class_to_dict(obj)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# msgpack
+_EXT_COMPLEX = 0x30
+_EXT_BIGINT = 0x31
+_EXT_DATETIME = 0x32
+_EXT_DATE = 0x33
+_complex_struct = struct.Struct("<dd")
+_double_struct = struct.Struct("<d")
+_int64_struct = struct.Struct("<q")
+_MSGPACK_NATIVE = frozenset((str, int, float, bool, type(None), bytes, bytearray, list, tuple, dict))
+
+
+class MsgpackSerializer(SerializerBase):
+    """(de)serializer that wraps the msgpack serialization protocol."""
+    serializer_id = 4  # never change this
+
+    def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        return self.dumps((obj, method, vargs, kwargs))
+
+    def dumps(self, data: Any) -> bytes:
+        try:
+            return msgpack.packb(data, use_bin_type=True, default=self.default)
+        except errors.PyroError:
+            raise
+        except (TypeError, ValueError, OverflowError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
+
+    def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
+        call = self.loads(data)
+        if type(call) is not list or len(call) != 4:
+            raise errors.SerializeError("invalid serialized call: expected an array (object, method, vargs, kwargs)")
+        return tuple(call)
+
+    def loads(self, data: bytes | bytearray | memoryview) -> Any:
+        if type(data) is not bytes:
+            data = bytes(data)
+        try:
+            if _CLASS_MARKER in data:
+                return msgpack.unpackb(data, raw=False, ext_hook=self._ext_hook, strict_map_key=False,
+                                       object_hook=self._object_hook)
+            return msgpack.unpackb(data, raw=False, ext_hook=self._ext_hook, strict_map_key=False)
+        except errors.PyroError:
+            raise
+        except Exception as x:
+            raise _wrap_load_error(self, x) from x
+
+    def _object_hook(self, data: dict) -> Any:
+        if "__class__" in data:
+            return self.dict_to_class(data)
+        return data
+
+    @staticmethod
+    def _ext_hook(code: int, data: bytes) -> Any:
+        if code == _EXT_COMPLEX:
+            real, imag = _complex_struct.unpack(data)
+            return complex(real, imag)
+        if code == _EXT_BIGINT:
+            return int(data)
+        if code == _EXT_DATETIME:
+            return datetime.datetime.fromtimestamp(_double_struct.unpack(data)[0])
+        if code == _EXT_DATE:
+            return datetime.date.fromordinal(_int64_struct.unpack(data)[0])
+        return msgpack.ExtType(code, data)
+
+    def default(self, obj: Any) -> Any:
+        replacement = self._replace(obj)
+        if replacement is not obj:
+            if type(replacement) in _MSGPACK_NATIVE:
+                return replacement
+            obj = replacement
+        t = type(obj)
+        if t is set:
+            return tuple(obj)
+        if t is complex:
+            return msgpack.ExtType(_EXT_COMPLEX, _complex_struct.pack(obj.real, obj.imag))
+        if t is int:
+            return msgpack.ExtType(_EXT_BIGINT, str(obj).encode("ascii"))
+        if t is datetime.datetime:
+            return msgpack.ExtType(_EXT_DATETIME, _double_struct.pack(obj.timestamp()))
+        if t is datetime.date:
+            return msgpack.ExtType(_EXT_DATE, _int64_struct.pack(obj.toordinal()))
+        if t is uuid.UUID or t is decimal.Decimal:
+            return str(obj)
+        if t is array.array:
+            return obj.tounicode() if obj.typecode == "u" else obj.tolist()
+        return self.class_to_dict(obj)
+
+
+# ---------------------------------------------------------------------------------------------------------
+serializers: dict[str, SerializerBase] = {
+    "serpent": SerpentSerializer(),
+    "marshal": MarshalSerializer(),
+    "json": JsonSerializer(),
+}
+if msgpack is not None:
+    serializers["msgpack"] = MsgpackSerializer()
+serializers_by_id: dict[int, SerializerBase] = {ser.serializer_id: ser for ser in serializers.values()}
+
+register_class_to_dict = SerializerBase.register_class_to_dict
+register_dict_to_class = SerializerBase.register_dict_to_class
+unregister_class_to_dict = SerializerBase.unregister_class_to_dict
+unregister_dict_to_class = SerializerBase.unregister_dict_to_class
+register_type_replacement = SerializerBase.register_type_replacement

@@ -1,0 +1,374 @@
+"""Pyro5.protocol: the 40-byte header, annotations, correlation ids, validation, recv_stub over real sockets."""
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+import time
+import uuid
+
+import pytest
+
+import Pyro5
+from Pyro5 import errors, protocol
+from Pyro5.callcontext import current_context
+from Pyro5.socketutil import SocketConnection
+
+HEADER = struct.Struct("!4sHBBHHII16sHH")
+
+# what the original Pyro5 5.15 produces for SendingMessage(MSG_INVOKE, 0, 42, 1, b"hello") (observed black box)
+ORIG_INVOKE_HELLO = (b"PYRO\x01\xf6\x04\x01\x00\x00\x00*\x00\x00\x00\x05\x00\x00\x00\x00" + b"\x00" * 16
+                     + b"\x00\x00M\xc5hello")
+
+
+def header(msgtype=protocol.MSG_RESULT, serializer_id=1, flags=0, seq=1, data_size=0, annotations_size=0,
+           corr=b"\0" * 16, tag=b"PYRO", version=502, reserved=0, magic=0x4DC5) -> bytes:
+    return HEADER.pack(tag, version, msgtype, serializer_id, flags, seq, data_size, annotations_size, corr,
+                       reserved, magic)
+
+
+@pytest.fixture
+def conns():
+    """A connected socket pair wrapped in SocketConnections, 5 s timeouts so nothing can hang."""
+    a, b = socket.socketpair()
+    a.settimeout(5)
+    b.settimeout(5)
+    ca, cb = SocketConnection(a), SocketConnection(b)
+    yield ca, cb
+    ca.close()
+    cb.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_correlation_id():
+    current_context.correlation_id = None
+    yield
+    current_context.correlation_id = None
+
+
+def test_constants():
+    assert protocol.PROTOCOL_VERSION == 502
+    assert (protocol.MSG_CONNECT, protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL, protocol.MSG_INVOKE,
+            protocol.MSG_RESULT, protocol.MSG_PING) == (1, 2, 3, 4, 5, 6)
+    assert (protocol.FLAGS_EXCEPTION, protocol.FLAGS_COMPRESSED, protocol.FLAGS_ONEWAY, protocol.FLAGS_BATCH,
+            protocol.FLAGS_ITEMSTREAMRESULT, protocol.FLAGS_KEEPSERIALIZED, protocol.FLAGS_CORR_ID) == \
+        (1, 2, 4, 8, 16, 32, 64)
+
+
+def test_sending_message_layout_matches_original():
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, b"hello")
+    assert msg.data == ORIG_INVOKE_HELLO
+    assert len(msg.data) == 45
+    assert (msg.type, msg.flags, msg.seq, msg.serializer_id) == (protocol.MSG_INVOKE, 0, 42, 1)
+    fields = HEADER.unpack(msg.data[:40])
+    assert fields == (b"PYRO", 502, 4, 1, 0, 42, 5, 0, b"\0" * 16, 0, 0x4DC5)
+
+
+def test_flags_and_seq_in_header():
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, protocol.FLAGS_EXCEPTION | protocol.FLAGS_BATCH, 65535, 3,
+                                  b"x")
+    tag, version, mtype, ser, flags, seq, dsize, asize, corr, reserved, magic = HEADER.unpack(msg.data[:40])
+    assert (mtype, ser, flags, seq, dsize, asize) == (5, 3, 9, 65535, 1, 0)
+
+
+@pytest.mark.parametrize("seq", [-1, 65536])
+def test_seq_out_of_range(seq):
+    with pytest.raises(errors.ProtocolError, match="seq"):
+        protocol.SendingMessage(protocol.MSG_INVOKE, 0, seq, 1, b"x")
+
+
+def test_receiving_message_round_trip():
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, protocol.FLAGS_ONEWAY, 7, 2, b"payload",
+                                  annotations={"ABCD": b"xyz", "EFGH": b""})
+    rm = protocol.ReceivingMessage(msg.data[:40], msg.data[40:])
+    assert (rm.type, rm.flags, rm.seq, rm.serializer_id) == (protocol.MSG_INVOKE, protocol.FLAGS_ONEWAY, 7, 2)
+    assert rm.data == b"payload"
+    assert rm.annotations == {"ABCD": b"xyz", "EFGH": b""}
+    assert rm.data_size == 7 and rm.annotations_size == 8 + 3 + 8
+    assert rm.correlation_id is None
+
+
+def test_receiving_message_add_payload_later():
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, b"abc", annotations={"XXXX": b"1"})
+    rm = protocol.ReceivingMessage(msg.data[:40])
+    assert rm.data is None and rm.annotations == {}
+    rm.add_payload(msg.data[40:])
+    assert rm.data == b"abc" and rm.annotations == {"XXXX": b"1"}
+    with pytest.raises(errors.ProtocolError, match="size mismatch"):
+        protocol.ReceivingMessage(msg.data[:40], msg.data[40:-1])
+
+
+def test_annotations_wire_format():
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, b"hello",
+                                  annotations={"ABCD": b"xyz", "CORR": bytearray(b"1234")})
+    assert msg.data[40:] == b"ABCD\x00\x00\x00\x03xyzCORR\x00\x00\x00\x041234hello"
+    assert HEADER.unpack(msg.data[:40])[7] == 23
+    mv = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, b"hello", annotations={"ABCD": memoryview(b"xyz")})
+    assert mv.data[40:] == b"ABCD\x00\x00\x00\x03xyzhello"
+
+
+@pytest.mark.parametrize("key", ["ABC", "ABCDE", "", "ÄBCD", 1234, b"ABCD"])
+def test_invalid_annotation_ids(key):
+    with pytest.raises(errors.ProtocolError, match="4 ASCII"):
+        protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, 1, b"", annotations={key: b"x"})
+
+
+@pytest.mark.parametrize("value", ["text", 42, None, [1]])
+def test_invalid_annotation_values(value):
+    with pytest.raises(errors.ProtocolError, match="bytes"):
+        protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, 1, b"", annotations={"ABCD": value})
+
+
+@pytest.mark.parametrize("chunks, match", [
+    (b"ABCD\x00\x00\x00\x09xyz", "chunk length"),         # length beyond the annotation block
+    (b"ABCD\x00\x00", "trailing"),                         # incomplete chunk header
+    (b"AB\xffD\x00\x00\x00\x01x", "ASCII"),               # non-ascii id
+    (b"ABCD\x00\x00\x00\x01xEF", "trailing"),             # garbage after the last chunk
+])
+def test_bad_annotation_chunks(chunks, match):
+    data = header(data_size=2, annotations_size=len(chunks))
+    with pytest.raises(errors.ProtocolError, match=match):
+        protocol.ReceivingMessage(data, chunks + b"zz")
+
+
+def test_correlation_id():
+    corr = uuid.UUID("01020304-0506-0708-090a-0b0c0d0e0f10")
+    current_context.correlation_id = corr
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 65535, 4, b"hello")
+    # byte for byte what the original produces (observed): FLAGS_CORR_ID in the header only
+    assert msg.data == (b"PYRO\x01\xf6\x05\x04\x00@\xff\xff\x00\x00\x00\x05\x00\x00\x00\x00" + corr.bytes
+                        + b"\x00\x00M\xc5hello")
+    assert msg.flags == 0
+    assert msg.correlation_id == corr
+    rm = protocol.ReceivingMessage(msg.data[:40], msg.data[40:])
+    assert rm.correlation_id == corr and rm.corr_id == corr.bytes
+    assert rm.flags & protocol.FLAGS_CORR_ID
+    current_context.correlation_id = None
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 4, b"hello")
+    assert msg.data[20:36] == b"\0" * 16 and not msg.data[9] & protocol.FLAGS_CORR_ID
+
+
+def test_correlation_id_invalid():
+    current_context.correlation_id = "not-a-uuid"
+    with pytest.raises(errors.ProtocolError, match="correlation_id"):
+        protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, b"")
+
+
+@pytest.mark.parametrize("data, match", [
+    (header(tag=b"XYRO"), "not a Pyro message"),
+    (header(version=501), r"version: 501 received.*502"),
+    (header(version=4), r"version: 4 received.*502"),
+    (header(magic=0x1234), "magic number"),
+    (header()[:20], "too short"),
+])
+def test_receiving_message_bad_headers(data, match):
+    with pytest.raises(errors.ProtocolError, match=match):
+        protocol.ReceivingMessage(data)
+
+
+def test_validate():
+    good = protocol.SendingMessage(protocol.MSG_PING, 0, 0, 42, b"ping").data
+    protocol.ReceivingMessage.validate(good)
+    protocol.ReceivingMessage.validate(good[:3])      # too little to tell: fine
+    protocol.ReceivingMessage.validate(good[:20])
+    with pytest.raises(errors.ProtocolError, match="not a Pyro message"):
+        protocol.ReceivingMessage.validate(b"GET / HTTP/1.0\r\n")
+    with pytest.raises(errors.ProtocolError, match="not a Pyro message"):
+        protocol.ReceivingMessage.validate(b"")
+    with pytest.raises(errors.ProtocolError, match="501"):
+        protocol.ReceivingMessage.validate(b"PYRO\x01\xf5")
+    with pytest.raises(errors.ProtocolError, match="magic"):
+        protocol.ReceivingMessage.validate(good[:38] + b"\0\0")
+
+
+def test_message_too_large_from_header():
+    Pyro5.config.MAX_MESSAGE_SIZE = 100
+    with pytest.raises(errors.MessageTooLargeError, match="too large"):
+        protocol.ReceivingMessage(header(data_size=90, annotations_size=11))
+    protocol.ReceivingMessage(header(data_size=90, annotations_size=10))
+
+
+def test_message_too_large_to_send():
+    Pyro5.config.MAX_MESSAGE_SIZE = 100
+    with pytest.raises(errors.MessageTooLargeError, match="MAX_MESSAGE_SIZE"):
+        protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, b"x" * 101)
+    protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, b"x" * 100)
+
+
+def test_too_large_is_protocol_error():
+    assert issubclass(errors.MessageTooLargeError, errors.ProtocolError)
+
+
+# --- over real sockets ---------------------------------------------------------------------------------------
+
+def test_recv_stub_round_trip(conns):
+    a, b = conns
+    current_context.correlation_id = uuid.uuid4()
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, protocol.FLAGS_BATCH, 1234, 1, b"some payload" * 20,
+                                  annotations={"ABCD": b"a" * 1000})
+    a.send(msg.data)
+    rm = protocol.recv_stub(b)
+    assert (rm.type, rm.flags & ~protocol.FLAGS_CORR_ID, rm.seq, rm.serializer_id) == \
+        (protocol.MSG_INVOKE, protocol.FLAGS_BATCH, 1234, 1)
+    assert rm.data == b"some payload" * 20
+    assert rm.annotations == {"ABCD": b"a" * 1000}
+    assert rm.correlation_id == current_context.correlation_id
+
+
+def test_recv_stub_several_messages_in_a_row(conns):
+    a, b = conns
+    a.send(b"".join(protocol.SendingMessage(protocol.MSG_RESULT, 0, seq, 1, b"m%d" % seq).data for seq in range(5)))
+    assert [protocol.recv_stub(b).data for _ in range(5)] == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+
+
+def test_recv_stub_accepted_msgtypes(conns):
+    a, b = conns
+    a.send(protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, b"x").data)
+    assert protocol.recv_stub(b, [protocol.MSG_RESULT, protocol.MSG_PING]).data == b"x"
+    a.send(protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, b"x").data)
+    with pytest.raises(errors.ProtocolError, match="invalid msg type 5 received"):
+        protocol.recv_stub(b, [protocol.MSG_CONNECT])
+
+
+def test_recv_stub_unknown_msgtype(conns):
+    a, b = conns
+    a.send(header(msgtype=99))
+    with pytest.raises(errors.ProtocolError, match="unknown message type"):
+        protocol.recv_stub(b)
+
+
+@pytest.mark.parametrize("serializer_id", [0, 5, 42, 255])
+def test_recv_stub_unknown_serializer(conns, serializer_id):
+    a, b = conns
+    a.send(header(msgtype=protocol.MSG_INVOKE, serializer_id=serializer_id, data_size=1) + b"x")
+    with pytest.raises(errors.ProtocolError, match="unknown serializer id %d" % serializer_id):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_truncated_header(conns):
+    a, b = conns
+    a.send(header()[:20])
+    a.sock.shutdown(socket.SHUT_WR)
+    with pytest.raises(errors.ConnectionClosedError):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_truncated_body(conns):
+    a, b = conns
+    a.send(header(data_size=100) + b"x" * 50)
+    a.sock.shutdown(socket.SHUT_WR)
+    with pytest.raises(errors.ConnectionClosedError):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_closed_connection(conns):
+    a, b = conns
+    a.sock.shutdown(socket.SHUT_WR)
+    with pytest.raises(errors.ConnectionClosedError):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_oversized_header_fails_before_reading_body(conns):
+    a, b = conns
+    a.send(header(data_size=2 * 1024 ** 3 - 1, annotations_size=0))   # claims 2 GB; nothing follows
+    start = time.monotonic()
+    with pytest.raises(errors.MessageTooLargeError, match="too large"):
+        protocol.recv_stub(b)
+    assert time.monotonic() - start < 4     # raised from the header, not after a receive timeout
+
+
+def test_recv_stub_oversized_annotations(conns):
+    a, b = conns
+    a.send(header(data_size=10, annotations_size=0xFFFFFFF0))
+    with pytest.raises(errors.MessageTooLargeError):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_not_pyro_fails_fast(conns):
+    a, b = conns
+    a.send(b"GET / HTTP/1.0\r\n\r\n")    # fewer than 40 bytes: must not wait for the rest of a header
+    start = time.monotonic()
+    with pytest.raises(errors.ProtocolError, match="not a Pyro message"):
+        protocol.recv_stub(b)
+    assert time.monotonic() - start < 4
+
+
+def test_recv_stub_wrong_version(conns):
+    a, b = conns
+    a.send(header(version=4))      # a Pyro4 peer
+    with pytest.raises(errors.ProtocolError, match=r"version: 4 received.*requires protocol version 502"):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_wrong_magic(conns):
+    a, b = conns
+    a.send(header(magic=0xFFFF))
+    with pytest.raises(errors.ProtocolError, match="magic"):
+        protocol.recv_stub(b)
+
+
+def test_recv_stub_timeout_on_silence(conns):
+    a, b = conns
+    b.timeout = 0.2
+    with pytest.raises(errors.TimeoutError):
+        protocol.recv_stub(b)
+
+
+def test_ping(conns):
+    a, b = conns
+    seen = []
+
+    def responder():
+        msg = protocol.recv_stub(b, [protocol.MSG_PING])
+        seen.append(msg)
+        b.send(protocol.SendingMessage(protocol.MSG_PING, 0, msg.seq, msg.serializer_id, b"pong").data)
+
+    t = threading.Thread(target=responder)
+    t.start()
+    protocol.SendingMessage.ping(a)
+    t.join(5)
+    assert not t.is_alive()
+    assert seen[0].type == protocol.MSG_PING and seen[0].data == b"ping"
+    assert seen[0].serializer_id == 42     # what the original sends
+
+
+def test_ping_gets_wrong_answer(conns):
+    a, b = conns
+
+    def responder():
+        protocol.recv_stub(b)
+        b.send(protocol.SendingMessage(protocol.MSG_RESULT, 0, 0, 1, b"nope").data)
+
+    t = threading.Thread(target=responder)
+    t.start()
+    with pytest.raises(errors.ProtocolError, match="invalid msg type"):
+        protocol.SendingMessage.ping(a)
+    t.join(5)
+
+
+def test_log_wiredata(caplog):
+    logger = logging.getLogger("Pyro5.test")
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 7, 1, b"zz", annotations={"ABCD": b"x"})
+    with caplog.at_level(logging.DEBUG, logger="Pyro5.test"):
+        protocol.log_wiredata(logger, "sometext", msg)
+    text = caplog.records[-1].getMessage()
+    assert text.startswith("sometext: msgtype=5 flags=0x0 ser=1 seq=7 num_annotations=1 "
+                           "corr_id=00000000-0000-0000-0000-000000000000\ndata=b'PYRO")
+
+
+def test_logwire_config(conns, caplog):
+    a, b = conns
+    Pyro5.config.LOGWIRE = True
+    with caplog.at_level(logging.DEBUG, logger="Pyro5.protocol"):
+        a.send(protocol.SendingMessage(protocol.MSG_RESULT, 0, 3, 1, b"wiredata!").data)
+        protocol.recv_stub(b)
+    texts = [r.getMessage() for r in caplog.records if r.name == "Pyro5.protocol"]
+    assert any(t.startswith("wiredata sending") for t in texts)
+    assert any(t.startswith("wiredata received") and "data=b'wiredata!'" in t for t in texts)
+    Pyro5.config.LOGWIRE = False
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="Pyro5.protocol"):
+        a.send(protocol.SendingMessage(protocol.MSG_RESULT, 0, 3, 1, b"quiet").data)
+        protocol.recv_stub(b)
+    assert not [r for r in caplog.records if r.name == "Pyro5.protocol"]

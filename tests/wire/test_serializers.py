@@ -1,0 +1,462 @@
+"""Pyro5.serializers: the four serializers, Pyro's own types, exceptions, custom class hooks, bad input."""
+from __future__ import annotations
+
+import array
+import datetime
+import decimal
+import math
+import sys
+import types
+import uuid
+
+import pytest
+
+import Pyro5
+from Pyro5 import errors, serializers
+from Pyro5.core import URI
+
+NAMES = ["serpent", "marshal", "json", "msgpack"]
+
+
+@pytest.fixture(params=NAMES)
+def ser(request):
+    return serializers.serializers[request.param]
+
+
+def roundtrip(ser, value):
+    return ser.loads(ser.dumps(value))
+
+
+def test_ids_and_names():
+    assert {name: s.serializer_id for name, s in serializers.serializers.items()} == \
+        {"serpent": 1, "marshal": 2, "json": 3, "msgpack": 4}
+    assert {i: type(s).__name__ for i, s in serializers.serializers_by_id.items()} == \
+        {1: "SerpentSerializer", 2: "MarshalSerializer", 3: "JsonSerializer", 4: "MsgpackSerializer"}
+    for s in serializers.serializers.values():
+        assert isinstance(s, serializers.SerializerBase)
+        assert serializers.serializers_by_id[s.serializer_id] is s
+
+
+def test_module_functions_are_the_classmethods():
+    for name in ("register_class_to_dict", "register_dict_to_class", "unregister_class_to_dict",
+                 "unregister_dict_to_class", "register_type_replacement"):
+        assert getattr(serializers, name) == getattr(serializers.SerializerBase, name)
+
+
+SIMPLE = [0, 42, -7, 2 ** 62, 1.5, -0.0, "", "héllo €\U0001F600", True, False, None, [], {}, [1, "a", None],
+          {"a": 1, "b": [1, 2, {"c": None}]}, "x" * 10000, list(range(1000))]
+
+
+@pytest.mark.parametrize("value", SIMPLE, ids=repr)
+def test_simple_values_all_serializers(ser, value):
+    assert roundtrip(ser, value) == value
+
+
+# per value: expected result of loads(dumps(value)) for serpent, marshal, json, msgpack (as the original does);
+# a type means: SerializeError on dumps
+U = uuid.UUID(int=5)
+TABLE = [
+    ("tuple", (1, 2), [(1, 2), (1, 2), [1, 2], [1, 2]]),
+    ("nested tuple", [1, (2, 3)], [[1, (2, 3)], [1, (2, 3)], [1, [2, 3]], [1, [2, 3]]]),
+    ("set", {1, 2}, [{1, 2}, {1, 2}, [1, 2], [1, 2]]),
+    ("bytes", b"\x00\x01ab", [{"data": "AAFhYg==", "encoding": "base64"}, b"\x00\x01ab", errors.SerializeError,
+                              b"\x00\x01ab"]),
+    ("bytearray", bytearray(b"xy"), [{"data": "eHk=", "encoding": "base64"}, b"xy", errors.SerializeError,
+                                     b"xy"]),
+    ("complex", 1 + 2j, [1 + 2j, 1 + 2j, errors.SerializeError, 1 + 2j]),
+    ("bigint", 2 ** 70, [2 ** 70, 2 ** 70, 2 ** 70, 2 ** 70]),
+    ("negbigint", -2 ** 70, [-2 ** 70, -2 ** 70, -2 ** 70, -2 ** 70]),
+    ("uuid", U, [str(U), str(U), str(U), str(U)]),
+    ("decimal", decimal.Decimal("1.25"), ["1.25", errors.SerializeError, "1.25", "1.25"]),
+    ("datetime", datetime.datetime(2020, 1, 2, 3, 4, 5, 6),
+     ["2020-01-02T03:04:05.000006", errors.SerializeError, "2020-01-02T03:04:05.000006",
+      datetime.datetime(2020, 1, 2, 3, 4, 5, 6)]),
+    ("date", datetime.date(2020, 1, 2), ["2020-01-02", errors.SerializeError, "2020-01-02",
+                                         datetime.date(2020, 1, 2)]),
+    ("array", array.array("i", [1, 2]), [[1, 2], [1, 2], [1, 2], [1, 2]]),
+    ("array-u", array.array("u", "ab"), ["ab", "ab", "ab", "ab"]),
+    ("dict-intkeys", {1: "a"}, [{1: "a"}, {1: "a"}, {"1": "a"}, {1: "a"}]),
+]
+
+
+@pytest.mark.parametrize("name, value, expected", TABLE, ids=[t[0] for t in TABLE])
+def test_type_table(name, value, expected):
+    for sername, exp in zip(NAMES, expected):
+        s = serializers.serializers[sername]
+        if isinstance(exp, type):
+            with pytest.raises(exp):
+                s.dumps(value)
+        else:
+            result = roundtrip(s, value)
+            assert result == exp, sername
+            assert type(result) is type(exp), sername
+
+
+def test_serpent_bytes_repr():
+    s = serializers.serializers["serpent"]
+    assert s.dumps(b"\x00ab") == b"# serpent utf-8 python3.2\n{'data': 'AGFi', 'encoding': 'base64'}"
+    Pyro5.config.SERPENT_BYTES_REPR = True
+    assert s.dumps(b"\x00ab") == b"# serpent utf-8 python3.2\nb'\\x00ab'"
+    assert s.loads(s.dumps(b"\x00ab")) == b"\x00ab"
+    assert s.loadsCall(s.dumpsCall("o", "m", (b"x",), {})) == ("o", "m", (b"x",), {})
+
+
+def test_serpent_nan_and_inf():
+    s = serializers.serializers["serpent"]
+    assert math.isnan(s.loads(s.dumps(float("nan"))))
+    assert s.loads(s.dumps([float("inf"), -float("inf")])) == [float("inf"), -float("inf")]
+
+
+def test_msgpack_ext_types_layout():
+    s = serializers.serializers["msgpack"]
+    assert s.dumps(1 + 2j) == b"\xd80" + b"\x00" * 6 + b"\xf0?" + b"\x00" * 7 + b"@"
+    assert s.dumps(2 ** 70) == b"\xc7\x161" + b"1180591620717411303424"
+    assert s.dumps(datetime.date(2020, 1, 2)) == b"\xd73\x92@\x0b\x00\x00\x00\x00\x00"
+
+
+def test_json_layout():
+    s = serializers.serializers["json"]
+    assert s.dumps({"a": [1, "é"], "b": None}) == '{"a": [1, "é"], "b": null}'.encode()
+    assert s.dumpsCall("obj", "meth", (1,), {"k": 2}) == \
+        b'{"object": "obj", "method": "meth", "params": [1], "kwargs": {"k": 2}}'
+
+
+CALLS = [("objname", "meth", (1, "two", [3]), {"k": (4,)}), ("o", "m", (), {}),
+         ("Pyro.Daemon", "get_metadata", ("objectid",), {}), ("x", "y", (1.5, None, True), {"a": "b"})]
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda c: c[1])
+def test_call_round_trip(ser, call):
+    obj, method, vargs, kwargs = ser.loadsCall(ser.dumpsCall(*call))
+    assert obj == call[0] and method == call[1]
+    assert list(vargs) == [list(v) if isinstance(v, tuple) and ser.serializer_id in (3, 4) else v
+                           for v in call[2]]
+    assert set(kwargs) == set(call[3])
+
+
+def test_call_layouts_match_original():
+    s = serializers.serializers
+    assert s["serpent"].dumpsCall("objname", "meth", (1, "two", [3]), {"k": (4,)}) == \
+        b"# serpent utf-8 python3.2\n('objname','meth',(1,'two',[3]),{'k':(4,)})"
+    assert s["msgpack"].dumpsCall("objname", "meth", (1, "two", [3]), {"k": (4,)}) == \
+        b"\x94\xa7objname\xa4meth\x93\x01\xa3two\x91\x03\x81\xa1k\x91\x04"
+    assert s["marshal"].dumpsCall("objname", "meth", (), {}) == \
+        b")\x04\xda\x07objname\xda\x04meth\xdb\x00\x00\x00\x00\xfb0"
+
+
+def test_call_with_memoryview_and_bytearray_input(ser):
+    data = ser.dumpsCall("o", "m", (1,), {})
+    assert ser.loadsCall(memoryview(data))[:2] == ("o", "m")
+    assert ser.loadsCall(bytearray(data))[:2] == ("o", "m")
+    assert ser.loads(memoryview(ser.dumps([1, 2]))) == [1, 2]
+
+
+# --- exceptions --------------------------------------------------------------------------------------------
+
+def raised(exc):
+    try:
+        raise exc
+    except BaseException as x:
+        return x
+
+
+def test_exception_with_remote_traceback(ser):
+    exc = raised(ZeroDivisionError("division by zero"))
+    exc._pyroTraceback = ["Traceback (most recent call last):\n", "ZeroDivisionError: division by zero\n"]
+    back = roundtrip(ser, exc)
+    assert type(back) is ZeroDivisionError
+    assert back.args == ("division by zero",)
+    assert back._pyroTraceback == exc._pyroTraceback
+    assert "ZeroDivisionError" in "".join(errors.get_pyro_traceback(type(back), back, None))
+
+
+@pytest.mark.parametrize("exc", [ValueError("v", 1), KeyError("k"), StopIteration(), FileNotFoundError(2, "nofile"),
+                                 errors.NamingError("nope"), errors.CommunicationError("c"),
+                                 errors.SerializeError("s"), errors.ProtocolError("p"), RuntimeError()],
+                         ids=lambda e: type(e).__name__)
+def test_exception_classes(ser, exc):
+    exc.custom_attribute = {"a": [1, 2]}
+    back = roundtrip(ser, exc)
+    assert type(back) is type(exc)
+    assert str(back) == str(exc)
+    assert back.custom_attribute == {"a": [1, 2]}
+
+
+def test_exception_layout(ser):
+    exc = errors.NamingError("nope", 3)
+    data = ser.dumps(exc)
+    expected = {
+        "serpent": b"# serpent utf-8 python3.2\n{'__class__':'Pyro5.errors.NamingError','__exception__':True,"
+                   b"'args':('nope',3),'attributes':{}}",
+        "json": b'{"__class__": "Pyro5.errors.NamingError", "__exception__": true, "args": ["nope", 3], '
+                b'"attributes": {}}',
+        "msgpack": b"\x84\xa9__class__\xb8Pyro5.errors.NamingError\xad__exception__\xc3\xa4args\x92\xa4nope\x03"
+                   b"\xaaattributes\x80",
+    }
+    if ser.serializer_id != 2:
+        assert data == expected[[k for k, v in serializers.serializers.items() if v is ser][0]]
+
+
+class MyError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("classname, error", [
+    ("mymodule.MyError", errors.SerializeError),          # unknown module: never imported
+    ("os.system", errors.SerializeError),
+    ("builtins.int", errors.SerializeError),               # builtins, but not an exception class
+    ("builtins.NoSuchError", errors.SerializeError),
+    ("Pyro5.errors.NoSuchError", errors.SerializeError),
+    ("Pyro5.errors.config", errors.SerializeError),
+    ("__main__.MyError", errors.SecurityError),           # double underscores are refused outright
+    ("builtins.__import__", errors.SecurityError),
+])
+def test_unknown_exception_classes_are_refused(ser, classname, error):
+    data = ser.dumps({"__class__": classname, "__exception__": True, "args": ["x"], "attributes": {}})
+    with pytest.raises(error, match=classname.replace(".", r"\.")):
+        ser.loads(data)
+
+
+def test_custom_exception_class_is_refused_on_load(ser):
+    data = ser.dumps(MyError("mine"))
+    assert b"MyError" in data
+    with pytest.raises((errors.SerializeError, errors.SecurityError)):
+        ser.loads(data)
+
+
+def test_exception_attributes_cannot_set_dunders(ser):
+    data = ser.dumps({"__class__": "builtins.ValueError", "__exception__": True, "args": ["x"],
+                      "attributes": {"__init__": "evil", "__str__": "evil", "ok": 1}})
+    back = ser.loads(data)
+    assert type(back) is ValueError and back.ok == 1
+    assert "__init__" not in vars(back) and str(back) == "x"
+
+
+def test_exception_bad_args(ser):
+    data = ser.dumps({"__class__": "builtins.UnicodeDecodeError", "__exception__": True, "args": ["x"],
+                      "attributes": {}})
+    with pytest.raises(errors.SerializeError, match="UnicodeDecodeError"):
+        ser.loads(data)
+
+
+def test_plain_dict_with_unknown_class(ser):
+    with pytest.raises(errors.SerializeError, match="unsupported serialized class: foo.Bar"):
+        ser.loads(ser.dumps({"__class__": "foo.Bar", "x": 1}))
+
+
+# --- Pyro's own types -------------------------------------------------------------------------------------
+
+URIS = ["PYRO:obj@localhost:5555", "PYRO:obj@./u:/tmp/sock", "PYRONAME:some.name@localhost:9090",
+        "PYRONAME:some.name", "PYRO:obj@[::1]:4444"]
+
+
+@pytest.mark.parametrize("text", URIS)
+def test_uri_round_trip(ser, text):
+    uri = URI(text)
+    back = roundtrip(ser, uri)
+    assert isinstance(back, URI) and back == uri and str(back) == str(uri)
+    nested = roundtrip(ser, {"list": [uri, uri], "n": 1})
+    assert nested["list"] == [uri, uri] and all(isinstance(u, URI) for u in nested["list"])
+
+
+def test_uri_layout():
+    uri = URI("PYRO:obj@localhost:5555")
+    assert serializers.serializers["serpent"].dumps(uri) == \
+        b"# serpent utf-8 python3.2\n{'__class__':'Pyro5.core.URI','state':('PYRO','obj',None,'localhost',5555)}"
+    assert serializers.serializers["json"].dumps(uri) == \
+        b'{"__class__": "Pyro5.core.URI", "state": ["PYRO", "obj", null, "localhost", 5555]}'
+
+
+def test_invalid_uri_state(ser):
+    with pytest.raises(errors.SerializeError, match="URI"):
+        ser.loads(ser.dumps({"__class__": "Pyro5.core.URI", "state": [1, 2]}))
+
+
+class FakeProxy:
+    __pyro_class__ = "Pyro5.client.Proxy"
+
+    def __init__(self, uri):
+        self.uri = uri
+
+    def __pyro_state__(self):
+        return (self.uri, ("m2",), ("m1", "m2"), ("at",), {"h": 1}, None)
+
+
+def test_proxy_like_objects_serialize_as_proxy(ser):
+    data = ser.dumps(FakeProxy("PYRO:obj@localhost:5555"))
+    assert b"Pyro5.client.Proxy" in data and b"PYRO:obj@localhost:5555" in data
+    if ser.serializer_id == 1:
+        assert data == (b"# serpent utf-8 python3.2\n{'__class__':'Pyro5.client.Proxy','state':"
+                        b"('PYRO:obj@localhost:5555',('m2',),('m1','m2'),('at',),{'h':1},None)}")
+
+
+def test_proxy_recreated_through_client(ser, monkeypatch):
+    received = []
+
+    class Proxy:
+        @classmethod
+        def _pyro_from_state(cls, state):
+            received.append(state)
+            return "a proxy"
+
+    fake_client = types.ModuleType("Pyro5.client")
+    fake_client.Proxy = Proxy
+    monkeypatch.setitem(sys.modules, "Pyro5.client", fake_client)
+    assert roundtrip(ser, [FakeProxy("PYRO:x@h:1")]) == ["a proxy"]
+    assert list(received[0][0:1]) == ["PYRO:x@h:1"] and len(received[0]) == 6
+
+
+def test_proxy_without_client_installed(ser, monkeypatch):
+    monkeypatch.setitem(sys.modules, "Pyro5.client", None)   # makes the import fail like a missing package
+    with pytest.raises(errors.SerializeError, match="pyro5-client"):
+        roundtrip(ser, FakeProxy("PYRO:x@h:1"))
+
+
+# --- custom classes ------------------------------------------------------------------------------------------
+
+class Thing:
+    def __init__(self, number):
+        self.number = number
+
+
+class Slotted:
+    __slots__ = ("p", "q")
+
+    def __init__(self):
+        self.p = 1
+        self.q = 2
+
+
+def test_custom_class_default_is_dict(ser):
+    data = ser.dumps(Thing(5))
+    assert b"number" in data
+    # a class from __main__ or this test module: only a dict; deserializing refuses the unknown class
+    with pytest.raises((errors.SerializeError, errors.SecurityError)):
+        ser.loads(data)
+
+
+def test_slotted_class(ser):
+    classname = Slotted.__module__ + ".Slotted"
+    serializers.register_dict_to_class(classname, lambda name, d: ("slotted", d["p"], d["q"]))
+    try:
+        assert roundtrip(ser, Slotted()) == ("slotted", 1, 2)
+    finally:
+        serializers.unregister_dict_to_class(classname)
+
+
+def test_unserializable_things(ser):
+    for thing in (int, len, lambda: 1, sys):
+        with pytest.raises((errors.SerializeError, TypeError, ValueError)):
+            ser.dumps(thing)
+
+
+def thing_to_dict(obj):
+    return {"__class__": "waheeee-custom-thing", "number-attribute": obj.number}
+
+
+def dict_to_thing(classname, d):
+    assert classname == "waheeee-custom-thing"
+    return Thing(d["number-attribute"])
+
+
+@pytest.fixture
+def registered_thing():
+    serializers.register_class_to_dict(Thing, thing_to_dict)
+    serializers.register_dict_to_class("waheeee-custom-thing", dict_to_thing)
+    yield
+    serializers.unregister_class_to_dict(Thing)
+    serializers.unregister_dict_to_class("waheeee-custom-thing")
+
+
+def test_custom_class_registration(ser, registered_thing):
+    result = roundtrip(ser, [Thing(42), {"t": Thing(43)}])
+    assert isinstance(result[0], Thing) and result[0].number == 42
+    assert isinstance(result[1]["t"], Thing) and result[1]["t"].number == 43
+    vargs = ser.loadsCall(ser.dumpsCall("o", "m", (Thing(1),), {"kw": Thing(2)}))
+    assert vargs[2][0].number == 1 and vargs[3]["kw"].number == 2
+
+
+def test_custom_class_unregistration(ser, registered_thing):
+    serializers.unregister_dict_to_class("waheeee-custom-thing")
+    with pytest.raises(errors.SerializeError, match="waheeee-custom-thing"):
+        roundtrip(ser, Thing(42))
+    serializers.unregister_class_to_dict(Thing)
+    data = ser.dumps(Thing(42))
+    assert b"waheeee" not in data and b"number" in data
+
+
+def test_class_to_dict_serpent_too_false(registered_thing):
+    serializers.unregister_class_to_dict(Thing)
+    serializers.register_class_to_dict(Thing, thing_to_dict, serpent_too=False)
+    assert b"waheeee" in serializers.serializers["json"].dumps(Thing(1))
+    assert b"waheeee" not in serializers.serializers["serpent"].dumps(Thing(1))
+
+
+def test_class_to_dict_and_dict_to_class_directly():
+    d = serializers.SerializerBase.class_to_dict(Thing(3))
+    assert d == {"number": 3, "__class__": Thing.__module__ + ".Thing"}
+    exc = serializers.SerializerBase.dict_to_class({"__class__": "builtins.ValueError", "__exception__": True,
+                                                    "args": ("x",), "attributes": {}})
+    assert isinstance(exc, ValueError)
+    with pytest.raises(errors.SecurityError):
+        serializers.SerializerBase.dict_to_class({"__class__": "__main__.Thing"})
+
+
+def test_type_replacement(ser):
+    class PyroObject:
+        pass
+
+    class SubObject(PyroObject):
+        pass
+
+    serializers.register_type_replacement(PyroObject, lambda obj: URI("PYRO:replaced@host:1"))
+    try:
+        result = roundtrip(ser, [PyroObject(), SubObject(), 1])
+        assert result == [URI("PYRO:replaced@host:1"), URI("PYRO:replaced@host:1"), 1]
+    finally:
+        serializers.SerializerBase._type_replacements.pop(PyroObject)
+
+
+def test_type_replacement_returning_object_itself(ser):
+    class Obj:
+        def __init__(self):
+            self.a = 1
+
+    serializers.register_type_replacement(Obj, lambda obj: obj)
+    try:
+        assert b"__class__" in ser.dumps(Obj())
+    finally:
+        serializers.SerializerBase._type_replacements.pop(Obj)
+
+
+# --- bad input -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data", [b"\xff\xfe garbage \x00\x01", b"", b"\xc1", b"\x00" * 3], ids=repr)
+def test_undecodable_payload(ser, data):
+    with pytest.raises(errors.SerializeError):
+        ser.loads(data)
+    with pytest.raises(errors.SerializeError):
+        ser.loadsCall(data)
+
+
+def test_serpent_refuses_code():
+    s = serializers.serializers["serpent"]
+    with pytest.raises(errors.SerializeError):
+        s.loads(b"# serpent utf-8 python3.2\n__import__('os').system('echo hi')")
+
+
+def test_loadscall_wrong_shape(ser):
+    with pytest.raises(errors.SerializeError, match="invalid serialized call"):
+        ser.loadsCall(ser.dumps([1, 2]) if ser.serializer_id != 3 else b"[1, 2]")
+
+
+def test_json_refuses_bytes():
+    with pytest.raises(errors.SerializeError, match="json"):
+        serializers.serializers["json"].dumps({"x": b"bytes"})
+
+
+def test_circular_reference(ser):
+    a: list = []
+    a.append(a)
+    with pytest.raises((errors.SerializeError, ValueError)):
+        ser.dumps(a)

@@ -31,7 +31,11 @@ def orig_python() -> str:
             capture_output=True, timeout=60).returncode == 0
         if not ok:
             venv.EnvBuilder(with_pip=True, clear=True).create(d)
-            subprocess.run([str(py), "-m", "pip", "install", "-q", f"Pyro5=={ORIG_VERSION}"], check=True, timeout=600)
+            subprocess.run([str(py), "-m", "pip", "install", "-q", f"Pyro5=={ORIG_VERSION}", "msgpack"],
+                           check=True, timeout=600)
+        elif subprocess.run([str(py), "-c", "import msgpack"], capture_output=True, timeout=60).returncode != 0:
+            # Pyro5 does not depend on msgpack; its msgpack serializer needs it installed beside it.
+            subprocess.run([str(py), "-m", "pip", "install", "-q", "msgpack"], check=True, timeout=600)
     return str(py)
 
 

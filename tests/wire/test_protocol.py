@@ -78,6 +78,14 @@ def test_seq_out_of_range(seq):
         protocol.SendingMessage(protocol.MSG_INVOKE, 0, seq, 1, b"x")
 
 
+@pytest.mark.parametrize("payload", [bytearray(b"payload"), memoryview(b"payload")], ids=["bytearray", "memoryview"])
+def test_payload_types(payload):
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, payload)
+    assert msg.data[40:] == b"payload" and type(msg.data) is bytes
+    rm = protocol.ReceivingMessage(msg.data[:40], memoryview(msg.data)[40:])
+    assert rm.data == b"payload" and type(rm.data) is bytes
+
+
 def test_receiving_message_round_trip():
     msg = protocol.SendingMessage(protocol.MSG_INVOKE, protocol.FLAGS_ONEWAY, 7, 2, b"payload",
                                   annotations={"ABCD": b"xyz", "EFGH": b""})

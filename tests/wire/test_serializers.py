@@ -218,10 +218,22 @@ def test_unknown_exception_classes_are_refused(ser, classname, error):
 
 
 def test_custom_exception_class_is_refused_on_load(ser):
-    data = ser.dumps(MyError("mine"))
+    exc = MyError("mine")
+    exc._pyroTraceback = ["remote line\n"]
+    data = ser.dumps(exc)
     assert b"MyError" in data
-    with pytest.raises((errors.SerializeError, errors.SecurityError)):
+    with pytest.raises((errors.SerializeError, errors.SecurityError)) as info:
         ser.loads(data)
+    assert "MyError" in str(info.value) and "mine" in str(info.value)
+    assert info.value._pyroTraceback == ["remote line\n"]    # the remote traceback is kept for diagnosis
+
+
+def test_unknown_exception_keeps_remote_traceback(ser):
+    data = ser.dumps({"__class__": "mymodule.Err", "__exception__": True, "args": ["boom"],
+                      "attributes": {"_pyroTraceback": ["tb\n"]}})
+    with pytest.raises(errors.SerializeError, match=r"mymodule\.Err.*boom") as info:
+        ser.loads(data)
+    assert info.value._pyroTraceback == ["tb\n"]
 
 
 def test_exception_attributes_cannot_set_dunders(ser):
@@ -344,6 +356,19 @@ def test_slotted_class(ser):
         serializers.unregister_dict_to_class(classname)
 
 
+class WithState:
+    def __init__(self):
+        self.secret = "not sent"
+
+    def __getstate__(self):
+        return {"public": 1}
+
+
+def test_custom_getstate_is_used(ser):
+    data = ser.dumps(WithState())
+    assert b"public" in data and b"not sent" not in data and b"WithState" in data
+
+
 def test_unserializable_things(ser):
     for thing in (int, len, lambda: 1, sys):
         with pytest.raises((errors.SerializeError, TypeError, ValueError)):
@@ -458,5 +483,9 @@ def test_json_refuses_bytes():
 def test_circular_reference(ser):
     a: list = []
     a.append(a)
+    if ser.serializer_id == 2:      # marshal (version 4) supports references
+        back = roundtrip(ser, a)
+        assert back[0] is back
+        return
     with pytest.raises((errors.SerializeError, ValueError)):
         ser.dumps(a)

@@ -416,7 +416,8 @@ def test_nonblocking_send_and_receive():
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
-def test_receive_survives_signals():
+@pytest.mark.parametrize("timeout", [WAIT, None])
+def test_receive_survives_signals(timeout):
     a, b = socket.socketpair()
     hits = threading.Event()
     count = [0]
@@ -427,17 +428,18 @@ def test_receive_survives_signals():
             hits.set()
 
     def sender():
-        if hits.wait(WAIT):
-            a.sendall(b"late data!")
+        a.sendall(b"early")
+        hits.wait(WAIT)  # bounded: the receiver is never left blocked
+        a.sendall(b"late data!")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
     try:
         with a, b:
-            b.settimeout(WAIT)
+            b.settimeout(timeout)
             t = threading.Thread(target=sender, daemon=True)
             t.start()
-            assert socketutil.receive_data(b, 10) == b"late data!"
+            assert socketutil.receive_data(b, 15) == b"earlylate data!"
             t.join(WAIT)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
@@ -695,13 +697,25 @@ def test_ssl_one_way(certs, host):
         assert not srv.join()  # no client certificate in 1-way SSL
 
 
+@needs_unix
+def test_ssl_over_unix_socket(certs, unix_path):
+    server_ctx = socketutil.get_ssl_context(servercert=certs.servercert, serverkey=certs.serverkey)
+    with serving(unix_path, _tls_server_handler, sslContext=server_ctx) as srv:
+        sock = socketutil.create_socket(connect=unix_path, timeout=WAIT, sslContext=_client_ctx(certs))
+        with socketutil.SocketConnection(sock) as conn:
+            assert conn.family() == "Unix" and conn.getpeercert()
+            conn.send(b"0000000004unix")
+            assert conn.recv(4) == b"xinu"
+        srv.join()
+
+
 def test_ssl_client_rejects_server_from_unknown_ca(certs):
     server_ctx = socketutil.get_ssl_context(servercert=certs.servercert, serverkey=certs.serverkey)
     with serving(("127.0.0.1", 0), _tls_server_handler, sslContext=server_ctx) as srv:
         bad = socketutil.get_ssl_context(cacerts=certs.othercacert)
         with pytest.raises(ssl.SSLCertVerificationError):
             socketutil.create_socket(connect=srv.address, timeout=WAIT, sslContext=bad)
-        with pytest.raises((ssl.SSLError, OSError)):
+        with pytest.raises(errors.ConnectionClosedError, match="UNKNOWN_CA"):
             srv.join()
 
 
@@ -745,8 +759,22 @@ def test_ssl_two_way_rejects_client_without_cert(certs):
             with socketutil.SocketConnection(sock) as conn:
                 conn.send(b"0000000001x")
                 conn.recv(1)
-        with pytest.raises(ssl.SSLError):
-            srv.join()
+        with pytest.raises(errors.ConnectionClosedError, match="CERTIFICATE"):
+            srv.join()  # the server side sees the failed handshake on its first recv
+
+
+def test_ssl_silent_client_does_not_block_accept(certs):
+    """The server's TLS handshake runs on the accepted connection's first recv, not inside accept()."""
+    server_ctx = socketutil.get_ssl_context(servercert=certs.servercert, serverkey=certs.serverkey)
+    with socketutil.create_socket(bind=("127.0.0.1", 0), timeout=WAIT, sslContext=server_ctx) as lsock:
+        with socket.create_connection(lsock.getsockname(), timeout=WAIT) as silent:  # plain TCP, never speaks
+            conn_sock, _ = lsock.accept()  # returns at once
+            with socketutil.SocketConnection(conn_sock) as conn:
+                assert conn.getpeercert() is None  # no handshake yet
+                conn.timeout = 0.2
+                with pytest.raises(errors.TimeoutError):
+                    conn.recv(1)
+            silent.close()
 
 
 def test_ssl_context_cached_per_arguments(certs):

@@ -108,9 +108,6 @@ def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
 class SendingMessage:
     """Wire protocol message that will be sent. ``data`` holds the complete message bytes."""
 
-    __slots__ = ("type", "seq", "serializer_id", "flags", "corr_id", "data", "data_size", "annotations",
-                 "annotations_size")
-
     def __init__(self, msgtype: int, flags: int, seq: int, serializer_id: int, payload: bytes | bytearray |
                  memoryview, annotations: Mapping[str, Any] | None = None) -> None:
         self.type = msgtype
@@ -152,8 +149,10 @@ class SendingMessage:
                                        % (msgtype, serializer_id, flags, seq, x)) from None
         if annotations_data:
             self.data = b"".join((header, annotations_data, payload))
-        else:
+        elif type(payload) is bytes:
             self.data = header + payload
+        else:
+            self.data = b"".join((header, payload))
         if config.LOGWIRE:
             log_wiredata(log, "wiredata sending", self)
 
@@ -180,9 +179,6 @@ def _version_error(version: int) -> errors.ProtocolError:
 
 class ReceivingMessage:
     """Wire protocol message that was received."""
-
-    __slots__ = ("type", "serializer_id", "flags", "seq", "data_size", "annotations_size", "corr_id", "data",
-                 "annotations")
 
     def __init__(self, header: bytes, payload: bytes | bytearray | memoryview | None = None) -> None:
         if len(header) < _header_size:

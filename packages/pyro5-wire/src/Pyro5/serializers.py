@@ -7,6 +7,12 @@ Objects that a serializer can't encode natively become dicts with a ``__class__`
 (``SerializerBase.dict_to_class``): ``Pyro5.core.URI``, ``Pyro5.client.Proxy``, exceptions from ``builtins``
 and ``Pyro5.errors``, and whatever you registered with ``register_dict_to_class``. Every other dict stays a
 dict, or - when its class name can't be handled safely - raises SerializeError / SecurityError.
+
+Exceptions of other classes (your own exception classes, for instance) are never imported or instantiated:
+deserializing one raises SerializeError ("unsupported serialized class: mymodule.MyError (remote exception,
+args: ...)"), or SecurityError for names with double underscores such as ``__main__.MyError``, exactly like the
+original Pyro5. That error carries the remote ``_pyroTraceback``, so ``Pyro5.errors.get_pyro_traceback()``
+still shows what happened on the server. Register a dict_to_class converter to recreate such classes.
 """
 from __future__ import annotations
 
@@ -41,14 +47,14 @@ log = logging.getLogger("Pyro5.serializers")
 
 _CLASS_MARKER = b"__class__"
 _ALLOWED_DUNDER_ATTRIBUTES = {"__notes__"}
-_core_module: Any = None
+_uri_class: Any = None
 
 
-def _core() -> Any:
-    global _core_module
-    if _core_module is None:
-        _core_module = importlib.import_module("Pyro5.core")
-    return _core_module
+def _get_uri_class() -> Any:
+    global _uri_class
+    if _uri_class is None:
+        _uri_class = importlib.import_module("Pyro5.core").URI
+    return _uri_class
 
 
 def _class_name(obj: Any) -> str:
@@ -60,7 +66,7 @@ def _uri_from_state(state: Any) -> Any:
     if not isinstance(state, (tuple, list)) or len(state) != 5:
         raise errors.SerializeError("invalid serialized Pyro5.core.URI: state must be a sequence of 5 items, got %r"
                                     % (state,))
-    uri_class = _core().URI
+    uri_class = _uri_class or _get_uri_class()
     uri = uri_class.__new__(uri_class)
     uri.__setstate__(tuple(state))
     return uri
@@ -178,7 +184,7 @@ class SerializerBase(abc.ABC):
         pyro_class = getattr(type(obj), "__pyro_class__", None)
         if isinstance(pyro_class, str):
             return {"__class__": pyro_class, "state": obj.__pyro_state__()}
-        if type(obj) is _core().URI:
+        if type(obj) is (_uri_class or _get_uri_class()):
             return {"__class__": "Pyro5.core.URI", "state": obj.__getstate__()}
         return None
 
@@ -197,6 +203,13 @@ class SerializerBase(abc.ABC):
         if isinstance(obj, _UNSERIALIZABLE):
             raise errors.SerializeError("don't know how to serialize %r using serializer %s: classes, functions "
                                         "and methods can't be serialized" % (obj, cls.__name__))
+        getstate = getattr(type(obj), "__getstate__", None)
+        if getstate is not None and getstate is not getattr(object, "__getstate__", None):
+            state = obj.__getstate__()
+            if isinstance(state, dict):
+                value = dict(state)
+                value.setdefault("__class__", _class_name(obj))
+                return value
         try:
             value = dict(vars(obj))
         except TypeError:
@@ -223,8 +236,9 @@ class SerializerBase(abc.ABC):
         if converter is not None:
             return converter(classname, data)
         if "__" in classname:
-            raise errors.SecurityError("refused to deserialize types with double underscores in their name: "
-                                       + classname)
+            raise _with_remote_traceback(errors.SecurityError(
+                "refused to deserialize types with double underscores in their name: " + classname
+                + _exception_summary(data)), data)
         if classname == "Pyro5.core.URI":
             return _uri_from_state(data.get("state"))
         if classname == "Pyro5.client.Proxy":
@@ -246,9 +260,10 @@ class SerializerBase(abc.ABC):
         elif module == "Pyro5.errors":
             exc_class = getattr(errors, name, None)
         if not (isinstance(exc_class, type) and issubclass(exc_class, BaseException)):
-            raise errors.SerializeError("unsupported serialized class: %s (only exceptions from builtins and "
-                                        "Pyro5.errors are recreated; register a converter with "
-                                        "register_dict_to_class() for others)" % classname)
+            raise _with_remote_traceback(errors.SerializeError(
+                "unsupported serialized class: %s%s (only exceptions from builtins and Pyro5.errors are recreated; "
+                "register a converter with register_dict_to_class() for others)"
+                % (classname, _exception_summary(data))), data)
         args = data.get("args") or ()
         if not isinstance(args, (list, tuple)):
             args = (args,)
@@ -293,6 +308,23 @@ class SerializerBase(abc.ABC):
 
     def _dict_to_class(self, data: dict) -> Any:
         return self.dict_to_class(data)
+
+def _exception_summary(data: dict) -> str:
+    """' (remote exception, args: ...)' for a serialized exception dict, else ''."""
+    if not data.get("__exception__"):
+        return ""
+    return " (remote exception, args: %.200r)" % (data.get("args"),)
+
+
+def _with_remote_traceback(error: errors.PyroError, data: dict) -> errors.PyroError:
+    """Keeps the remote traceback of an exception that can't be recreated, for get_pyro_traceback()."""
+    attributes = data.get("attributes")
+    if data.get("__exception__") and isinstance(attributes, dict):
+        traceback = attributes.get("_pyroTraceback")
+        if isinstance(traceback, list):
+            error._pyroTraceback = traceback  # type: ignore[attr-defined]
+    return error
+
 
 _UNSERIALIZABLE = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.ModuleType)
 _CONTAINERS = frozenset((dict, list, tuple))
@@ -391,22 +423,34 @@ class SerpentSerializer(SerializerBase):
 # ---------------------------------------------------------------------------------------------------------
 # marshal
 _MARSHAL_SIMPLE = frozenset((str, int, float, bool, type(None), bytes, bytearray, complex))
+_MARSHAL_CONVERT_FIRST = frozenset((array.array, uuid.UUID, memoryview))
 
 
 class MarshalSerializer(SerializerBase):
     """(de)serializer that wraps the marshal serialization protocol."""
     serializer_id = 2  # never change this
 
+    # marshal is tried first (fast path); only when it refuses something, the data is converted
+    # (custom classes, URIs, exceptions... become dicts) and dumped again.
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        vargs = vargs if type(vargs) is list else list(vargs)
         try:
-            vargs = self._convert_list(vargs)
-            kwargs = self._convert(kwargs)
-            return marshal.dumps((obj, method, vargs, kwargs))
+            try:
+                return marshal.dumps((obj, method, vargs, kwargs))
+            except ValueError:
+                vargs = [self._convert(value) for value in vargs]
+                kwargs = self._convert(kwargs)
+                return marshal.dumps((obj, method, vargs, kwargs))
         except (ValueError, TypeError, RecursionError) as x:
             raise _wrap_dump_error(self, x) from x
 
     def dumps(self, data: Any) -> bytes:
         try:
+            if type(data) not in _MARSHAL_CONVERT_FIRST:
+                try:
+                    return marshal.dumps(data)
+                except ValueError:
+                    pass
             return marshal.dumps(self._convert(data))
         except (ValueError, TypeError, RecursionError) as x:
             raise _wrap_dump_error(self, x) from x
@@ -430,41 +474,32 @@ class MarshalSerializer(SerializerBase):
         except Exception as x:
             raise _wrap_load_error(self, x) from x
 
-    def _convert_list(self, items: Any) -> list:
-        result = items if type(items) is list else list(items)
-        for value in result:
-            if type(value) not in _MARSHAL_SIMPLE:
-                return [self._convert(value) for value in result]
-        return result
-
     def _convert(self, obj: Any) -> Any:
         t = type(obj)
         if t in _MARSHAL_SIMPLE:
             return obj
         if t is list:
-            for value in obj:
-                if type(value) not in _MARSHAL_SIMPLE:
-                    return [self._convert(value) for value in obj]
-            return obj
+            if _MARSHAL_SIMPLE.issuperset(map(type, obj)):
+                return obj
+            return [self._convert(value) for value in obj]
         if t is tuple:
-            for value in obj:
-                if type(value) not in _MARSHAL_SIMPLE:
-                    return tuple(self._convert(value) for value in obj)
-            return obj
+            if _MARSHAL_SIMPLE.issuperset(map(type, obj)):
+                return obj
+            return tuple(self._convert(value) for value in obj)
         if t is dict:
-            for key, value in obj.items():
-                if type(value) not in _MARSHAL_SIMPLE or type(key) not in _MARSHAL_SIMPLE:
-                    return {self._convert(k): self._convert(v) for k, v in obj.items()}
-            return obj
+            if _MARSHAL_SIMPLE.issuperset(map(type, obj.values())) and _MARSHAL_SIMPLE.issuperset(map(type, obj)):
+                return obj
+            return {self._convert(k): self._convert(v) for k, v in obj.items()}
         if t is set or t is frozenset:
-            for value in obj:
-                if type(value) not in _MARSHAL_SIMPLE:
-                    return t(self._convert(value) for value in obj)
-            return obj
+            if _MARSHAL_SIMPLE.issuperset(map(type, obj)):
+                return obj
+            return t(self._convert(value) for value in obj)
         if t is uuid.UUID:
             return str(obj)
         if t is array.array:
             return obj.tounicode() if obj.typecode == "u" else obj.tolist()
+        if t is (_uri_class or _get_uri_class()):
+            return {"__class__": "Pyro5.core.URI", "state": obj.__getstate__()}
         replacement = self._replace(obj)
         if replacement is not obj:
             return self._convert(replacement)
@@ -522,6 +557,8 @@ class JsonSerializer(SerializerBase):
         if replacement is not obj:
             return replacement
         t = type(obj)
+        if t is (_uri_class or _get_uri_class()):
+            return {"__class__": "Pyro5.core.URI", "state": obj.__getstate__()}
         if t is set:
             return tuple(obj)
         if t is uuid.UUID or t is decimal.Decimal:
@@ -608,6 +645,8 @@ class MsgpackSerializer(SerializerBase):
                 return replacement
             obj = replacement
         t = type(obj)
+        if t is (_uri_class or _get_uri_class()):
+            return {"__class__": "Pyro5.core.URI", "state": obj.__getstate__()}
         if t is set:
             return tuple(obj)
         if t is complex:

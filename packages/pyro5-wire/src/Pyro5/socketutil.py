@@ -75,7 +75,7 @@ def get_ip_address(hostname: str, workaround127: bool = False, version: Optional
         if version == 4:
             raise OSError(f"unable to determine IPv4 address of {host!r}: {x}") from x
         raise
-    ip = ipaddress.ip_address(infos[0][4][0].split("%", 1)[0])
+    ip = ipaddress.ip_address(str(infos[0][4][0]).split("%", 1)[0])
     if workaround127 and ip.is_loopback and ip.version == 4:
         return _routed_ipv4_address() or ip
     return ip
@@ -176,6 +176,7 @@ def create_socket(bind: Optional[Address] = None, connect: Optional[Address] = N
     if bind is not None and connect is not None:
         raise ValueError("bind and connect cannot both be specified at the same time")
     address = bind if bind is not None else connect
+    family: int
     if isinstance(address, str):
         if not hasattr(socket, "AF_UNIX"):
             raise errors.CommunicationError("Unix domain sockets are not available on this platform")
@@ -201,13 +202,16 @@ def create_socket(bind: Optional[Address] = None, connect: Optional[Address] = N
         if bind is not None:
             if family == socket.AF_UNIX:
                 _remove_stale_unix_socket(address)  # type: ignore[arg-type]
-            sock.bind(address)
+            sock.bind(address)  # type: ignore[arg-type]
             sock.listen(_LISTEN_BACKLOG)
             if sslContext is not None:
-                sock = sslContext.wrap_socket(sock, server_side=True)
+                # The TLS handshake of an accepted connection happens on its first recv/send, in the
+                # connection's own worker and under its timeout: a client that never speaks can't block accept().
+                sock = sslContext.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         elif connect is not None:
             if sslContext is not None:
-                hostname = address[0] if isinstance(address, tuple) else None
+                # a unix socket has no host name: its server certificate is checked against 'localhost'
+                hostname = str(address[0]) if isinstance(address, tuple) else "localhost"
                 sock = sslContext.wrap_socket(sock, server_side=False, server_hostname=hostname)
             _connect(sock, address)  # type: ignore[arg-type]
         if keepalive:

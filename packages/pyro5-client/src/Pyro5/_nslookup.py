@@ -1,0 +1,198 @@
+"""Finding the name server and resolving PYRONAME / PYROMETA uris (client side).
+
+``Pyro5.core.locate_ns`` and ``Pyro5.core.resolve`` call these lazily; they are also exported by
+``Pyro5.client`` and ``Pyro5.api``.
+
+The lookup order of ``locate_ns()`` without a host (as the original Pyro5 does it):
+
+1. when config.NS_HOST is a loopback name/address: a direct connection to NS_HOST:port (default NS_PORT);
+2. a UDP broadcast of ``b"GET_NSURI"`` to every address in config.BROADCAST_ADDRS on port NS_BCPORT (or the
+   given port), 3 attempts of 0.7 seconds; the name server's broadcast responder answers with its uri;
+3. a direct connection to NS_HOST:NS_PORT.
+
+NamingError when all of these fail. With a host, only a direct connection to host:port (NS_PORT) is made;
+the host can also be a unix domain socket location ``./u:/path/to/socket``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import config, core, errors, socketutil
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Proxy
+
+log = logging.getLogger("Pyro5.client")
+
+BROADCAST_MESSAGE = b"GET_NSURI"
+_BROADCAST_ATTEMPTS = 3
+_BROADCAST_WAIT = 0.7
+_RESOLVE_POLL_INTERVAL = 0.15
+
+
+def _proxy_class() -> type:
+    from .client import Proxy
+    return Proxy
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _location(host: str, port: int) -> str:
+    if core.URI.isUnixsockLocation(host):
+        return host
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host
+    return "%s:%d" % (host, port)
+
+
+def _bind_ns(location: str) -> Proxy:
+    proxy = _proxy_class()("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
+    try:
+        proxy._pyroBind()
+    except BaseException:
+        proxy._pyroRelease()
+        raise
+    return proxy
+
+
+def _broadcast_addresses() -> list[str]:
+    addrs: Any = config.BROADCAST_ADDRS
+    if isinstance(addrs, str):
+        addrs = addrs.split(",")
+    return [a.strip() for a in addrs if a and a.strip()]
+
+
+def broadcast_lookup(port: int, attempts: int = _BROADCAST_ATTEMPTS, wait: float = _BROADCAST_WAIT) -> str | None:
+    """Broadcast b"GET_NSURI" to config.BROADCAST_ADDRS on the given UDP port; returns the first valid uri
+    string a name server's broadcast responder answers, or None."""
+    addresses = _broadcast_addresses()
+    if not addresses:
+        return None
+    sock = socketutil.create_bc_socket(reuseaddr=bool(config.SOCK_REUSE), timeout=wait)
+    try:
+        for attempt in range(attempts):
+            sent = False
+            for address in addresses:
+                try:
+                    sock.sendto(BROADCAST_MESSAGE, 0, (address, port))
+                    sent = True
+                except OSError as x:
+                    log.debug("name server broadcast to %s:%d failed: %s", address, port, x)
+            if not sent:
+                return None
+            deadline = time.monotonic() + wait
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                sock.settimeout(remaining)
+                try:
+                    data, sender = sock.recvfrom(1000)
+                except (socket.timeout, TimeoutError):
+                    break
+                except OSError as x:  # e.g. ICMP port unreachable reported on the socket
+                    log.debug("name server broadcast lookup: %s", x)
+                    continue
+                text = data.decode("utf-8", "replace")
+                try:
+                    uri = core.URI(text)
+                except errors.PyroError:
+                    log.debug("ignored invalid broadcast reply %r from %s", data[:100], sender)
+                    continue
+                if uri.protocol == "PYRO":
+                    log.debug("located name server %s via broadcast (attempt %d)", text, attempt + 1)
+                    return text
+    finally:
+        sock.close()
+    return None
+
+
+def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", port: int | None = None,
+              broadcast: bool = True) -> Proxy:
+    """Get a proxy for a name server somewhere in the network.
+
+    Without host: loopback NS_HOST first, then a broadcast lookup (port = the broadcast port, default
+    NS_BCPORT), then NS_HOST:NS_PORT directly. With host: only host:port (port default NS_PORT).
+    """
+    host = str(host) if host else ""
+    if not host:
+        nshost = str(config.NS_HOST or "")
+        nsport = int(config.NS_PORT)
+        if nshost and _is_loopback(nshost):
+            # like the original: the port argument (else NS_PORT) is tried on the loopback NS_HOST first
+            loopback_port = int(port or nsport)
+            try:
+                return _bind_ns(_location(nshost, loopback_port))
+            except errors.PyroError as x:
+                log.debug("no name server on %s:%d: %s", nshost, loopback_port, x)
+        if int(config.PREFER_IP_VERSION) == 6:
+            broadcast = False  # IPv6 has no broadcast
+        if broadcast:
+            bcport = int(port or config.NS_BCPORT)
+            uristring = broadcast_lookup(bcport)
+            if uristring:
+                uri = core.URI(uristring)
+                try:
+                    return _bind_ns(uri.location or "")
+                except errors.PyroError as x:
+                    log.debug("name server from the broadcast reply %s is not reachable: %s", uristring, x)
+        if not nshost:
+            raise errors.NamingError("Failed to locate the nameserver: no broadcast reply and config.NS_HOST is "
+                                     "empty; pass a host to locate_ns() or set NS_HOST")
+        host, port = nshost, nsport
+    if not port:
+        port = int(config.NS_PORT)
+    try:
+        return _bind_ns(_location(host, int(port)))
+    except errors.PyroError as x:
+        raise errors.NamingError("Failed to locate the nameserver (tried %s): %s" % (_location(host, int(port)), x)) \
+            from x
+
+
+def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
+    """Resolve a 'magic' uri (PYRONAME, PYROMETA) into the direct PYRO uri.
+    A PYRO uri is returned unmodified. With delay_time > 0 the lookup is retried until the name (or an object
+    with the metadata) is registered, for at most delay_time seconds."""
+    if isinstance(uri, str):
+        uri = core.URI(uri)
+    elif not isinstance(uri, core.URI):
+        raise TypeError("can only resolve Pyro URIs (str or Pyro5.core.URI), not %s" % type(uri).__name__)
+    if uri.protocol == "PYRO":
+        return uri
+    log.debug("resolving %s", uri)
+    deadline = time.monotonic() + max(0.0, float(delay_time or 0.0))
+    if uri.sockname:
+        nameserver = locate_ns("./u:" + uri.sockname)
+    else:
+        nameserver = locate_ns(uri.host or "", uri.port)
+    with nameserver:
+        while True:
+            try:
+                if uri.protocol == "PYRONAME":
+                    return _as_uri(nameserver.lookup(uri.object))
+                candidates = nameserver.yplookup(set(uri.metadata), None, False)
+                if candidates:
+                    return _as_uri(random.choice(list(candidates.values())))
+                problem: errors.NamingError = errors.NamingError(
+                    "no registrations available with desired metadata properties %s" % sorted(uri.metadata))
+            except errors.NamingError as x:
+                problem = x
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise problem
+            time.sleep(min(_RESOLVE_POLL_INTERVAL, remaining))
+
+
+def _as_uri(value: Any) -> core.URI:
+    if isinstance(value, core.URI):
+        return value
+    if isinstance(value, (tuple, list)) and value:  # a (uri, metadata) answer
+        value = value[0]
+    return core.URI(value)

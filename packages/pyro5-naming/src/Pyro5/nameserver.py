@@ -1,0 +1,515 @@
+"""Name Server and helper functions.
+
+Run it with ``python -m Pyro5.nameserver`` or ``pyro5-ns``; embed it with :func:`start_ns` or
+:func:`start_ns_loop`.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Optional, Sequence, Union
+
+from Pyro5 import config, core
+from Pyro5._ns_autoclean import AutoCleaner, check_autoclean_config
+from Pyro5._ns_broadcast import BroadcastServer
+from Pyro5._ns_storage import MemoryStorage, SqlStorage, StorageBase, create_storage
+from Pyro5.errors import NamingError, PyroError
+from Pyro5.server import Daemon, expose
+
+__all__ = ["NameServer", "NameServerDaemon", "BroadcastServer", "AutoCleaner", "MemoryStorage", "SqlStorage",
+           "StorageBase", "start_ns", "start_ns_loop", "lookup", "yplookup", "main"]
+
+log = logging.getLogger("Pyro5.nameserver")
+
+NAMESERVER_METADATA = "class:Pyro5.nameserver.NameServer"
+MAX_NAME_LENGTH = 1024
+MAX_URI_LENGTH = 4096
+MAX_TAG_LENGTH = 1024
+MAX_TAGS = 1000
+MAX_REGEX_LENGTH = 1024
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_LOOKUP_POLL_INTERVAL = 0.1
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+def _rejected(message: str) -> NamingError:
+    """The error for bad input from a caller; it is logged here since the caller only sees the exception."""
+    log.warning("name server rejected a request: %s", message)
+    return NamingError(message)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(text)
+
+
+def _check_name(name: Any, what: str = "name") -> str:
+    if not isinstance(name, str):
+        raise _rejected("%s must be a str, not %s" % (what, type(name).__name__))
+    if not name:
+        raise _rejected("%s must not be empty" % what)
+    if len(name) > MAX_NAME_LENGTH:
+        raise _rejected("%s is too long (%d characters, the maximum is %d)" % (what, len(name), MAX_NAME_LENGTH))
+    if _CONTROL_CHARS.search(name):
+        raise _rejected("%s %s contains control characters, which are not allowed" % (what, _short(name)))
+    return name
+
+
+def _check_text(value: Any, what: str, maxlength: int) -> str:
+    if not isinstance(value, str):
+        raise _rejected("%s must be a str, not %s" % (what, type(value).__name__))
+    if len(value) > maxlength:
+        raise _rejected("%s is too long (%d characters, the maximum is %d)" % (what, len(value), maxlength))
+    return value
+
+
+def _check_metadata(metadata: Any, what: str = "metadata") -> frozenset:
+    """None or a set/frozenset/list/tuple of str -> frozenset of tags."""
+    if metadata is None:
+        return frozenset()
+    if isinstance(metadata, (str, bytes)):
+        raise _rejected("%s should not be a str, but a collection of str (set, list, tuple): got %s"
+                        % (what, _short(metadata)))
+    if not isinstance(metadata, (set, frozenset, list, tuple)):
+        raise _rejected("%s must be a set, list or tuple of str, not %s" % (what, type(metadata).__name__))
+    if len(metadata) > MAX_TAGS:
+        raise _rejected("%s has too many tags (%d, the maximum is %d)" % (what, len(metadata), MAX_TAGS))
+    for tag in metadata:
+        if not isinstance(tag, str):
+            raise _rejected("%s tags must be str, not %s (%s)" % (what, type(tag).__name__, _short(tag)))
+        if len(tag) > MAX_TAG_LENGTH:
+            raise _rejected("%s tag is too long (%d characters, the maximum is %d)"
+                            % (what, len(tag), MAX_TAG_LENGTH))
+    return frozenset(metadata)
+
+
+def _check_uri(name: str, uri: Any) -> str:
+    if isinstance(uri, core.URI):
+        return str(uri)
+    if not isinstance(uri, str):
+        raise _rejected("only URIs or strings can be registered, not %s (registering %r)"
+                        % (type(uri).__name__, name))
+    if len(uri) > MAX_URI_LENGTH:
+        raise _rejected("uri for %r is too long (%d characters, the maximum is %d)" % (name, len(uri), MAX_URI_LENGTH))
+    try:
+        return str(core.URI(uri))
+    except PyroError as x:
+        raise _rejected("cannot register %r: %s" % (name, x)) from None
+
+
+def _check_regex(regex: Any) -> str:
+    _check_text(regex, "regex", MAX_REGEX_LENGTH)
+    try:
+        re.compile(regex)
+    except re.error as x:
+        raise _rejected("invalid regex: " + str(x)) from None
+    return regex
+
+
+# ------------------------------------------------------------------------------------------------ name server
+
+class NameServer:
+    """
+    Pyro name server. Provides a simple flat name space to map logical object names to Pyro URIs.
+    Default storage is done in an in-memory dictionary. You can provide custom storage types.
+    """
+
+    def __init__(self, storageProvider: Any = None) -> None:
+        self.storage = MemoryStorage() if storageProvider is None else storageProvider
+        self.lock = threading.RLock()
+
+    # storage access with a fallback for storages that implement only the mapping protocol
+    def _search(self, method: str, *args: Any) -> dict:
+        implementation = getattr(self.storage, method, None)
+        if implementation is None:
+            implementation = getattr(StorageBase, method).__get__(self.storage)
+        return implementation(*args)
+
+    @expose
+    def count(self) -> int:
+        """Returns the number of name registrations."""
+        with self.lock:
+            return len(self.storage)
+
+    @expose
+    def lookup(self, name: str, return_metadata: bool = False) -> Any:
+        """Lookup the given name, returns an URI if found.
+        Returns tuple (uri, metadata) if return_metadata is True."""
+        _check_name(name)
+        with self.lock:
+            try:
+                uri, metadata = self.storage[name]
+            except KeyError:
+                raise NamingError("unknown name: " + name) from None
+        if return_metadata:
+            return core.URI(uri), set(metadata)
+        return core.URI(uri)
+
+    @expose
+    def register(self, name: str, uri: Union[str, core.URI], safe: bool = False,
+                 metadata: Optional[Iterable[str]] = None) -> None:
+        """Register a name with an URI. If safe is true, name cannot be registered twice.
+        The uri can be a string or an URI object. Metadata must be None, or a collection of strings."""
+        _check_name(name)
+        uristring = _check_uri(name, uri)
+        tags = _check_metadata(metadata)
+        with self.lock:
+            if safe and name in self.storage:
+                raise NamingError("name already registered: " + name)
+            self.storage[name] = (uristring, tags)
+        log.debug("registered %r -> %s", name, uristring)
+
+    @expose
+    def set_metadata(self, name: str, metadata: Optional[Iterable[str]]) -> None:
+        """update the metadata for an existing registration"""
+        _check_name(name)
+        tags = _check_metadata(metadata)
+        with self.lock:
+            try:
+                uri, _old = self.storage[name]
+            except KeyError:
+                raise NamingError("unknown name: " + name) from None
+            self.storage[name] = (uri, tags)
+
+    @expose
+    def remove(self, name: Optional[str] = None, prefix: Optional[str] = None, regex: Optional[str] = None) -> int:
+        """Remove a registration. returns the number of items removed.
+        The name server's own registration is never removed."""
+        if name is not None:
+            _check_name(name)
+            if name == core.NAMESERVER_NAME:
+                return 0
+            with self.lock:
+                if name in self.storage:
+                    del self.storage[name]
+                    log.debug("removed %r", name)
+                    return 1
+            return 0
+        if prefix is not None:
+            _check_text(prefix, "prefix", MAX_NAME_LENGTH)
+            with self.lock:
+                found = self._search("optimized_prefix_list", prefix)
+                return self._remove_found(found)
+        if regex is not None:
+            _check_regex(regex)
+            with self.lock:
+                found = self._search("optimized_regex_list", regex)
+                return self._remove_found(found)
+        return 0
+
+    # the brief's name for remove(); kept exposed as an alias
+    @expose
+    def unregister(self, name: Optional[str] = None, prefix: Optional[str] = None,
+                   regex: Optional[str] = None) -> int:
+        """Alias of remove()."""
+        return self.remove(name, prefix, regex)
+
+    def _remove_found(self, found: dict) -> int:
+        found.pop(core.NAMESERVER_NAME, None)
+        if not found:
+            return 0
+        remover = getattr(self.storage, "remove_items", None)
+        if remover is not None:
+            remover(list(found))
+        else:
+            for item in found:
+                self.storage.pop(item, None)
+        log.debug("removed %d registrations", len(found))
+        return len(found)
+
+    def _remove_if_unchanged(self, candidates: Iterable[tuple[str, str]]) -> list[str]:
+        """Remove the names that are still registered with the given uri (used by the autocleaner)."""
+        removed: list[str] = []
+        with self.lock:
+            for name, uri in candidates:
+                if name == core.NAMESERVER_NAME:
+                    continue
+                entry = self.storage.get(name)
+                if entry is not None and entry[0] == uri:
+                    del self.storage[name]
+                    removed.append(name)
+        return removed
+
+    @expose
+    def list(self, prefix: Optional[str] = None, regex: Optional[str] = None,
+             return_metadata: bool = False) -> dict:
+        """Retrieve the registered items as a dictionary name-to-URI. The URIs in the resulting dict
+        are strings, not URI objects. You can filter by prefix or by regex."""
+        if prefix is not None and regex is not None:
+            raise ValueError("you can only filter on one thing at a time")
+        with self.lock:
+            if prefix is not None:
+                _check_text(prefix, "prefix", MAX_NAME_LENGTH)
+                return self._search("optimized_prefix_list", prefix, bool(return_metadata))
+            if regex is not None:
+                _check_regex(regex)
+                return self._search("optimized_regex_list", regex, bool(return_metadata))
+            return self._search("everything", bool(return_metadata))
+
+    @expose
+    def yplookup(self, meta_all: Optional[Iterable[str]] = None, meta_any: Optional[Iterable[str]] = None,
+                 return_metadata: bool = True) -> dict:
+        """Do a yellow-pages lookup for registrations that have all or any of the given metadata tags.
+        By default returns the actual metadata in the result as well."""
+        if meta_all is not None and meta_any is not None:
+            raise ValueError("you can't use meta_all or meta_any at the same time")
+        all_tags = None if meta_all is None else _check_metadata(meta_all, "meta_all")
+        any_tags = None if meta_any is None else _check_metadata(meta_any, "meta_any")
+        if all_tags is None and any_tags is None:
+            return {}
+        with self.lock:
+            return self._search("optimized_metadata_search", all_tags, any_tags, bool(return_metadata))
+
+    @expose
+    def ping(self) -> None:
+        """A simple test method to check if the name server is running correctly."""
+
+
+# ------------------------------------------------------------------------------------------------ daemon
+
+class NameServerDaemon(Daemon):
+    """Daemon that contains the Name Server (registered as "Pyro.NameServer").
+
+    `storage` is None or "memory" (in-memory), "sql:<file>" (sqlite), or a storage object.
+    `autoclean` overrides config.NS_AUTOCLEAN (the period of the registration cleaner; 0 = off); unlike the
+    config item it may be shorter than 3 seconds (meant for tests).
+    """
+
+    def __init__(self, host: Optional[str] = None, port: Optional[int] = None, unixsocket: Optional[str] = None,
+                 nathost: Optional[str] = None, natport: Optional[int] = None, storage: Any = None,
+                 *, autoclean: Optional[float] = None) -> None:
+        if host is None:
+            host = config.HOST
+        elif not isinstance(host, str):
+            host = str(host)  # e.g. an ipaddress object
+        if port is None:
+            port = config.NS_PORT
+        if nathost is not None and not isinstance(nathost, str):
+            nathost = str(nathost)
+        self.nameserver: Optional[NameServer] = None
+        self.autocleaner: Optional[AutoCleaner] = None
+        period = check_autoclean_config() if autoclean is None else float(autoclean)
+        store = create_storage(storage)
+        try:
+            self.existing_registrations = len(store)
+            super().__init__(host, int(port), unixsocket, nathost=nathost, natport=natport)
+        except BaseException:
+            if store is not storage:
+                store.close()
+            raise
+        self.nameserver = NameServer(store)
+        self.register(self.nameserver, core.NAMESERVER_NAME)
+        self.nameserver.register(core.NAMESERVER_NAME, self.uriFor(self.nameserver),
+                                 metadata={NAMESERVER_METADATA})
+        if period > 0:
+            self.autocleaner = AutoCleaner(self.nameserver, period)
+            self.autocleaner.start()
+        log.info("name server running on %s", self.locationStr)
+
+    @property
+    def storage(self) -> Any:
+        return self.nameserver.storage if self.nameserver else None
+
+    def close(self) -> None:
+        if self.autocleaner is not None:
+            self.autocleaner.stop()
+            self.autocleaner = None
+        super().close()
+        nameserver, self.nameserver = self.nameserver, None
+        if nameserver is not None:
+            with nameserver.lock:
+                closer = getattr(nameserver.storage, "close", None)
+                if closer is not None:
+                    closer()
+
+    def __enter__(self) -> "NameServerDaemon":
+        super().__enter__()
+        return self
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        pass
+    try:
+        return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback
+                   for info in socket.getaddrinfo(host, None))
+    except (OSError, ValueError):
+        return False
+
+
+def start_ns(host: Optional[str] = None, port: Optional[int] = None, enableBroadcast: bool = True,
+             bchost: Optional[str] = None, bcport: Optional[int] = None, unixsocket: Optional[str] = None,
+             nathost: Optional[str] = None, natport: Optional[int] = None,
+             storage: Any = None) -> tuple[core.URI, NameServerDaemon, Optional[BroadcastServer]]:
+    """utility fuction to quickly get a Name server daemon to be used in your own event loops.
+    Returns (nameserverUri, nameserverDaemon, broadcastServer); with NAT the uri is the external one.
+
+    No broadcast responder is made for a unix socket name server or one that binds on a loopback address."""
+    daemon = NameServerDaemon(host, port, unixsocket, nathost=nathost, natport=natport, storage=storage)
+    nsUri = daemon.uriFor(daemon.nameserver)   # the external uri when NAT is used, like the original
+    bcserver = None
+    if unixsocket:
+        log.debug("no broadcast responder for a unix socket name server")
+    elif enableBroadcast:
+        bound_host = daemon.sock.getsockname()[0]
+        if _is_loopback(bound_host) or _is_loopback(str(host or config.HOST)):
+            log.info("not starting broadcast server for localhost")
+        else:
+            try:
+                bcserver = BroadcastServer(nsUri, bchost, bcport,
+                                           ipv6=daemon.sock.family == socket.AF_INET6)
+            except BaseException:
+                daemon.close()
+                raise
+    return nsUri, daemon, bcserver
+
+
+def start_ns_loop(host: Optional[str] = None, port: Optional[int] = None, enableBroadcast: bool = True,
+                  bchost: Optional[str] = None, bcport: Optional[int] = None, unixsocket: Optional[str] = None,
+                  nathost: Optional[str] = None, natport: Optional[int] = None, storage: Any = None) -> None:
+    """utility function that starts a new Name server and enters its requestloop."""
+    nsUri, daemon, bcserver = start_ns(host, port, enableBroadcast, bchost, bcport, unixsocket, nathost, natport,
+                                       storage)
+    try:
+        if bcserver is not None:
+            print("Broadcast server running on %s" % bcserver.locationStr)
+            daemon.combine(bcserver)
+        elif enableBroadcast and not unixsocket:
+            print("Not starting broadcast server for localhost.")
+        if daemon.existing_registrations and not isinstance(daemon.storage, MemoryStorage):
+            print("Persistent store contains %d existing registrations." % daemon.existing_registrations)
+        if unixsocket:
+            print("NS running on %s (Unix domain socket)" % daemon.locationStr)
+        else:
+            print("NS running on %s (%s)" % (daemon.locationStr, daemon.sock.getsockname()[0]))
+        if daemon.natLocationStr:
+            print("internal URI = %s" % daemon.uriFor(daemon.nameserver, nat=False))
+            print("external URI = %s" % nsUri)
+        else:
+            print("URI = %s" % nsUri)
+        sys.stdout.flush()
+        daemon.requestLoop()
+    except KeyboardInterrupt:
+        log.debug("name server interrupted")
+    finally:
+        daemon.close()
+        if bcserver is not None:
+            bcserver.close()
+    print("NS shut down.")
+    sys.stdout.flush()
+
+
+def lookup(nameserver: Any, name: str, return_metadata: bool = False, delay_time: float = 0) -> Any:
+    """
+    Utility function to call nameserver.lookup,
+    with the possibility of a retry loop until the asked name becomes available.
+    You have to set the delay_time (or the corresponding config item NS_LOOKUP_DELAY)
+    to the maximum number of seconds you are willing to wait.
+    """
+    deadline = time.monotonic() + float(delay_time or config.NS_LOOKUP_DELAY or 0)
+    while True:
+        try:
+            return nameserver.lookup(name, return_metadata)
+        except NamingError:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise
+            time.sleep(min(_LOOKUP_POLL_INTERVAL, remaining))
+
+
+def yplookup(nameserver: Any, meta_all: Optional[Iterable[str]] = None, meta_any: Optional[Iterable[str]] = None,
+             return_metadata: bool = True, delay_time: float = 0) -> dict:
+    """
+    Utility function to call nameserver.yplookup,
+    with the possibility of a retry loop until the asked name becomes available.
+    You have to set the delay_time (or the corresponding config item NS_LOOKUP_DELAY)
+    to the maximum number of seconds you are willing to wait.
+    """
+    deadline = time.monotonic() + float(delay_time or config.NS_LOOKUP_DELAY or 0)
+    while True:
+        found = nameserver.yplookup(meta_all, meta_any, return_metadata)
+        remaining = deadline - time.monotonic()
+        if found or remaining <= 0:
+            return found
+        time.sleep(min(_LOOKUP_POLL_INTERVAL, remaining))
+
+
+# ------------------------------------------------------------------------------------------------ command line
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyro5-ns", description="Pyro name server command line launcher.")
+    parser.add_argument("-n", "--host", dest="host", help="hostname to bind server on")
+    parser.add_argument("-p", "--port", dest="port", type=int, help="port to bind server on (0=random)")
+    parser.add_argument("-u", "--unixsocket", help="Unix domain socket name to bind server on")
+    parser.add_argument("-s", "--storage", help="Storage system to use (memory, sql:file)", default=None)
+    parser.add_argument("--bchost", dest="bchost", help='hostname to bind broadcast server on (default is "")')
+    parser.add_argument("--bcport", dest="bcport", type=int, help="port to bind broadcast server on (0=random)")
+    parser.add_argument("--nathost", dest="nathost", help="external hostname in case of NAT")
+    parser.add_argument("--natport", dest="natport", type=int, help="external port in case of NAT")
+    parser.add_argument("-x", "--nobc", dest="enablebc", action="store_false", default=True,
+                        help="don't start a broadcast server")
+    return parser
+
+
+def main(args: Optional[Sequence[str]] = None) -> int:
+    """The pyro5-ns command: start a name server and serve until interrupted (Ctrl-C). Returns the exit code."""
+    options = _parser().parse_args(args)
+    if options.nathost is None and options.natport:
+        print("Error: --natport needs --nathost as well", file=sys.stderr)
+        return 1
+    previous_sigterm = _sigterm_as_interrupt()
+    try:
+        create_storage_check(options.storage)
+        start_ns_loop(options.host, options.port, enableBroadcast=options.enablebc, bchost=options.bchost,
+                      bcport=options.bcport, unixsocket=options.unixsocket, nathost=options.nathost,
+                      natport=options.natport, storage=options.storage)
+    except KeyboardInterrupt:
+        print("NS shut down.")
+        return 0
+    except (PyroError, OSError, ValueError) as x:
+        print("Error: cannot start the name server: %s" % x, file=sys.stderr)
+        return 1
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+    return 0
+
+
+def _sigterm_as_interrupt() -> Any:
+    """Make SIGTERM stop the name server as cleanly as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def create_storage_check(spec: Optional[str]) -> None:
+    """Validate a storage spec from the command line before anything is started (raises NamingError)."""
+    if spec is None or spec == "memory":
+        return
+    kind, _colon, location = spec.partition(":")
+    if kind == "sql" and location:
+        return
+    create_storage(spec)  # raises the appropriate NamingError
+
+
+if __name__ == "__main__":
+    sys.exit(main())

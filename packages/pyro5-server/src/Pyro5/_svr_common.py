@@ -1,0 +1,125 @@
+"""Pieces shared by the socket servers: client connections, listening sockets, SSL, wakeup pipe."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import ssl
+import time
+from typing import Any, Optional
+
+from . import config, errors, socketutil
+
+log = logging.getLogger("Pyro5.server")
+
+
+class ClientConnection(socketutil.SocketConnection):
+    """A client connection on the server: remembers the peer address and the time of last activity."""
+
+    __slots__ = ("sock_addr", "last_use", "handshaked")
+
+    def __init__(self, sock: socket.socket, sock_addr: Any = None, keep_open: bool = False) -> None:
+        super().__init__(sock, keep_open=keep_open)
+        if sock_addr is None:
+            try:
+                sock_addr = sock.getpeername()
+            except (OSError, AttributeError):
+                sock_addr = None
+        if isinstance(sock_addr, tuple) and len(sock_addr) > 2:
+            sock_addr = sock_addr[:2]   # IPv6: (host, port, flowinfo, scope_id) -> (host, port)
+        self.sock_addr = sock_addr
+        self.last_use = time.monotonic()
+        self.handshaked = False
+
+
+def comm_timeout() -> Optional[float]:
+    timeout = config.COMMTIMEOUT
+    return timeout if timeout and timeout > 0 else None
+
+
+def server_ssl_context() -> Optional[ssl.SSLContext]:
+    if not config.SSL:
+        return None
+    if not config.SSL_SERVERCERT:
+        raise errors.SecurityError("config.SSL is enabled but config.SSL_SERVERCERT (the server's certificate "
+                                   "file) is not set")
+    return socketutil.get_ssl_context(servercert=config.SSL_SERVERCERT, serverkey=config.SSL_SERVERKEY,
+                                      cacerts=config.SSL_CACERTS, keypassword=config.SSL_SERVERKEYPASSWD)
+
+
+def wrap_ssl(sock: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
+    """TLS server handshake on an accepted socket (raises on failure, e.g. a missing client certificate)."""
+    timeout = sock.gettimeout()
+    if timeout is None:
+        sock.settimeout(10.0)      # never let a client that doesn't do the TLS handshake block a worker forever
+    ssock = context.wrap_socket(sock, server_side=True)
+    ssock.settimeout(timeout)
+    return ssock
+
+
+def create_listening_socket(host: Optional[str], port: int, unixsocket: Optional[str]) -> tuple[socket.socket, str]:
+    """Binds the daemon's server socket; returns it and its location string (host:port or ./u:path)."""
+    if unixsocket:
+        sock = socketutil.create_socket(bind=unixsocket, reuseaddr=config.SOCK_REUSE, timeout=None,
+                                        noinherit=True, keepalive=False)
+        return sock, "./u:" + unixsocket
+    if host is None:
+        host = config.HOST
+    bind_host = host
+    sock = socketutil.create_socket(bind=(bind_host, port or 0), reuseaddr=config.SOCK_REUSE, timeout=None,
+                                    noinherit=True, keepalive=False, ipv6=None)
+    sockname = sock.getsockname()
+    real_port = sockname[1]
+    if host in ("", "0.0.0.0", "::"):
+        shown = sockname[0] if host else "0.0.0.0"
+    else:
+        shown = host
+    if ":" in shown and not shown.startswith("["):
+        shown = "[%s]" % shown
+    return sock, "%s:%d" % (shown, real_port)
+
+
+def remove_unix_socket(sock: Optional[socket.socket]) -> None:
+    if sock is None or getattr(socket, "AF_UNIX", None) is None or sock.family != socket.AF_UNIX:
+        return
+    try:
+        path = sock.getsockname()
+    except OSError:
+        return
+    if isinstance(path, str) and path and not path.startswith("\0"):
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+
+class Wakeup:
+    """A self-pipe (socketpair) to wake a thread blocked in select()."""
+
+    def __init__(self) -> None:
+        self.reader, self.writer = socket.socketpair()
+        self.reader.setblocking(False)
+        self.writer.setblocking(False)
+
+    def fileno(self) -> int:
+        return self.reader.fileno()
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self.writer.send(b"!")
+
+    def drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while self.reader.recv(4096):
+                pass
+
+    def close(self) -> None:
+        for s in (self.reader, self.writer):
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+def close_socket(sock: Any) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError, AttributeError):
+        sock.close()

@@ -1,0 +1,182 @@
+"""Smoke tests: every example runs on loopback, non-interactively, and prints what it should."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.examples._harness import Runner
+
+
+def _uri(match: re.Match[str]) -> str:
+    m = re.search(r"PYRO:\S+", match.string)
+    assert m, match.string
+    return m.group(0)
+
+
+def test_greeting_without_name_server(runner: Runner) -> None:
+    server, ready = runner.start("greeting", "server.py")
+    cp = runner.run("greeting", "client.py", _uri(ready), "Irmen")
+    assert "Hello, Irmen. Here is your fortune message:" in cp.stdout
+    assert "Behold the warranty" in cp.stdout
+
+
+def test_greeting_client_reads_input(runner: Runner) -> None:
+    server, ready = runner.start("greeting", "server.py")
+    cp = runner.run("greeting", "client.py", input=f"{_uri(ready)}\nSuzy\n")
+    assert "Hello, Suzy." in cp.stdout
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("server_side", ["original", "ours"])
+def test_greeting_between_implementations(runner: Runner, orig_python: str, server_side: str) -> None:
+    """The same example programs, one side run by the original Pyro5 5.15 and the other by ours."""
+    ours = sys.executable
+    server_py, client_py = (orig_python, ours) if server_side == "original" else (ours, orig_python)
+    _, ready = runner.start("greeting", "server.py", python=server_py)
+    cp = runner.run("greeting", "client.py", _uri(ready), "Interop", python=client_py)
+    assert "Hello, Interop. Here is your fortune message:" in cp.stdout
+
+
+def test_greeting_with_name_server(ns_runner: Runner) -> None:
+    ns_runner.start("greeting", "server.py", "--ns", "--name", "example.greeting.test")
+    cp = ns_runner.run("greeting", "client.py", "PYRONAME:example.greeting.test", "Irmen")
+    assert "Hello, Irmen." in cp.stdout
+
+
+def test_warehouse(ns_runner: Runner) -> None:
+    server, _ = ns_runner.start("warehouse", "warehouse.py")
+    cp = ns_runner.run("warehouse", "visit.py")
+    out = cp.stdout
+    assert "This is Janet." in out and "This is Henry." in out
+    assert "Janet takes: bike" in out
+    assert "Henry cannot take bike: there is no 'bike' in the warehouse" in out
+    assert "Henry takes: laptop" in out
+    assert "contains: chair, flashlight, couch, camera, teddy bear, sewing machine" in out
+    server.wait_for(r"Henry stored the sewing machine")
+
+
+def test_bank(ns_runner: Runner) -> None:
+    ns_runner.start("bank", "banks.py")
+    out = ns_runner.run("bank", "client.py").stdout
+    assert "Bank Rabobank:" in out and "Bank ABN:" in out
+    assert "Irmen withdraws 250: balance is now -50.0" in out           # Rabobank allows overdraft
+    assert "refused (ABN: insufficient funds for Irmen)" in out
+    assert "KeyError" in out and "unknown account 'Nobody'" in out
+    assert out.count("private method refused") == 2
+    assert re.search(r"Suzy\s+500\.00", out)
+
+
+def test_oneway(runner: Runner) -> None:
+    _, ready = runner.start("oneway", "server.py")
+    out = runner.run("oneway", "client.py", _uri(ready)).stdout
+    assert "oneway methods: ['fail', 'start_work']" in out
+    elapsed = float(re.search(r"returned None after ([\d.]+) ms", out).group(1))
+    assert elapsed < 900, out                                        # did not wait for the 1 s of work
+    assert "fail() returned without an error" in out
+    assert "is_done right away: False" in out
+    assert "worked for 1.0 seconds" in out
+
+
+def test_batch(runner: Runner) -> None:
+    _, ready = runner.start("batch", "server.py")
+    out = runner.run("batch", "client.py", _uri(ready)).stdout
+    assert "500 normal calls:  total=249500" in out
+    assert "500 batched calls: total=249500" in out
+    assert "first result: 3" in out
+    assert "second result raised ZeroDivisionError" in out
+    assert "oneway batch returned: None" in out
+    assert "a normal call after the batches: 42" in out
+
+
+def test_streaming(runner: Runner) -> None:
+    _, ready = runner.start("streaming", "server.py")
+    out = runner.run("streaming", "client.py", _uri(ready)).stdout
+    assert "a list: [1, 2, 3, 4, 5] list" in out
+    assert re.search(r"an iterator: \w+ \[1, 2, 3, 4, 5\]", out)
+    assert "a generator: ['item 0', 'item 1', 'item 2']" in out
+    assert "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]" in out
+    assert len(re.findall(r"^\s+(PYRO|SNAKE|FISH)\s+[\d.]+$", out, re.M)) == 6
+    assert "abandoned after item 0" in out
+
+
+def test_callback(runner: Runner) -> None:
+    _, ready = runner.start("callback", "server.py")
+    cp = runner.run("callback", "client.py", _uri(ready))
+    out = cp.stdout
+    for step in (1, 2, 3):
+        assert f"callback from the server: step {step} of 3" in out
+    assert "callbacks received: 3" in out
+    assert "came back to the server as ZeroDivisionError" in out
+    assert "ZeroDivisionError" in cp.stderr                 # @callback logged it in the client too
+
+
+def test_timeout(runner: Runner) -> None:
+    _, ready = runner.start("timeout", "server.py")
+    out = runner.run("timeout", "client.py", _uri(ready)).stdout
+    assert "timeout 0.5 s; delay(0.1): slept 0.1 seconds" in out
+    m = re.search(r"delay\(2\.0\): TimeoutError after ([\d.]+) s", out)
+    assert m and 0.45 <= float(m.group(1)) < 1.9, out                 # the 0.5 s timeout, not the 2 s call
+    assert "next call works again: slept 0.0 seconds" in out
+    assert "proxy timeout from COMMTIMEOUT: 0.3" in out
+    assert "COMMTIMEOUT 0.3 s; delay(1.0): TimeoutError" in out
+
+
+def test_autoreconnect(runner: Runner) -> None:
+    out = runner.run("autoreconnect", "client.py", "--demo", timeout=40).stdout
+    pids = re.findall(r"call \d+ on server process (\d+)", out)
+    assert len(pids) == 6 and len(set(pids)) == 2, out              # two server processes answered
+    assert "reconnected" in out
+    assert "done: the proxy survived a server restart" in out
+
+
+def test_instancemode(runner: Runner) -> None:
+    _, ready = runner.start("instancemode", "server.py")
+    out = runner.run("instancemode", "client.py", _uri(ready)).stdout
+    assert "session : 2 instance(s)" in out
+    assert "single  : 1 instance(s)" in out
+    assert "percall : 4 instance(s)" in out
+    assert "created : 2 instance(s)" in out and "made by the instance_creator" in out
+
+
+def test_ssl(runner: Runner, tmp_path: Path) -> None:
+    runner.run("ssl", "make_certs.py", str(tmp_path), python=sys.executable)   # needs cryptography
+    server, ready = runner.start("ssl", "server.py", str(tmp_path))
+    out = runner.run("ssl", "client.py", _uri(ready), str(tmp_path)).stdout
+    assert "server cert ok: pyro5-example-server" in out
+    assert "server says: 'hello', sent over SSL by pyro5-example-client" in out
+    server.wait_for("accepted client cert: pyro5-example-client")
+
+
+def test_ssl_refuses_plain_client(runner: Runner, tmp_path: Path) -> None:
+    runner.run("ssl", "make_certs.py", str(tmp_path), python=sys.executable)   # needs cryptography
+    _, ready = runner.start("ssl", "server.py", str(tmp_path))
+    code = ("import sys, Pyro5.api, Pyro5.errors\n"
+            "p = Pyro5.api.Proxy(sys.argv[1]); p._pyroTimeout = 5\n"
+            "try:\n    p._pyroBind()\nexcept Pyro5.errors.CommunicationError as x:\n"
+            "    print('refused:', type(x).__name__)\n")
+    out = runner.run("ssl", "-c", code, _uri(ready)).stdout
+    assert "refused:" in out
+
+
+def test_nsmetadata(ns_runner: Runner) -> None:
+    ns_runner.start("nsmetadata", "server.py")
+    out = ns_runner.run("nsmetadata", "client.py").stdout
+    assert ("all printers: ['example.resource.printer.hallway', 'example.resource.printer.secondfloor']"
+            in out)
+    assert "printers on the ground floor: ['example.resource.printer.hallway']" in out
+    assert out.count("printer or storage:") == 3
+    assert "metadata of the disks: ['floor.ground', 'resource.storage']" in out
+    assert "after set_metadata: ['floor.basement', 'resource.storage']" in out
+    assert "nothing is both: {}" in out
+    assert "-> I am example.resource.printer.secondfloor" in out
+
+
+def test_nssqlite(runner: Runner, tmp_path: Path) -> None:
+    out = runner.run("nssqlite", "nssqlite.py", str(tmp_path / "names.sqlite"), timeout=40).stdout
+    assert "registered: ['example.sqlite.one', 'example.sqlite.two']" in out
+    assert "still there: example.sqlite.one -> PYRO:one@127.0.0.1:5001 metadata=['example', 'first']" in out
+    assert "still there: example.sqlite.two -> PYRO:two@127.0.0.1:5002 metadata=[]" in out
+    assert "count (including the name server itself): 3" in out

@@ -99,15 +99,21 @@ def fake():
         d.close()
 
 
+def assert_call_fails(fake, behaviour, exception, match=None, dropped=False):
+    """A proxy call to a fake peer with this behaviour raises exception (and the proxy dropped the connection)."""
+    d = fake(behaviour)
+    with Proxy(d.uri) as p:
+        with pytest.raises(exception, match=match):
+            p.add(1, 2)
+        if dropped:
+            assert p._pyroConnection is None
+
+
 def test_garbage_instead_of_handshake(fake):
     def behaviour(conn):
         recv_message(conn)
         conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"x" * 40)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError, match="not a Pyro message"):
-            p.add(1, 2)
-        assert p._pyroConnection is None
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError, "not a Pyro message", dropped=True)
 
 
 def test_hangup_during_handshake(fake):
@@ -122,20 +128,14 @@ def test_invalid_handshake_response(fake):
     def behaviour(conn):
         msg = recv_message(conn)
         send(conn, protocol.MSG_CONNECTOK, msg.seq, "no metadata here")
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError, match="invalid handshake response"):
-            p.add(1, 2)
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError, "invalid handshake response")
 
 
 def test_wrong_message_type_in_handshake(fake):
     def behaviour(conn):
         msg = recv_message(conn)
         send(conn, protocol.MSG_RESULT, msg.seq, 42)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError):
-            p.add(1, 2)
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError)
 
 
 def test_wrong_sequence_number(fake):
@@ -143,11 +143,7 @@ def test_wrong_sequence_number(fake):
         handshake_ok(conn)
         msg = recv_message(conn)
         send(conn, protocol.MSG_RESULT, (msg.seq + 5) & 0xffff, 3)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError, match="sequence number"):
-            p.add(1, 2)
-        assert p._pyroConnection is None  # out of sync: dropped
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError, "sequence number", dropped=True)
 
 
 def test_wrong_message_type_for_result(fake):
@@ -155,11 +151,7 @@ def test_wrong_message_type_for_result(fake):
         handshake_ok(conn)
         msg = recv_message(conn)
         send(conn, protocol.MSG_CONNECTOK, msg.seq, 3)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError, match="invalid msg type"):
-            p.add(1, 2)
-        assert p._pyroConnection is None
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError, "invalid msg type", dropped=True)
 
 
 def test_hangup_during_call(fake):
@@ -167,11 +159,7 @@ def test_hangup_during_call(fake):
         handshake_ok(conn)
         recv_message(conn)
         conn.close()
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ConnectionClosedError):
-            p.add(1, 2)
-        assert p._pyroConnection is None
+    assert_call_fails(fake, behaviour, Pyro5.errors.ConnectionClosedError, dropped=True)
 
 
 def test_no_answer_times_out(fake):
@@ -214,10 +202,7 @@ def test_exception_flag_without_exception(fake):
         handshake_ok(conn)
         msg = recv_message(conn)
         send(conn, protocol.MSG_RESULT, msg.seq, "not an exception", flags=protocol.FLAGS_EXCEPTION)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError, match="signaled an exception"):
-            p.add(1, 2)
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError, "signaled an exception")
 
 
 def test_stream_result_without_stream_id(fake):
@@ -225,10 +210,7 @@ def test_stream_result_without_stream_id(fake):
         handshake_ok(conn)
         msg = recv_message(conn)
         send(conn, protocol.MSG_RESULT, msg.seq, None, flags=protocol.FLAGS_ITEMSTREAMRESULT)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.ProtocolError, match="not configured to allow streaming"):
-            p.add(1, 2)
+    assert_call_fails(fake, behaviour, Pyro5.errors.ProtocolError, "not configured to allow streaming")
 
 
 def test_oversized_response_refused(fake):
@@ -239,11 +221,7 @@ def test_oversized_response_refused(fake):
         recv_message(conn)
         conn.sendall(big)
     Pyro5.config.MAX_MESSAGE_SIZE = 1000
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.MessageTooLargeError):
-            p.add(1, 2)
-        assert p._pyroConnection is None
+    assert_call_fails(fake, behaviour, Pyro5.errors.MessageTooLargeError, dropped=True)
 
 
 def test_response_with_other_serializer(fake):
@@ -252,10 +230,7 @@ def test_response_with_other_serializer(fake):
         msg = recv_message(conn)
         payload = Pyro5.serializers.serializers["json"].dumps(3)
         conn.sendall(protocol.SendingMessage(protocol.MSG_RESULT, 0, msg.seq, 3, payload).data)
-    d = fake(behaviour)
-    with Proxy(d.uri) as p:
-        with pytest.raises(Pyro5.errors.SerializeError, match="invalid serializer in response"):
-            p.add(1, 2)
+    assert_call_fails(fake, behaviour, Pyro5.errors.SerializeError, "invalid serializer in response")
 
 
 def test_message_too_large_to_send(fake):

@@ -89,7 +89,7 @@ def test_from_state(state):
     assert p._pyroOneway == {"b"} and p._pyroMethods == {"a", "b"} and p._pyroAttrs == {"x"}
     assert p._pyroHandshake == "hs" and p._pyroSerializer == "json"
     assert p._pyroConnection is None
-    p._pyroInvoke  # the proxy is complete: its own attributes exist
+    assert callable(p._pyroInvoke)  # the proxy is complete: its own attributes exist
 
 
 @pytest.mark.parametrize("bad", [None, (URI,), "PYRO:x@h:1", (1, 2, 3, 4, 5, 6), (URI, 1, 2, 3, "hs", None),

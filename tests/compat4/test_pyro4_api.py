@@ -106,6 +106,7 @@ def test_import_of_pyro4_modules_after_enabling():
 def test_lazy_pyro4_modules():
     import Pyro4.nsc
     import Pyro4.test.echoserver
+
     import Pyro5.nsc
     import Pyro5.utils.echoserver
     assert Pyro4.test.echoserver is Pyro5.utils.echoserver
@@ -120,7 +121,7 @@ def test_removed_and_unknown_modules_give_clear_import_errors():
     with pytest.raises(ImportError, match="does not provide it"):
         importlib.import_module("Pyro4.nonexisting")
     with pytest.raises(AttributeError):
-        Pyro4.nonexisting_attribute
+        _ = Pyro4.nonexisting_attribute
 
 
 def test_pyro4_aliases_only_exist_after_importing_the_compatibility_layer():
@@ -154,7 +155,7 @@ def test_constants_and_message():
     assert Pyro4.constants.VERSION == Pyro5.__version__
     assert Pyro4.message.MSG_INVOKE == Pyro5.protocol.MSG_INVOKE
     with pytest.raises(Pyro4CompatibilityError, match="SendingMessage"):
-        Pyro4.message.Message
+        _ = Pyro4.message.Message
 
 
 def test_socketutil_camelcase_functions():
@@ -175,7 +176,7 @@ def test_util_serializers():
     with pytest.raises(Pyro4CompatibilityError, match="unsafe"):
         Pyro4.util.get_serializer("pickle")
     with pytest.raises(Pyro4CompatibilityError):
-        Pyro4.util.PickleSerializer
+        _ = Pyro4.util.PickleSerializer
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -229,7 +230,7 @@ def test_config_unknown_item(config):
     with pytest.raises(AttributeError):
         config.NO_SUCH_ITEM = 1
     with pytest.raises(AttributeError):
-        config.NO_SUCH_ITEM
+        _ = config.NO_SUCH_ITEM
     assert "COMMTIMEOUT" in config.dump()
 
 
@@ -261,7 +262,7 @@ def test_future_exception_and_iferror():
     result = future()
     assert done.wait(10)
     with pytest.raises(ZeroDivisionError):
-        result.value
+        _ = result.value
     assert isinstance(errors_seen[0], ZeroDivisionError)
 
 
@@ -274,7 +275,7 @@ def test_future_delay_and_cancel():
     assert future.cancel() is True
     assert result.wait(10)
     with pytest.raises(RuntimeError, match="cancelled"):
-        result.value
+        _ = result.value
     assert not started.is_set()
 
 
@@ -370,7 +371,7 @@ def test_async_proxy_returns_future_results(daemon):
         assert p.name == "calculator"       # attribute access stays synchronous
         failed = p.fail()
         with pytest.raises(ZeroDivisionError):
-            failed.value
+            _ = failed.value
         p._pyroAsync(False)
         assert p.add(2, 2) == 4
 
@@ -385,7 +386,7 @@ def test_batch(daemon):
         b = Pyro4.batch(p)
         b.add(1, 2)
         b.add(3, 4)
-        b.name
+        _ = b.name
         assert list(b()) == [3, 7]
         b2 = p._pyroBatch()
         b2.add(10, 20)

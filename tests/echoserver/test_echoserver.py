@@ -281,8 +281,9 @@ def test_cli_registers_with_existing_name_server():
 
 
 def test_cli_naming_without_name_server_fails_clearly():
-    from Pyro5 import socketutil
     import socket
+
+    from Pyro5 import socketutil
     with socket.socket() as s:
         port = socketutil.bind_unused_port(s, HOST)
         out = subprocess.run([sys.executable, "-m", "Pyro5.utils.echoserver", "-H", HOST, "-n"], capture_output=True,

@@ -48,8 +48,10 @@ class Proc:
         self.err: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.out, True), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.err, False), daemon=True).start()
+        self._pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.out, True), daemon=True),
+                       threading.Thread(target=self._pump, args=(self.proc.stderr, self.err, False), daemon=True)]
+        for t in self._pumps:
+            t.start()
 
     def _pump(self, stream: IO[str], into: list[str], feed: bool) -> None:
         for line in stream:
@@ -88,7 +90,10 @@ class Proc:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 continue
-        return self.proc.wait(timeout=timeout)
+        status = self.proc.wait(timeout=timeout)
+        for t in self._pumps:                  # collect the rest of its output
+            t.join(timeout)
+        return status
 
 
 class Runner:

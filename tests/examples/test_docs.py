@@ -48,3 +48,17 @@ def test_docs_build_finds_problems(tmp_path: Path) -> None:
     assert "orphan.md:1: page is not reachable from index.md" in out
     assert "other.md#a-heading" not in out and "#index" not in out and "ignored.md" not in out
     assert "FAILED: 5 problem(s)" in out
+
+
+def test_every_example_is_documented_and_tested() -> None:
+    examples = REPO / "examples"
+    index = (examples / "README.md").read_text()
+    docs_page = (REPO / "docs" / "examples.md").read_text()
+    tests = "\n".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    folders = sorted(p.name for p in examples.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    assert len(folders) >= 14, folders
+    for name in folders:
+        assert (examples / name / "README.md").is_file(), f"examples/{name} has no README.md"
+        assert f"]({name}/)" in index, f"examples/{name} is missing from examples/README.md"
+        assert f"](../examples/{name}/)" in docs_page, f"examples/{name} is missing from docs/examples.md"
+        assert f'"{name}"' in tests, f"examples/{name} has no smoke test in tests/examples"

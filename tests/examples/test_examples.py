@@ -180,3 +180,13 @@ def test_nssqlite(runner: Runner, tmp_path: Path) -> None:
     assert "still there: example.sqlite.one -> PYRO:one@127.0.0.1:5001 metadata=['example', 'first']" in out
     assert "still there: example.sqlite.two -> PYRO:two@127.0.0.1:5002 metadata=[]" in out
     assert "count (including the name server itself): 3" in out
+
+
+def test_eventloop(runner: Runner) -> None:
+    server, _ = runner.start("eventloop", "server.py")
+    ns_uri = re.search(r"PYRO:Pyro\.NameServer@\S+", "\n".join(server.out)).group(0)
+    out = runner.run("eventloop", "client.py", ns_uri).stdout
+    assert "registered names: ['Pyro.NameServer', 'example.eventloop.clock']" in out
+    assert re.search(r"the clock says \d\d:\d\d:\d\d - ticks so far: \d+", out)
+    assert server.stop() == 0                                  # Ctrl-C ends our loop cleanly
+    assert server.out[-1] == "stopped"

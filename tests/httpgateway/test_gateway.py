@@ -306,6 +306,7 @@ def test_gateway_key_protects_the_page_too(keyed):
 
 def test_gateway_key_compared_in_constant_time(monkeypatch, keyed):
     import hmac
+
     from Pyro5.utils import httpgateway
     calls = []
     real = hmac.compare_digest

@@ -76,7 +76,7 @@ def test_attributes(thing):
     assert thing.prop == 11
     assert thing.readonly == "ro"
     with pytest.raises(AttributeError):
-        thing.unexposed
+        _ = thing.unexposed
 
 
 def test_oneway(thing):
@@ -370,5 +370,5 @@ def test_request_bytes_identical_to_original(ser):
     finally:
         ours.close()
     assert len(ours.messages) == len(theirs.messages) == expected
-    for mine, original in zip(ours.messages, theirs.messages):
+    for mine, original in zip(ours.messages, theirs.messages, strict=True):
         assert mine == original

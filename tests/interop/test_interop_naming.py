@@ -170,6 +170,7 @@ def _orig_nsc(uri: core.URI, *args: str, input: str | None = None) -> subprocess
                           + list(args), capture_output=True, text=True, timeout=60, env=orig_env(), input=input)
 
 
+@pytest.mark.slow
 def test_original_nsc_against_our_ns(our_ns):
     uri, daemon, _bc = our_ns
     assert _orig_nsc(uri, "ping").stdout == "Name server ping ok.\n"
@@ -246,6 +247,7 @@ def test_our_client_locates_original_ns(orig_ns):
     assert str(resolve("PYRONAME:ours.pyroname@127.0.0.1:%d" % uri.port)) == "PYRO:some@127.0.0.1:1"
 
 
+@pytest.mark.slow
 def test_our_nsc_against_original_ns(orig_ns):
     uri, _bcport = orig_ns
     bindir = Path(sys.executable).parent

@@ -173,7 +173,7 @@ def test_decoded_values_are_right(exchange):
 
 
 def test_compression_decision_matches(exchange):
-    for n, c, h in exchange["theirs"]["built"]:
+    for _name, c, h in exchange["theirs"]["built"]:
         data = bytes.fromhex(h)
         if c == "compressed":
             assert data[9] & protocol.FLAGS_COMPRESSED

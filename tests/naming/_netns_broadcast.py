@@ -39,6 +39,14 @@ def main() -> None:
                 "with a.Proxy('PYRONAME:Pyro.NameServer') as p: print(p.count())\n")
         located = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=env)
         out["locate"] = [located.returncode, located.stdout, located.stderr]
+        code = ("import socket, Pyro5.nameserver as n\n"
+                "uri, d, bc = n.start_ns(host='', port=0, bcport=0)\n"
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)\n"
+                "s.sendto(b'GET_NSURI', ('%s', bc.getPort())); bc.processRequest()\n"
+                "print(uri); print(bc.locationStr.split(':')[0]); print(s.recvfrom(200)[0].decode())\n"
+                "d.close(); bc.close()\n" % ADDRESS)
+        anyhost = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=env)
+        out["anyhost"] = [anyhost.returncode, anyhost.stdout, anyhost.stderr]
     finally:
         ns.send_signal(signal.SIGINT)
         try:

@@ -374,3 +374,9 @@ def test_real_broadcast_discovery_in_private_network_namespace(servertype):
     assert code == 0, stderr
     assert stdout.split() == [uri, "1"]
     assert out["ns_exit"] == 0 and out["ns_rest"] == ["NS shut down."]
+    # start_ns(host="") binds all interfaces; the responder answers with the address facing the asker
+    code, stdout, stderr = out["anyhost"]
+    assert code == 0, stderr
+    uri, bchost, reply = stdout.split()
+    assert uri.startswith("PYRO:Pyro.NameServer@0.0.0.0:") and bchost == "0.0.0.0"
+    assert reply == "PYRO:Pyro.NameServer@10.99.0.1:" + uri.rpartition(":")[2]

@@ -231,3 +231,37 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_own_event_loop_with_start_ns():
+    """The manual's eventloop pattern: start_ns() plus an own select() loop over the daemon's sockets and the
+    broadcast responder (which is selectable through fileno())."""
+    import select
+    Pyro5.config.SERVERTYPE = "multiplex"
+    uri, daemon, _ = nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
+    bc = BroadcastServer(uri, bchost="127.0.0.1", bcport=0)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            readable, _, _ = select.select(daemon.sockets + [bc], [], [], 0.05)
+            if bc in readable:
+                bc.processRequest()
+            events = [s for s in readable if s is not bc]
+            if events:
+                daemon.events(events)
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    try:
+        Pyro5.config.NS_HOST = "127.0.0.2"
+        Pyro5.config.NS_PORT = 1
+        with locate_ns(port=bc.getPort()) as p:
+            p.register("loop.obj", "PYRO:loop@127.0.0.1:1")
+            assert str(p.lookup("loop.obj")) == "PYRO:loop@127.0.0.1:1"
+    finally:
+        stop.set()
+        t.join(5)
+        daemon.close()
+        bc.close()
+    assert not t.is_alive()

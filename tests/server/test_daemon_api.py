@@ -450,3 +450,18 @@ def test_serve_simple_alias(servertype):
     d.requestLoop = lambda *a: None     # return right away
     Daemon.serveSimple({Thing: "simple"}, daemon=d, ns=False, verbose=False)
     assert d.transportServer is None    # serve() closes the daemon when the loop ends
+
+
+def test_sockets_property(servertype, start_daemon):
+    rd = start_daemon()
+    rd.daemon.register(Thing, "thing")
+    with RawClient(rd.address) as c:
+        c.connect("thing")
+        assert c.result("thing", "add", 1, 1) == 2
+        sockets = rd.daemon.sockets
+        assert sockets[0] is rd.daemon.sock
+        if servertype == "multiplex":
+            assert len(sockets) == 2       # server socket + our connection
+        else:
+            assert sockets == [rd.daemon.sock]   # connections belong to the worker threads
+            assert len(rd.daemon.transportServer.connections) == 1

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import struct
 import zlib
 
@@ -10,7 +9,6 @@ import pytest
 
 import Pyro5
 from Pyro5 import errors, protocol, serializers
-from Pyro5.socketutil import SocketConnection
 
 HEADER = struct.Struct("!4sHBBHHII16sHH")
 
@@ -18,17 +16,6 @@ HEADER = struct.Struct("!4sHBBHHII16sHH")
 def compressed_message(payload_plain: bytes, compressed: bytes, annotations: bytes = b"") -> bytes:
     return HEADER.pack(b"PYRO", 502, protocol.MSG_RESULT, 1, protocol.FLAGS_COMPRESSED, 1, len(compressed),
                        len(annotations), b"\0" * 16, 0, 0x4DC5) + annotations + compressed
-
-
-@pytest.fixture
-def conns():
-    a, b = socket.socketpair()
-    a.settimeout(5)
-    b.settimeout(5)
-    ca, cb = SocketConnection(a), SocketConnection(b)
-    yield ca, cb
-    ca.close()
-    cb.close()
 
 
 def test_no_compression_by_default():

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import Pyro5
 import pytest
+
+import Pyro5
 from Pyro5.configure import Configuration
 
 # Every item of the manual's "Overview of Config Items" table: name, type, default.

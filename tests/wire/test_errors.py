@@ -7,8 +7,9 @@ import subprocess
 import sys
 import textwrap
 
-import Pyro5
 import pytest
+
+import Pyro5
 from Pyro5 import errors
 
 HIERARCHY = [

@@ -9,8 +9,9 @@ import threading
 import uuid
 from pathlib import Path
 
-import Pyro5
 import pytest
+
+import Pyro5
 from Pyro5 import callcontext, configure, errors
 
 

@@ -13,7 +13,6 @@ import pytest
 import Pyro5
 from Pyro5 import errors, protocol
 from Pyro5.callcontext import current_context
-from Pyro5.socketutil import SocketConnection
 
 HEADER = struct.Struct("!4sHBBHHII16sHH")
 
@@ -26,18 +25,6 @@ def header(msgtype=protocol.MSG_RESULT, serializer_id=1, flags=0, seq=1, data_si
            corr=b"\0" * 16, tag=b"PYRO", version=502, reserved=0, magic=0x4DC5) -> bytes:
     return HEADER.pack(tag, version, msgtype, serializer_id, flags, seq, data_size, annotations_size, corr,
                        reserved, magic)
-
-
-@pytest.fixture
-def conns():
-    """A connected socket pair wrapped in SocketConnections, 5 s timeouts so nothing can hang."""
-    a, b = socket.socketpair()
-    a.settimeout(5)
-    b.settimeout(5)
-    ca, cb = SocketConnection(a), SocketConnection(b)
-    yield ca, cb
-    ca.close()
-    cb.close()
 
 
 @pytest.fixture(autouse=True)

@@ -81,7 +81,7 @@ TABLE = [
 
 @pytest.mark.parametrize("name, value, expected", TABLE, ids=[t[0] for t in TABLE])
 def test_type_table(name, value, expected):
-    for sername, exp in zip(NAMES, expected):
+    for sername, exp in zip(NAMES, expected, strict=True):
         s = serializers.serializers[sername]
         if isinstance(exp, type):
             with pytest.raises(exp):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-import Pyro5
 import pytest
+
+import Pyro5
 from Pyro5 import core, errors
 from Pyro5.core import URI
 

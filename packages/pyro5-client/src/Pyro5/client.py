@@ -18,7 +18,7 @@ import logging
 import marshal
 import ssl
 import threading
-from typing import Any, Callable, Generator, Iterable
+from typing import Any, Callable, Generator, Iterable, TypeVar
 
 from . import config, core, errors, protocol, serializers, socketutil
 from ._client_stream import _StreamResultIterator
@@ -88,7 +88,7 @@ def _is_blob(obj: Any) -> bool:
 class _RemoteMethod:
     """method call abstraction"""
 
-    __slots__ = ("_RemoteMethod__send", "_RemoteMethod__name")
+    __slots__ = ("__send", "__name")  # mangled by Python like the attribute names
 
     def __init__(self, send: Callable[..., Any], name: str) -> None:
         self.__send = send
@@ -103,6 +103,9 @@ class _RemoteMethod:
 
     def __repr__(self) -> str:
         return "<%s.%s %r>" % (type(self).__module__, type(self).__name__, self.__name)
+
+
+_ProxyT = TypeVar("_ProxyT", bound="Proxy")
 
 
 class Proxy:
@@ -251,7 +254,7 @@ class Proxy:
         proxy.__setstate__(state)
         return proxy
 
-    def __copy__(self) -> Proxy:
+    def __copy__(self: _ProxyT) -> _ProxyT:
         p = type(self).__new__(type(self))
         p.__setstate__(self.__getstate__())
         for name, value in self.__dict__.items():  # extra attributes of subclasses
@@ -263,10 +266,10 @@ class Proxy:
         p.__connectedSocket = self.__connectedSocket
         return p
 
-    def __deepcopy__(self, memo: Any) -> Proxy:
+    def __deepcopy__(self: _ProxyT, memo: Any) -> _ProxyT:
         return self.__copy__()
 
-    def __enter__(self) -> Proxy:
+    def __enter__(self: _ProxyT) -> _ProxyT:
         return self
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
@@ -449,7 +452,7 @@ class Proxy:
             conn = self._pyroConnection
             assert conn is not None
         serializer = _serializer_by_name(self._pyroSerializer or config.SERIALIZER)
-        objectId = objectId or conn.objectId
+        objectId = objectId or conn.objectId or self._pyroUri.object
         annotations = self._pyroAnnotations()
         serializer_id = serializer.serializer_id
         if vargs and _is_blob(vargs[0]):
@@ -463,12 +466,12 @@ class Proxy:
             flags |= _FLAGS_ONEWAY
         state = self.__dict__  # direct writes: this is the hot path, skip __setattr__
         seq = state["_pyroSeq"] = (self._pyroSeq + 1) & 0xffff
-        msg = protocol.SendingMessage(_MSG_INVOKE, flags, seq, serializer_id, data, annotations=annotations)
+        request = protocol.SendingMessage(_MSG_INVOKE, flags, seq, serializer_id, data, annotations=annotations)
         del data
         state["_Proxy__busy"] = True
         try:
-            conn.send(msg.data)
-            del msg
+            conn.send(request.data)
+            del request
             if flags & _FLAGS_ONEWAY:
                 return None
             msg = _recv_result(conn)
@@ -644,10 +647,10 @@ class Proxy:
     def __handshake(self, conn: socketutil.SocketConnection, serializer: serializers.SerializerBase,
                     uri: core.URI, location: Any) -> Any:
         data = serializer.dumps({"handshake": self._pyroHandshake, "object": uri.object})
-        msg = protocol.SendingMessage(protocol.MSG_CONNECT, 0, self._pyroSeq, serializer.serializer_id, data,
-                                      annotations=self._pyroAnnotations())
+        request = protocol.SendingMessage(protocol.MSG_CONNECT, 0, self._pyroSeq, serializer.serializer_id, data,
+                                          annotations=self._pyroAnnotations())
         try:
-            conn.send(msg.data)
+            conn.send(request.data)
             msg = protocol.recv_stub(conn, _CONNECT_RESULT_TYPES)
         except ssl.SSLError as x:
             raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
@@ -704,7 +707,7 @@ def _wait(seconds: float) -> None:
 class _BatchedRemoteMethod:
     """method call abstraction that is used with batched calls"""
 
-    __slots__ = ("_BatchedRemoteMethod__calls", "_BatchedRemoteMethod__name")
+    __slots__ = ("__calls", "__name")  # mangled by Python like the attribute names
 
     def __init__(self, calls: list, name: str) -> None:
         self.__calls = calls
@@ -790,7 +793,7 @@ class BatchProxy:
         threading.Thread(target=run, name="Pyro5-async-batch", daemon=True).start()
         return future
 
-    def _pyroInvoke(self, name: str, args: Any, kwargs: Any) -> None:
+    def _pyroInvoke(self, name: str, args: Any, kwargs: Any) -> Any:
         # ignore all parameters, we just need to execute the batch
         results = self.__proxy._pyroInvokeBatch(self.__calls)
         self.__calls = []

@@ -52,7 +52,8 @@ class AutoCleaner(threading.Thread):
             try:
                 self.check_once()
             except Exception:  # never let the thread die
-                log.exception("error during name server autoclean")
+                if not self._stop_event.is_set():   # (errors while the name server closes are expected)
+                    log.exception("error during name server autoclean")
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -79,6 +80,8 @@ class AutoCleaner(threading.Thread):
             self._unreachable_since[name] = (uri, since)
             if now - since >= self.max_unreachable_time:
                 doomed.append((name, uri))
+        if self._stop_event.is_set():
+            return []
         removed = self.nameserver._remove_if_unchanged(doomed)
         for name in removed:
             self._unreachable_since.pop(name, None)
@@ -92,7 +95,7 @@ class AutoCleaner(threading.Thread):
         except errors.PyroError:
             return False
         try:
-            proxy._pyroTimeout = min(self.ping_timeout, max(self.period, 0.5))
+            proxy._pyroTimeout = self.ping_timeout
             proxy._pyroBind()
             return True
         except (errors.CommunicationError, errors.DaemonError, errors.NamingError) as x:

@@ -88,7 +88,7 @@ class BroadcastServer:
                     probe.connect(sender[:2])
                     local = probe.getsockname()[0]
                 host = "[%s]" % local if ":" in local else local
-                return ("PYRO:%s@%s:%d" % (uri.object, host, uri.port)).encode("utf-8")
+                return ("PYRO:%s@%s:%s" % (uri.object, host, uri.port)).encode("utf-8")
             except OSError as x:
                 log.debug("cannot determine the interface address facing %s: %s", sender, x)
         return str(uri).encode("utf-8")

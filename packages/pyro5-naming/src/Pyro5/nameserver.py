@@ -306,13 +306,18 @@ class NameServerDaemon(Daemon):
             if store is not storage:
                 store.close()
             raise
+        self._storage_open = True
         self.nameserver = NameServer(store)
-        self.register(self.nameserver, core.NAMESERVER_NAME)
-        self.nameserver.register(core.NAMESERVER_NAME, self.uriFor(self.nameserver),
-                                 metadata={NAMESERVER_METADATA})
-        if period > 0:
-            self.autocleaner = AutoCleaner(self.nameserver, period)
-            self.autocleaner.start()
+        try:
+            self.register(self.nameserver, core.NAMESERVER_NAME)
+            self.nameserver.register(core.NAMESERVER_NAME, self.uriFor(self.nameserver),
+                                     metadata={NAMESERVER_METADATA})
+            if period > 0:
+                self.autocleaner = AutoCleaner(self.nameserver, period)
+                self.autocleaner.start()
+        except BaseException:
+            self.close()
+            raise
         log.info("name server running on %s", self.locationStr)
 
     @property
@@ -320,12 +325,14 @@ class NameServerDaemon(Daemon):
         return self.nameserver.storage if self.nameserver else None
 
     def close(self) -> None:
+        """Close the daemon, stop the autoclean thread and close the storage."""
         if self.autocleaner is not None:
             self.autocleaner.stop()
             self.autocleaner = None
         super().close()
-        nameserver, self.nameserver = self.nameserver, None
-        if nameserver is not None:
+        nameserver = self.nameserver
+        if nameserver is not None and getattr(self, "_storage_open", False):
+            self._storage_open = False
             with nameserver.lock:
                 closer = getattr(nameserver.storage, "close", None)
                 if closer is not None:
@@ -346,7 +353,7 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         pass
     try:
-        return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback
+        return all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
                    for info in socket.getaddrinfo(host, None))
     except (OSError, ValueError):
         return False
@@ -367,7 +374,7 @@ def start_ns(host: Optional[str] = None, port: Optional[int] = None, enableBroad
         log.debug("no broadcast responder for a unix socket name server")
     elif enableBroadcast:
         bound_host = daemon.sock.getsockname()[0]
-        if _is_loopback(bound_host) or _is_loopback(str(host or config.HOST)):
+        if _is_loopback(str(bound_host)):
             log.info("not starting broadcast server for localhost")
         else:
             try:

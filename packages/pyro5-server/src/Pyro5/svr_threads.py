@@ -353,9 +353,15 @@ class SocketServer_Threadpool:
 
     @property
     def sockets(self) -> list:
+        # only the server socket: the client connections are read by their worker threads, an external event
+        # loop must not select on them (use len(connections) for the number of active connections)
+        return [self.sock] if self.sock is not None else []
+
+    @property
+    def connections(self) -> list:
+        """the active client connections (SocketConnection objects)"""
         with self._conn_lock:
-            clients = [c.sock for c in self._connections]
-        return ([self.sock] if self.sock is not None else []) + clients
+            return list(self._connections)
 
     def wakeup(self) -> None:
         if self._wakeup is not None:

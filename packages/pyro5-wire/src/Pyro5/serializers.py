@@ -83,6 +83,12 @@ def _proxy_from_state(state: Any) -> Any:
     return client.Proxy._pyro_from_state(state)
 
 
+def _call_tuple(result: Any) -> tuple:
+    if type(result) is not tuple or len(result) != 4:
+        raise errors.SerializeError("invalid serialized call: expected a tuple (object, method, vargs, kwargs)")
+    return result
+
+
 class SerializerBase(abc.ABC):
     """Base class for (de)serializer implementations (which must be thread safe)"""
     serializer_id = 0  # define uniquely in subclass
@@ -109,6 +115,25 @@ class SerializerBase(abc.ABC):
 
     def __repr__(self) -> str:
         return "<%s.%s id=%d>" % (self.__module__, self.__class__.__name__, self.serializer_id)
+
+    # -- helpers for the subclasses -----------------------------------------------------------------------
+    def _load_recreating(self, loader: Callable[[Any], Any], data: bytes | bytearray) -> Any:
+        """loader(data), with the class dicts in it recreated when the data has any (serpent, marshal)."""
+        try:
+            result = loader(data)
+            if _CLASS_MARKER in data:
+                result = self.recreate_classes(result)
+            return result
+        except errors.PyroError:
+            raise
+        except Exception as x:
+            raise _wrap_load_error(self, x) from x
+
+    def _object_hook(self, data: dict) -> Any:
+        """Decoder hook (json, msgpack): a dict with a __class__ tag becomes an object again."""
+        if "__class__" in data:
+            return self.dict_to_class(data)
+        return data
 
     # -- registries ---------------------------------------------------------------------------------------
     @classmethod
@@ -392,23 +417,12 @@ class SerpentSerializer(SerializerBase):
             raise _wrap_dump_error(self, x) from x
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
-        result = self.loads(data)
-        if type(result) is not tuple or len(result) != 4:
-            raise errors.SerializeError("invalid serialized call: expected a tuple (object, method, vargs, kwargs)")
-        return result
+        return _call_tuple(self.loads(data))
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if isinstance(data, memoryview):
             data = data.tobytes()
-        try:
-            result = serpent.loads(data)
-            if _CLASS_MARKER in data:
-                result = self.recreate_classes(result)
-            return result
-        except errors.PyroError:
-            raise
-        except Exception as x:
-            raise _wrap_load_error(self, x) from x
+        return self._load_recreating(serpent.loads, data)
 
     def _dict_to_class(self, data: dict) -> Any:
         if data.get("__class__") == "float":
@@ -456,23 +470,12 @@ class MarshalSerializer(SerializerBase):
             raise _wrap_dump_error(self, x) from x
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
-        result = self.loads(data)
-        if type(result) is not tuple or len(result) != 4:
-            raise errors.SerializeError("invalid serialized call: expected a tuple (object, method, vargs, kwargs)")
-        return result
+        return _call_tuple(self.loads(data))
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if type(data) is not bytes:
             data = bytes(data)
-        try:
-            result = marshal.loads(data)
-            if _CLASS_MARKER in data:
-                result = self.recreate_classes(result)
-            return result
-        except errors.PyroError:
-            raise
-        except Exception as x:
-            raise _wrap_load_error(self, x) from x
+        return self._load_recreating(marshal.loads, data)
 
     def _convert(self, obj: Any) -> Any:
         t = type(obj)
@@ -547,11 +550,6 @@ class JsonSerializer(SerializerBase):
         except Exception as x:
             raise _wrap_load_error(self, x) from x
 
-    def _object_hook(self, data: dict) -> Any:
-        if "__class__" in data:
-            return self.dict_to_class(data)
-        return data
-
     def default(self, obj: Any) -> Any:
         replacement = self._replace(obj)
         if replacement is not obj:
@@ -619,11 +617,6 @@ class MsgpackSerializer(SerializerBase):
             raise
         except Exception as x:
             raise _wrap_load_error(self, x) from x
-
-    def _object_hook(self, data: dict) -> Any:
-        if "__class__" in data:
-            return self.dict_to_class(data)
-        return data
 
     @staticmethod
     def _ext_hook(code: int, data: bytes) -> Any:

@@ -31,12 +31,11 @@ import types
 from typing import Any
 
 import Pyro5
-from Pyro5 import core, errors, server
 
 from . import _pyro4_config as _config_mod
 from . import _pyro4_constants as constants
-from . import _pyro4_core as core_module
-from . import _pyro4_errors
+from . import _pyro4_core as core
+from . import _pyro4_errors as errors
 from . import _pyro4_futures as futures
 from . import _pyro4_message as message
 from . import _pyro4_naming as naming
@@ -54,24 +53,23 @@ log = logging.getLogger("Pyro5.compatibility.Pyro4")
 __version__ = Pyro5.__version__
 
 config = CompatConfiguration()
+# the same objects as Pyro4.core (Pyro4.errors is the compat module, same classes as Pyro5.errors)
 URI = core.URI
-Daemon = server.Daemon
-DaemonObject = server.DaemonObject
-callback = server.callback
-expose = server.expose
-behavior = server.behavior
-oneway = server.oneway
-current_context = Pyro5.current_context
+Daemon = core.Daemon
+DaemonObject = core.DaemonObject
+callback = core.callback
+expose = core.expose
+behavior = core.behavior
+oneway = core.oneway
+current_context = core.current_context
 locateNS = naming.locateNS
 resolve = naming.resolve
-errors = _pyro4_errors   # noqa: F811 - Pyro4.errors is the compat module (same classes as Pyro5.errors)
-core = core_module       # noqa: F811 - Pyro4.core
 
 # Pyro4's sub modules, by their Pyro4 name. Values are modules, or a module name to import when first used.
 _SUBMODULES: dict[str, Any] = {
-    "Pyro4.core": core_module,
+    "Pyro4.core": core,
     "Pyro4.naming": naming,
-    "Pyro4.errors": _pyro4_errors,
+    "Pyro4.errors": errors,
     "Pyro4.util": util,
     "Pyro4.socketutil": socketutil,
     "Pyro4.constants": constants,
@@ -106,7 +104,7 @@ class _Pyro4Loader(importlib.abc.Loader):
             return self.target
         if self.target is None:   # an intermediate package like Pyro4.utils
             module = types.ModuleType(spec.name, "Pyro4 compatibility package %s" % spec.name)
-            module.__path__ = []   # type: ignore[attr-defined]
+            module.__path__ = []
             return module
         try:
             module = importlib.import_module(self.target)
@@ -159,7 +157,7 @@ def _install_aliases() -> None:
         log.warning("a real Pyro4 module is already imported; 'import Pyro4' keeps giving that one. Import "
                     "Pyro5.compatibility.Pyro4 before anything imports Pyro4 to use the compatibility layer.")
         return
-    this.__path__ = []  # type: ignore[attr-defined]  # a package, so 'import Pyro4.x' asks the finder
+    this.__path__ = []  # a package, so 'import Pyro4.x' asks the finder
     sys.modules["Pyro4"] = this
     for name, module in _SUBMODULES.items():
         if isinstance(module, types.ModuleType):

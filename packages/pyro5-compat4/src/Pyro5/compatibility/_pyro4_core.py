@@ -18,4 +18,4 @@ expose = server.expose
 behavior = server.behavior
 oneway = server.oneway
 current_context = Pyro5.current_context
-SerializedBlob = getattr(client, "SerializedBlob", None) or getattr(core, "SerializedBlob")
+SerializedBlob = client.SerializedBlob

@@ -1,17 +1,19 @@
 """Pyro4.naming: locateNS, resolve, startNS/startNSloop and the name server classes (Pyro5.nameserver)."""
 from __future__ import annotations
 
-from typing import Any
-
 import importlib
+from typing import Any
 
 from Pyro5 import core
 
 from ._pyro4_config import Pyro4CompatibilityError
 from ._pyro4_proxy import NameServerProxy, _hmac_error, as_compat_proxy
 
-__all__ = ["locateNS", "resolve", "startNS", "startNSloop", "type_meta", "NameServer", "NameServerDaemon",
-           "BroadcastServer", "main"]
+# the name server classes come from Pyro5.nameserver (pyro5-naming), imported when first used (see __getattr__)
+_LAZY_EXPORTS = ("NameServer", "NameServerDaemon", "BroadcastServer", "main")
+_LAZY_NAMES = _LAZY_EXPORTS + ("MemoryStorage", "SqlStorage")
+
+__all__ = ["locateNS", "resolve", "startNS", "startNSloop", "type_meta", *_LAZY_EXPORTS]
 
 type_meta = core.type_meta
 
@@ -21,8 +23,7 @@ def _nameserver() -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    # the name server classes come from Pyro5.nameserver, imported when first used
-    if name in ("NameServer", "NameServerDaemon", "BroadcastServer", "MemoryStorage", "SqlStorage", "main"):
+    if name in _LAZY_NAMES:
         return getattr(_nameserver(), name)
     raise AttributeError("module 'Pyro4.naming' has no attribute %r" % name)
 

@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence, cast
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
@@ -98,8 +98,8 @@ class _NameServerAccess:
             return self._uri
 
     def _call_once(self, func: Callable[[client.Proxy], Any]) -> Any:
-        with client.Proxy(self.uri(pyro_app.ns_host, pyro_app.ns_port)) as ns:
-            ns._pyroTimeout = pyro_app.comm_timeout or None
+        with client.Proxy(self.uri(_app.ns_host, _app.ns_port)) as ns:
+            ns._pyroTimeout = _app.comm_timeout or None
             return func(ns)
 
     def call(self, func: Callable[[client.Proxy], Any]) -> Any:
@@ -118,7 +118,7 @@ _nameserver = _NameServerAccess()
 
 def get_nameserver_uri() -> core.URI:
     """URI of the name server the gateway uses (locates it when not known yet)."""
-    return _nameserver.uri(pyro_app.ns_host, pyro_app.ns_port)
+    return _nameserver.uri(_app.ns_host, _app.ns_port)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def _exception_json(exc: BaseException) -> bytes:
 
 
 def _cors_headers() -> list[tuple[str, str]]:
-    return [("Access-Control-Allow-Origin", pyro_app.cors or "*"),
+    return [("Access-Control-Allow-Origin", _app.cors or "*"),
             ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
             ("Access-Control-Allow-Headers",
              "Content-Type, X-Pyro-Options, X-Pyro-Gateway-Key, X-Pyro-Correlation-Id"),
@@ -210,7 +210,7 @@ def _request_params(environ: dict, method: str) -> dict[str, Any]:
 
 
 def _check_gateway_key(environ: dict) -> None:
-    if not pyro_app.gateway_key:
+    if not _app.gateway_key:
         return
     supplied: bytes | None = None
     header = environ.get("HTTP_X_PYRO_GATEWAY_KEY")
@@ -230,7 +230,7 @@ def _check_gateway_key(environ: dict) -> None:
                     keys = None
         if keys:
             supplied = keys[0].encode("utf-8")
-    expected = pyro_app.gateway_key
+    expected = _app.gateway_key
     expected_b = expected.encode("utf-8") if isinstance(expected, str) else bytes(expected)
     if supplied is None or not hmac.compare_digest(supplied, expected_b):
         raise _HttpError("403 Forbidden", "403 Forbidden - incorrect gateway api key")
@@ -264,9 +264,9 @@ def _correlation_id(environ: dict) -> uuid.UUID:
 
 def _is_exposed(name: str) -> bool:
     try:
-        return re.match(pyro_app.ns_regex, name) is not None
+        return re.match(_app.ns_regex, name) is not None
     except re.error as x:
-        log.error("invalid exposed-names regex %r: %s", pyro_app.ns_regex, x)
+        log.error("invalid exposed-names regex %r: %s", _app.ns_regex, x)
         return False
 
 
@@ -315,7 +315,7 @@ def process_pyro_request(environ: dict, path: str, params: dict[str, Any], optio
     if not _is_exposed(object_name):
         raise _HttpError("403 Forbidden", "403 Forbidden - access to the requested object has been denied")
     uri = _lookup(object_name)
-    timeout = pyro_app.comm_timeout or None
+    timeout = _app.comm_timeout or None
     proxy = client.Proxy(uri)
     try:
         proxy._pyroTimeout = timeout
@@ -365,12 +365,26 @@ def pyro_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
         return [body]
 
 
-pyro_app.ns_regex = DEFAULT_EXPOSE          # type: ignore[attr-defined]
-pyro_app.cors = "*"                         # type: ignore[attr-defined]
-pyro_app.gateway_key = None                 # type: ignore[attr-defined]
-pyro_app.comm_timeout = config.COMMTIMEOUT  # type: ignore[attr-defined]
-pyro_app.ns_host = None                     # type: ignore[attr-defined]
-pyro_app.ns_port = None                     # type: ignore[attr-defined]
+class _PyroApp(Protocol):
+    """The type of pyro_app: the WSGI function plus its settings, which are attributes of the function."""
+
+    ns_regex: str
+    cors: str
+    gateway_key: str | bytes | None
+    comm_timeout: float
+    ns_host: str | None
+    ns_port: int | None
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]: ...
+
+
+_app = cast(_PyroApp, pyro_app)   # the same function object, typed with its settings
+_app.ns_regex = DEFAULT_EXPOSE
+_app.cors = "*"
+_app.gateway_key = None
+_app.comm_timeout = config.COMMTIMEOUT
+_app.ns_host = None
+_app.ns_port = None
 
 
 def _text_response(start_response: Callable, status: str, text: str,
@@ -454,7 +468,7 @@ def _render_page(environ: dict) -> str:
     try:
         ns_uri = get_nameserver_uri()
         ns_location = "on %s" % html.escape(ns_uri.location or str(ns_uri))
-        listed = _nameserver.call(lambda ns: ns.list(regex=pyro_app.ns_regex))
+        listed = _nameserver.call(lambda ns: ns.list(regex=_app.ns_regex))
         names = dict(sorted(listed.items()))
     except Exception as x:
         log.warning("web page: cannot list the name server: %s", x)
@@ -468,7 +482,7 @@ def _render_page(environ: dict) -> str:
         methods, attributes = "", ""
         try:
             with client.Proxy(uri) as p:
-                p._pyroTimeout = pyro_app.comm_timeout or 5.0
+                p._pyroTimeout = _app.comm_timeout or 5.0
                 p._pyroBind()
                 methods = ", ".join(sorted(p._pyroMethods))
                 attributes = ", ".join(sorted(p._pyroAttrs))
@@ -504,7 +518,7 @@ def _render_page(environ: dict) -> str:
     replacements = {
         "{{api_base}}": html.escape(quote(api_base), True),
         "{{ns_location}}": ns_location,
-        "{{ns_regex}}": html.escape(str(pyro_app.ns_regex)),
+        "{{ns_regex}}": html.escape(str(_app.ns_regex)),
         "{{limit_note}}": limit_note,
         "{{object_table}}": table,
         "{{examples}}": "\n".join(examples),
@@ -574,12 +588,12 @@ def main(args: Sequence[str] | None = None) -> int:
         re.compile(options.expose)
     except re.error as x:
         parser.error("invalid --expose regex %r: %s" % (options.expose, x))
-    pyro_app.ns_regex = options.expose
-    pyro_app.cors = options.cors
-    pyro_app.gateway_key = options.gatewaykey or None
-    pyro_app.comm_timeout = options.timeout
-    pyro_app.ns_host = options.nshost
-    pyro_app.ns_port = options.nsport
+    _app.ns_regex = options.expose
+    _app.cors = options.cors
+    _app.gateway_key = options.gatewaykey or None
+    _app.comm_timeout = options.timeout
+    _app.ns_host = options.nshost
+    _app.ns_port = options.nsport
     config.COMMTIMEOUT = options.timeout
     if options.gatewaykey:
         print("Gateway key set to:", options.gatewaykey)
@@ -593,7 +607,7 @@ def main(args: Sequence[str] | None = None) -> int:
     except OSError as x:
         print("Cannot start the http gateway on %s:%s: %s" % (options.host, options.port, x), file=sys.stderr)
         return 1
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     shown_host = "[%s]" % host if ":" in host else host
     print("Pyro HTTP gateway running on http://%s:%d/pyro/" % (shown_host, port), flush=True)
     try:

@@ -327,6 +327,12 @@ def _timeout_error(got: int, buf: Any) -> errors.TimeoutError:
     return x
 
 
+def _closed_error(message: str, got: int = 0, buf: Any = b"") -> errors.ConnectionClosedError:
+    x = errors.ConnectionClosedError(message)
+    x.partialData = bytes(buf[:got]) if got else b""  # type: ignore[attr-defined]
+    return x
+
+
 def receive_data(sock: socket.socket, size: int) -> bytes:
     """Receive exactly `size` bytes from the socket.
 
@@ -343,17 +349,13 @@ def receive_data(sock: socket.socket, size: int) -> bytes:
     try:
         first = sock.recv(size, _WAITALL if (blocking and not is_ssl) else 0)
         if not first:  # recv() gives b"" only at end of stream
-            err = errors.ConnectionClosedError("receiving: not enough data")
-            err.partialData = b""  # type: ignore[attr-defined]
-            raise err
+            raise _closed_error("receiving: not enough data")
     except (socket.timeout, TimeoutError):
         raise _timeout_error(0, b"") from None
     except (InterruptedError, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
         first = b""
     except OSError as x:
-        err = errors.ConnectionClosedError(f"receiving: connection lost: {x}")
-        err.partialData = b""  # type: ignore[attr-defined]
-        raise err from x
+        raise _closed_error(f"receiving: connection lost: {x}") from x
     got = len(first)
     if got == size:
         return first
@@ -370,13 +372,9 @@ def receive_data(sock: socket.socket, size: int) -> bytes:
             _wait_readable(sock, got, buf)
             continue
         except OSError as x:
-            err = errors.ConnectionClosedError(f"receiving: connection lost: {x}")
-            err.partialData = bytes(buf[:got])  # type: ignore[attr-defined]
-            raise err from x
+            raise _closed_error(f"receiving: connection lost: {x}", got, buf) from x
         if n == 0:
-            err = errors.ConnectionClosedError("receiving: not enough data")
-            err.partialData = bytes(buf[:got])  # type: ignore[attr-defined]
-            raise err
+            raise _closed_error("receiving: not enough data", got, buf)
         got += n
     view.release()
     return bytes(buf)
@@ -393,9 +391,7 @@ def _wait_readable(sock: socket.socket, got: int, buf: Any) -> None:
     except InterruptedError:
         return
     except (OSError, ValueError) as x:
-        err = errors.ConnectionClosedError(f"receiving: connection lost: {x}")
-        err.partialData = bytes(buf[:got])  # type: ignore[attr-defined]
-        raise err from x
+        raise _closed_error(f"receiving: connection lost: {x}", got, buf) from x
     if not r:
         raise _timeout_error(got, buf)
 

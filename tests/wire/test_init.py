@@ -119,11 +119,21 @@ LOG_CODE = "import logging, Pyro5; logging.getLogger('Pyro5.test').warning('hell
 
 def test_no_logging_configured_without_loglevel(tmp_path):
     code = ("import logging, Pyro5; lg = logging.getLogger('Pyro5'); "
-            "print(len(lg.handlers), lg.level); lg.warning('unconfigured')")
+            "print(len(lg.handlers), type(lg.handlers[0]).__name__, lg.level); "
+            "logging.getLogger('Pyro5.server').warning('unconfigured')")
     p = _run(code, tmp_path, PYRO_LOGFILE=str(tmp_path / "x.log"))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["0", "0"]
+    assert p.stdout.split() == ["1", "NullHandler", "0"]
+    assert "unconfigured" not in p.stderr  # no last-resort printing of library warnings
     assert not (tmp_path / "x.log").exists() and not (tmp_path / "pyro.log").exists()
+
+
+def test_unconfigured_pyro_logging_reaches_the_applications_root_logger(tmp_path):
+    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout, format='%(name)s:%(message)s'); "
+            "import Pyro5; logging.getLogger('Pyro5.server').warning('bad request from x')")
+    p = _run(code, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "Pyro5.server:bad request from x" in p.stdout
 
 
 def test_logging_to_stderr(tmp_path):

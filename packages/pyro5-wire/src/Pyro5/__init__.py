@@ -32,6 +32,12 @@ _LOG_FORMAT = "[%(asctime)s.%(msecs)03d,%(name)s,%(levelname)s] %(message)s"
 def _configure_logging() -> None:
     level = _os.environ.get("PYRO_LOGLEVEL")
     if not level:
+        # A library stays quiet unless asked: without a handler of its own, Python's last-resort handler would
+        # print every warning (e.g. a server logging a client's bad request) to stderr. The NullHandler stops
+        # that, while records still propagate to whatever logging the application configures on the root.
+        log = _logging.getLogger("Pyro5")
+        if not any(isinstance(h, _logging.NullHandler) for h in log.handlers):
+            log.addHandler(_logging.NullHandler())
         return
     level = level.strip()
     if level.isdigit():

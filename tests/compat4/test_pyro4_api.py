@@ -124,6 +124,25 @@ def test_removed_and_unknown_modules_give_clear_import_errors():
         _ = Pyro4.nonexisting_attribute
 
 
+@pytest.mark.parametrize("name, why, instead", [
+    ("flame", "Flame has been removed from Pyro5", "expose a normal Pyro class"),
+    ("naming_storage", "the dbm storage was removed", "Pyro5.nameserver.MemoryStorage or SqlStorage"),
+    ("threadutil", "Pyro4.threadutil was removed", "use Python's threading module"),
+])
+def test_removed_pyro4_attributes_say_why_and_what_instead(name, why, instead):
+    from Pyro5 import errors
+    with pytest.raises(Pyro4.Pyro4CompatibilityError) as x:
+        getattr(Pyro4, name)
+    message = str(x.value)
+    assert message.startswith("Pyro4.%s is not available in Pyro5: " % name)
+    assert why in message and instead in message
+    assert isinstance(x.value, errors.PyroError) and isinstance(x.value, NotImplementedError)
+    import importlib
+    with pytest.raises(ModuleNotFoundError) as y:       # and as a module import
+        importlib.import_module("Pyro4." + name)
+    assert why in str(y.value) and instead in str(y.value)
+
+
 def test_pyro4_aliases_only_exist_after_importing_the_compatibility_layer():
     code = ("import sys\n"
             "try:\n    import Pyro4\nexcept ImportError:\n    print('no Pyro4 before')\n"

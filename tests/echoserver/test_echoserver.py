@@ -70,19 +70,48 @@ def test_error_and_error_with_text(running):
         assert p.echo("still works") == "still works"
 
 
-def test_oneway_echo_returns_none_immediately(running):
+def _wait_output(capsys, text: str, seen: list, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in chunk for chunk in seen):
+        assert time.monotonic() < deadline, "no %r in the echo server output %r" % (text, seen)
+        time.sleep(0.02)
+        seen.append(capsys.readouterr().out)
+
+
+def test_oneway_echo_returns_none_and_is_executed(running, capsys):
+    echo = running[1]
+    echo._verbose = True
     with Proxy(running[2]) as p:
-        assert p.oneway_echo("hi") is None
+        assert p.oneway_echo("hi") is None          # not the method's "bogus return value"
         assert p.echo("after") == "after"
+        _wait_output(capsys, "oneway_echo: 'hi'", [])
 
 
-def test_slow_and_oneway_slow(running):
+def test_slow(running):
     echo = running[1]
     with Proxy(running[2]) as p:
         start = time.perf_counter()
         assert p.slow() == "Finally, an answer!"
         assert time.perf_counter() - start >= echo._slow_delay * 0.9
+
+
+def test_oneway_slow_returns_before_the_work_is_done(running, capsys):
+    echo = running[1]
+    echo._slow_delay = 2.0
+    echo._verbose = True
+    with Proxy(running[2]) as p:
+        p._pyroBind()
+        start = time.perf_counter()
         assert p.oneway_slow() is None
+        elapsed = time.perf_counter() - start
+        seen = [capsys.readouterr().out]
+        assert elapsed < echo._slow_delay / 2, "oneway_slow() took %.2fs: the client waited for it" % elapsed
+        assert not any("oneway_slow: returning result" in chunk for chunk in seen)   # still working
+        start = time.perf_counter()
+        assert p.echo("meanwhile") == "meanwhile"     # oneway calls run in their own thread (ONEWAY_THREADED)
+        assert time.perf_counter() - start < echo._slow_delay / 2
+        _wait_output(capsys, "oneway_slow: waiting a bit...", seen)
+        _wait_output(capsys, "oneway_slow: returning result", seen)     # and the work does get done
 
 
 def test_generator(running):
@@ -293,14 +322,35 @@ def test_cli_naming_without_name_server_fails_clearly():
     assert "NamingError" in out.stderr or "name server" in out.stderr.lower()
 
 
+def _free_udp_port() -> int:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _ask_nsuri(port: int, timeout: float) -> bytes | None:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(b"GET_NSURI", (HOST, port))
+        try:
+            return s.recvfrom(200)[0]
+        except OSError:           # timeout, or ICMP port unreachable
+            return None
+
+
 def test_cli_starts_its_own_name_server():
-    cli = _Cli("-H", HOST, "-N", env=_env(PYRO_NS_PORT="0"))
+    """-N on a loopback host: a name server but (like the original) no broadcast responder."""
+    bcport = _free_udp_port()
+    cli = _Cli("-H", HOST, "-N", "-v", env=_env(PYRO_NS_PORT="0", PYRO_NS_BCPORT=str(bcport)))
     try:
         cli.wait_running()
         ns_uri = cli.value("using name server at")
         m = re.match(r"PYRO:Pyro\.NameServer@127\.0\.0\.1:(\d+)$", ns_uri)
         assert m and int(m.group(1)) > 0
         assert "not using a broadcast server" in cli.lines
+        assert _ask_nsuri(bcport, timeout=0.5) is None
         with Proxy(ns_uri) as ns:
             assert str(ns.lookup("test.echoserver")) == cli.value("echo uri:")
         with Proxy(cli.value("echo uri:")) as p:
@@ -308,6 +358,65 @@ def test_cli_starts_its_own_name_server():
         assert cli.wait_exit() == 0
     finally:
         cli.kill()
+
+
+def test_cli_name_server_lines_only_when_verbose():
+    cli = _Cli("-H", HOST, "-N", env=_env(PYRO_NS_PORT="0"))
+    try:
+        cli.wait_running()
+        assert cli.lines[0] == "Starting Pyro's built-in test echo server."
+        assert not any("name server" in line or "broadcast" in line for line in cli.lines), cli.lines
+        with Proxy(cli.value("echo uri:")) as p:
+            p.shutdown()
+        assert cli.wait_exit() == 0
+    finally:
+        cli.kill()
+
+
+def test_start_nameserver_without_responder_on_loopback():
+    ns = echoserver.start_nameserver(HOST, 0)
+    try:
+        assert ns.bc_server is None
+        with Proxy(ns.uri) as p:
+            assert p.ping() is None
+    finally:
+        ns.stop()
+        ns.join(10)
+    assert not ns.is_alive()
+
+
+def _can_unshare() -> bool:
+    import shutil
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return False
+    try:
+        probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+def test_cli_name_server_on_non_loopback_host_has_a_broadcast_responder():
+    """-N on a non-loopback address also starts the broadcast responder (0.0.0.0:NS_BCPORT), like the original;
+    a client finds the name server and the echo server by broadcast. Runs in a private network namespace."""
+    import json
+    from pathlib import Path
+    script = str(Path(__file__).with_name("_netns_echo.py"))
+    result = subprocess.run(["unshare", "-rn", sys.executable, script], capture_output=True, text=True, timeout=90,
+                            cwd=str(Path(__file__).resolve().parents[2]), env=_env())
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    lines = out["lines"]
+    ns_uri = lines[1].removeprefix("using name server at ")
+    assert re.fullmatch(r"PYRO:Pyro\.NameServer@10\.99\.0\.1:\d+", ns_uri), lines
+    assert lines[2] == "broadcast server running at 0.0.0.0:9091"
+    assert out["reply"] == ns_uri
+    code, stdout, stderr = out["locate"]
+    assert code == 0, stderr
+    echo_uri = [line for line in lines if line.startswith("echo uri: ")][0].split(": ")[1]
+    assert stdout.splitlines() == [ns_uri, echo_uri, "found"]
+    assert out["exit"] == 0, out["stderr"]
 
 
 ORIG_CLIENT = r"""

@@ -85,6 +85,30 @@ def test_cli_gateway_with_options(backend):
         _stop(proc)
 
 
+def test_cli_timeout_option_takes_effect(backend):
+    """-t/--timeout end to end: a call slower than the timeout fails with Pyro's TimeoutError, a quick one works;
+    with a longer --timeout a slow-ish call succeeds."""
+    import time
+    proc, base = _start_gateway("-t", "0.5", "-n", backend.ns_uri.host, "--nsport", str(backend.ns_uri.port))
+    try:
+        assert _get(base + "http.thing/add?a=1&b=2")[0] == 200
+        started = time.monotonic()
+        status, _, body = _get(base + "http.thing/sleep?seconds=4")
+        elapsed = time.monotonic() - started
+        assert status == 500
+        assert json.loads(body)["__class__"] == "Pyro5.errors.TimeoutError"
+        assert 0.4 < elapsed < 3.5, "the slow call took %.2fs with --timeout 0.5" % elapsed
+        assert _get(base + "http.thing/add?a=3&b=4")[0] == 200   # the gateway goes on
+    finally:
+        _stop(proc)
+    proc, base = _start_gateway("--timeout", "3", "-n", backend.ns_uri.host, "--nsport", str(backend.ns_uri.port))
+    try:
+        status, _, body = _get(base + "http.thing/sleep?seconds=0.8")
+        assert status == 200 and json.loads(body) == "slept"
+    finally:
+        _stop(proc)
+
+
 ORIG_BACKEND = r"""
 import sys, threading
 import Pyro5.api, Pyro5.nameserver

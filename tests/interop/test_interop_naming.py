@@ -139,6 +139,37 @@ def test_original_locates_our_ns_by_broadcast(our_ns):
     assert result.stdout.decode().split() == [str(uri), str(uri)]
 
 
+ORIG_EVIL_REGEX = r'''
+import sys, time, threading, Pyro5.api as api, Pyro5.errors as errors
+uri = sys.argv[1]
+with api.Proxy(uri) as ns:
+    ns.register("a" * 60 + "!", "PYRO:x@h:1")
+slowest = []
+def ping():
+    with api.Proxy(uri) as p:
+        for _ in range(10):
+            t = time.monotonic(); p.ping(); slowest.append(time.monotonic() - t); time.sleep(0.05)
+t = threading.Thread(target=ping); t.start()
+with api.Proxy(uri) as ns:
+    try:
+        ns.list(regex="(a|aa)+$")
+        print("NO ERROR")
+    except errors.NamingError as x:
+        print(type(x).__name__, "|", str(x)[:25])
+    t.join(20)
+    print(max(slowest) < 0.5, sorted(ns.list()))
+    print(ns.remove(regex="a+!"))
+'''
+
+
+def test_original_client_sends_a_pathological_regex_to_our_ns(our_ns):
+    """The original client gets a NamingError (which it knows) and our name server keeps serving everyone."""
+    uri, _daemon, _bc = our_ns
+    lines = refpyro.run_orig(ORIG_EVIL_REGEX, str(uri), env=orig_env()).stdout.decode().splitlines()
+    assert lines == ["NamingError | regex took too long (more", "True ['Pyro.NameServer', '%s']" % ("a" * 60 + "!"),
+                     "1"]
+
+
 ORIG_SERVER = r'''
 import sys, Pyro5.api as api
 class Echo:

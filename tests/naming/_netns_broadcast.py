@@ -59,5 +59,51 @@ def main() -> None:
     print(json.dumps(out))
 
 
+def bcoptions() -> None:
+    """pyro5-ns -n ADDRESS --bchost 127.0.0.1 --bcport <port>: the responder runs exactly there."""
+    import socket
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "addr", "add", ADDRESS + "/24", "dev", "lo"], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        bcport = probe.getsockname()[1]
+    ns = subprocess.Popen([sys.executable, "-m", "Pyro5.nameserver", "-n", ADDRESS, "-p", "0",
+                           "--bchost", "127.0.0.1", "--bcport", str(bcport)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out: dict = {"ns_lines": [], "bcport": bcport, "answers": {}}
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = ns.stdout.readline()
+            if not line:
+                break
+            out["ns_lines"].append(line.rstrip("\n"))
+            if line.startswith("URI = "):
+                break
+        for host, port in [("127.0.0.1", bcport), (ADDRESS, bcport), ("127.0.0.1", 9091), (ADDRESS, 9091)]:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(2 if port == bcport and host == "127.0.0.1" else 0.5)
+                s.sendto(b"GET_NSURI", (host, port))
+                try:
+                    answer = s.recvfrom(200)[0].decode()
+                except OSError:
+                    answer = None
+            out["answers"]["%s:%d" % (host, port)] = answer
+    finally:
+        ns.send_signal(signal.SIGINT)
+        try:
+            out["ns_exit"] = ns.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            ns.kill()
+            out["ns_exit"] = "killed"
+        out["ns_stderr"] = ns.stderr.read()
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["bcoptions"]:
+        bcoptions()
+    else:
+        main()

@@ -159,6 +159,22 @@ def test_ns_sql_storage_persists(ns_process, tmp_path):
     assert nsc(p2, "lookup", "persist.me").stdout == "PYRO:obj@host:1\n"
 
 
+def test_ns_sql_storage_with_only_its_own_old_entry_says_nothing(ns_process, tmp_path):
+    """Like the original: counted after the name server registered itself, printed only when > 1."""
+    db = str(tmp_path / "own.sqlite")
+    p = ns_process("-n", "127.0.0.1", "-p", "0", "-s", "sql:" + db)
+    assert p.interrupt()[0] == 0
+    p2 = ns_process("-n", "127.0.0.1", "-p", "0", "-s", "sql:" + db)   # the db holds the old NS entry only
+    assert p2.lines[0] == "Not starting broadcast server for localhost."
+    assert p2.lines[1].startswith("NS running on 127.0.0.1:")
+    assert not any("Persistent store" in line for line in p2.lines)
+    assert nsc(p2, "register", "one.more", "PYRO:obj@host:1").returncode == 0
+    assert p2.interrupt()[0] == 0
+    p3 = ns_process("-n", "127.0.0.1", "-p", "0", "-s", "sql:" + db)
+    assert p3.lines[:2] == ["Not starting broadcast server for localhost.",
+                            "Persistent store contains 2 existing registrations."]
+
+
 def test_ns_broadcast_responder_on_loopback(ns_process, tmp_path):
     """A broadcast responder only runs for a non-loopback name server; binding a NS on a non-loopback address
     is not allowed in these tests, so the responder is exercised with start_ns in test_ns_discovery.
@@ -257,6 +273,21 @@ def test_nsc_listmatching_removematching(shared_ns):
     assert "rm.a1" not in nsc(shared_ns, "list", "rm.").stdout
     bad = nsc(shared_ns, "listmatching", "[")
     assert bad.returncode == 1 and bad.stderr.startswith("Error: NamingError - invalid regex:")
+
+
+def test_nsc_pathological_regex_is_refused(shared_ns):
+    """listmatching (removematching uses the same remove(regex=), see test_ns_regex): a catastrophically
+    backtracking pattern gets a clear error, no hang."""
+    from Pyro5.client import Proxy
+    with Proxy(shared_ns.uri) as ns:
+        ns.register("a" * 60 + "!", "PYRO:evil@host:1")
+        try:
+            result = nsc(shared_ns, "listmatching", "(a|aa)+$")
+            assert result.returncode == 1, (result.stdout, result.stderr)
+            assert result.stderr.startswith("Error: NamingError - regex took too long")
+            assert str(ns.lookup("a" * 60 + "!")) == "PYRO:evil@host:1"
+        finally:
+            ns.remove("a" * 60 + "!")
 
 
 def test_nsc_yplookup(shared_ns):
@@ -380,3 +411,25 @@ def test_real_broadcast_discovery_in_private_network_namespace(servertype):
     uri, bchost, reply = stdout.split()
     assert uri.startswith("PYRO:Pyro.NameServer@0.0.0.0:") and bchost == "0.0.0.0"
     assert reply == "PYRO:Pyro.NameServer@10.99.0.1:" + uri.rpartition(":")[2]
+
+
+@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+def test_ns_bchost_and_bcport_take_effect_in_private_network_namespace():
+    """pyro5-ns --bchost/--bcport: the responder of a non-loopback name server listens exactly there (and not
+    on the default 0.0.0.0:9091). Runs in a private network namespace."""
+    import json
+    script = str(Path(__file__).with_name("_netns_broadcast.py"))
+    result = subprocess.run(["unshare", "-rn", sys.executable, script, "bcoptions"], capture_output=True, text=True,
+                            timeout=90, cwd=str(Path(__file__).resolve().parents[2]))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    bcport = out["bcport"]
+    lines = out["ns_lines"]
+    assert lines[0] == "Broadcast server running on 127.0.0.1:%d" % bcport, lines
+    uri = lines[-1].split(" = ")[1]
+    assert uri.startswith("PYRO:Pyro.NameServer@10.99.0.1:")
+    answers = out["answers"]
+    assert answers["127.0.0.1:%d" % bcport] == uri
+    assert answers["10.99.0.1:%d" % bcport] is None          # bound on 127.0.0.1 only
+    assert answers["127.0.0.1:9091"] is None and answers["10.99.0.1:9091"] is None
+    assert out["ns_exit"] == 0, out["ns_stderr"]

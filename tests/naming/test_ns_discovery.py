@@ -165,6 +165,33 @@ def test_lookup_delay_config_item(start_ns):
         timer.cancel()
 
 
+@pytest.mark.parametrize("resolver", [resolve, core.resolve], ids=["client.resolve", "core.resolve"])
+def test_resolve_uses_ns_lookup_delay_config_item(start_ns, resolver):
+    """resolve() without delay_time waits config.NS_LOOKUP_DELAY, like the original (and like proxies)."""
+    rn = start_ns()
+    loc = "127.0.0.1:%d" % rn.uri.port
+    Pyro5.config.NS_LOOKUP_DELAY = 3.0
+    timer = threading.Timer(0.5, lambda: rn.nameserver.register("res.late", "PYRO:res@127.0.0.1:1"))
+    timer.start()
+    try:
+        assert str(resolver("PYRONAME:res.late@" + loc)) == "PYRO:res@127.0.0.1:1"
+    finally:
+        timer.cancel()
+        timer.join(5)
+    Pyro5.config.NS_LOOKUP_DELAY = 0.6
+    started = time.monotonic()
+    with pytest.raises(errors.NamingError):
+        resolver("PYRONAME:res.never@" + loc)
+    elapsed = time.monotonic() - started
+    assert elapsed >= 0.6, "gave up after %.2fs, before NS_LOOKUP_DELAY" % elapsed
+    assert elapsed < 10
+    Pyro5.config.NS_LOOKUP_DELAY = 0.0
+    started = time.monotonic()
+    with pytest.raises(errors.NamingError):
+        resolver("PYRONAME:res.never@" + loc)
+    assert time.monotonic() - started < 0.6       # no delay configured: fails at once
+
+
 def test_module_lookup_helpers_with_delay_time(start_ns):
     rn = start_ns()
     timer = threading.Timer(0.5, lambda: rn.nameserver.register("h.late", "PYRO:h@127.0.0.1:1", metadata=["hm"]))

@@ -9,7 +9,7 @@ REQUIRES = {
     "pyro5-wire": {"serpent", "msgpack"},
     "pyro5-client": {"pyro5-wire"},
     "pyro5-server": {"pyro5-wire"},
-    "pyro5-naming": {"pyro5-wire", "pyro5-server", "pyro5-client"},
+    "pyro5-naming": {"pyro5-wire", "pyro5-server", "pyro5-client", "regex"},
     "pyro5-httpgateway": {"pyro5-wire", "pyro5-client"},
     "pyro5-compat4": {"pyro5-wire", "pyro5-client", "pyro5-server", "pyro5-naming"},
     "pyro5-full": {"pyro5-wire", "pyro5-client", "pyro5-server", "pyro5-naming", "pyro5-httpgateway",
@@ -26,6 +26,11 @@ def closure(dist: str) -> set[str]:
             seen.add(d)
             todo.extend(r for r in REQUIRES[d] if r.startswith("pyro5-"))
     return seen
+
+
+def third_party(dists: set[str]) -> set[str]:
+    """The non-pyro5 distributions that installing `dists` pulls in."""
+    return {r for d in dists for r in REQUIRES[d] if not r.startswith("pyro5-")}
 
 
 # the public files each wheel must ship (paths inside the wheel)

@@ -159,7 +159,7 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
 def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
     """Resolve a 'magic' uri (PYRONAME, PYROMETA) into the direct PYRO uri.
     A PYRO uri is returned unmodified. With delay_time > 0 the lookup is retried until the name (or an object
-    with the metadata) is registered, for at most delay_time seconds."""
+    with the metadata) is registered, for at most delay_time seconds; delay_time 0 uses config.NS_LOOKUP_DELAY."""
     if isinstance(uri, str):
         uri = core.URI(uri)
     elif not isinstance(uri, core.URI):
@@ -167,7 +167,9 @@ def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
     if uri.protocol == "PYRO":
         return uri
     log.debug("resolving %s", uri)
-    deadline = time.monotonic() + max(0.0, float(delay_time or 0.0))
+    # like the original: delay_time 0 means "use config.NS_LOOKUP_DELAY"
+    delay = float(delay_time or 0.0) or float(config.NS_LOOKUP_DELAY or 0.0)
+    deadline = time.monotonic() + max(0.0, delay)
     if uri.sockname:
         nameserver = locate_ns("./u:" + uri.sockname)
     else:

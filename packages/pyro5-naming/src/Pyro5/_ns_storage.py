@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any, Optional, Union
 
 from Pyro5 import errors
+from Pyro5._ns_regex import match_names
 
 __all__ = ["StorageBase", "MemoryStorage", "SqlStorage", "create_storage"]
 
@@ -35,8 +35,8 @@ class StorageBase(MutableMapping):
         return _result({name: value for name, value in self.items() if name.startswith(prefix)}, return_metadata)
 
     def optimized_regex_list(self, regex: str, return_metadata: bool = False) -> dict[str, Any]:
-        pattern = _compile(regex)
-        return _result({name: value for name, value in self.items() if pattern.match(name)}, return_metadata)
+        # the pattern may come from a client: compiled with the `regex` library and matched with a time limit
+        return _result(dict(match_names(regex, list(self.items()))), return_metadata)
 
     def optimized_metadata_search(self, metadata_all: Optional[Iterable[str]] = None,
                                   metadata_any: Optional[Iterable[str]] = None,
@@ -63,13 +63,6 @@ class StorageBase(MutableMapping):
 
     def close(self) -> None:
         """Release the resources of the storage (files, connections)."""
-
-
-def _compile(regex: str) -> re.Pattern:
-    try:
-        return re.compile(regex)
-    except re.error as x:
-        raise errors.NamingError("invalid regex: " + str(x)) from None
 
 
 def _result(found: dict[str, Entry], return_metadata: bool) -> dict[str, Any]:

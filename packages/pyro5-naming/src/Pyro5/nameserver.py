@@ -20,6 +20,7 @@ from typing import Any, Optional, Sequence, Union
 from Pyro5 import config, core
 from Pyro5._ns_autoclean import AutoCleaner, check_autoclean_config
 from Pyro5._ns_broadcast import BroadcastServer
+from Pyro5._ns_regex import compile_pattern, match_names
 from Pyro5._ns_storage import MemoryStorage, SqlStorage, StorageBase, create_storage
 from Pyro5.errors import NamingError, PyroError
 from Pyro5.server import Daemon, expose
@@ -35,6 +36,9 @@ MAX_URI_LENGTH = 4096
 MAX_TAG_LENGTH = 1024
 MAX_TAGS = 1000
 MAX_REGEX_LENGTH = 1024
+#: seconds the regex matching of one list(regex=)/remove(regex=) request may take in total (client patterns
+#: can backtrack catastrophically; see Pyro5._ns_regex)
+REGEX_TIMEOUT = 1.0
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _LOOKUP_POLL_INTERVAL = 0.1
 
@@ -106,13 +110,13 @@ def _check_uri(name: str, uri: Any) -> str:
         raise _rejected("cannot register %r: %s" % (name, x)) from None
 
 
-def _check_regex(regex: Any) -> str:
+def _check_regex(regex: Any) -> Any:
+    """Validate and compile a client's pattern (with the `regex` library, see Pyro5._ns_regex)."""
     _check_text(regex, "regex", MAX_REGEX_LENGTH)
     try:
-        re.compile(regex)
-    except re.error as x:
-        raise _rejected("invalid regex: " + str(x)) from None
-    return regex
+        return compile_pattern(regex)
+    except NamingError as x:
+        raise _rejected(str(x)) from None
 
 
 # ------------------------------------------------------------------------------------------------ name server
@@ -200,11 +204,21 @@ class NameServer:
                 found = self._search("optimized_prefix_list", prefix)
                 return self._remove_found(found)
         if regex is not None:
-            _check_regex(regex)
+            found = self._regex_search(_check_regex(regex), False)
             with self.lock:
-                found = self._search("optimized_regex_list", regex)
                 return self._remove_found(found)
         return 0
+
+    def _regex_search(self, pattern: Any, return_metadata: bool) -> dict:
+        """The registrations whose name matches a client's (compiled) pattern. The names are copied under
+        the lock and matched outside it, with a time limit (REGEX_TIMEOUT), so a pathological pattern can
+        neither block other clients nor hang the server."""
+        with self.lock:
+            items = list(self.storage.items())
+        found = dict(match_names(pattern, items, REGEX_TIMEOUT))
+        if return_metadata:
+            return {name: (uri, set(meta)) for name, (uri, meta) in found.items()}
+        return {name: uri for name, (uri, _meta) in found.items()}
 
     # the brief's name for remove(); kept exposed as an alias
     @expose
@@ -246,13 +260,12 @@ class NameServer:
         are strings, not URI objects. You can filter by prefix or by regex."""
         if prefix is not None and regex is not None:
             raise ValueError("you can only filter on one thing at a time")
+        if regex is not None:
+            return self._regex_search(_check_regex(regex), bool(return_metadata))
         with self.lock:
             if prefix is not None:
                 _check_text(prefix, "prefix", MAX_NAME_LENGTH)
                 return self._search("optimized_prefix_list", prefix, bool(return_metadata))
-            if regex is not None:
-                _check_regex(regex)
-                return self._search("optimized_regex_list", regex, bool(return_metadata))
             return self._search("everything", bool(return_metadata))
 
     @expose
@@ -398,8 +411,10 @@ def start_ns_loop(host: Optional[str] = None, port: Optional[int] = None, enable
             daemon.combine(bcserver)
         elif enableBroadcast and not unixsocket:
             print("Not starting broadcast server for localhost.")
-        if daemon.existing_registrations and not isinstance(daemon.storage, MemoryStorage):
-            print("Persistent store contains %d existing registrations." % daemon.existing_registrations)
+        # like the original: counted after the name server registered itself, so only more than 1 is news
+        existing = daemon.nameserver.count()
+        if existing > 1:
+            print("Persistent store contains %d existing registrations." % existing)
         if unixsocket:
             print("NS running on %s (Unix domain socket)" % daemon.locationStr)
         else:

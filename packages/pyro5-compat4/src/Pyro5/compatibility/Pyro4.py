@@ -88,9 +88,12 @@ _REMOVED = {
     "Pyro4.utils.flame": "Flame has been removed from Pyro5 (it needed the unsafe pickle serializer and allowed "
                          "remote code execution); expose a normal Pyro class with the functions you need instead",
     "Pyro4.utils.flameserver": "Flame has been removed from Pyro5 (see Pyro4.utils.flame)",
-    "Pyro4.naming_storage": "the name server storages are in Pyro5.nameserver now (MemoryStorage, SqlStorage; "
-                            "the dbm storage was removed)",
-    "Pyro4.threadutil": "Pyro4.threadutil is gone: use Python's threading module",
+    "Pyro4.flame": "Flame has been removed from Pyro5 (it needed the unsafe pickle serializer and allowed "
+                   "remote code execution); expose a normal Pyro class with the functions you need instead",
+    "Pyro4.naming_storage": "the name server storages are in Pyro5.nameserver now: use Pyro5.nameserver.MemoryStorage "
+                            "or SqlStorage (pyro5-ns -s sql:<file>); the dbm storage was removed, use sql instead",
+    "Pyro4.threadutil": "Pyro4.threadutil was removed (Pyro5 has no thread helpers of its own): use Python's "
+                        "threading module (threading.Thread, Lock, Event) instead",
 }
 _DISTRIBUTIONS = {"Pyro5.utils.httpgateway": "pyro5-httpgateway"}
 
@@ -173,7 +176,7 @@ def __getattr__(name: str) -> Any:
         raise Pyro4CompatibilityError("Pyro4.async was renamed to Pyro4.asyncproxy (and Pyro5 itself has no async "
                                       "proxies: use concurrent.futures)")
     if name in ("naming_storage", "flame", "threadutil"):
-        raise Pyro4CompatibilityError("Pyro4.%s is not available in Pyro5" % name)
+        raise Pyro4CompatibilityError("Pyro4.%s is not available in Pyro5: %s" % (name, _REMOVED["Pyro4." + name]))
     raise AttributeError("module 'Pyro4' (the Pyro5 compatibility layer) has no attribute %r" % name)
 
 

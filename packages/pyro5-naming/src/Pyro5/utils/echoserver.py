@@ -151,8 +151,10 @@ class NameServer(threading.Thread):
 
 
 def start_nameserver(host: str | None, port: int | None = None, unixsocket: str | None = None,
-                     enable_broadcast: bool = False) -> NameServer:
-    """Start a name server in a background thread; returns the thread object (``.uri`` is the NS uri)."""
+                     enable_broadcast: bool = True) -> NameServer:
+    """Start a name server in a background thread; returns the thread object (``.uri`` is the NS uri).
+    Like the original, a broadcast responder (``.bc_server``) runs too unless the host is a loopback address
+    or a unix socket is used (or enable_broadcast is False)."""
     ns = NameServer(host, port, unixsocket, enable_broadcast)
     ns.start()
     ns.started.wait(10)
@@ -193,9 +195,12 @@ def main(args: Sequence[str] | None = None, returnWithoutLooping: bool = False):
     if options.nameserver:
         options.naming = True
         nameserver = start_nameserver(hostname)
-        out("using name server at %s" % nameserver.uri)
-        if nameserver.bc_server is None:
-            out("not using a broadcast server")
+        if options.verbose:   # the original reports the name server only in verbose mode
+            out("using name server at %s" % nameserver.uri)
+            if nameserver.bc_server is not None:
+                out("broadcast server running at %s" % nameserver.bc_server.locationStr)
+            else:
+                out("not using a broadcast server")
 
     d = server.Daemon(host=hostname, port=options.port, unixsocket=options.unixsocket)
     echo = EchoServer()

@@ -21,8 +21,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-PYTHON = os.environ.get("EXAMPLES_PYTHON") or sys.executable
-NS_PYTHON = os.environ.get("EXAMPLES_NS_PYTHON") or PYTHON      # the name server's interpreter
+# abspath (not resolve: a venv's python must keep its own path), as the examples run in their own folders
+PYTHON = os.path.abspath(os.environ.get("EXAMPLES_PYTHON") or sys.executable)
+NS_PYTHON = os.path.abspath(os.environ.get("EXAMPLES_NS_PYTHON") or PYTHON)      # the name server's interpreter
 TIMEOUT = 20.0
 
 
@@ -37,13 +38,20 @@ def example_env(python: str = PYTHON, **extra: str) -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    """In the child, before exec: Ctrl-C must work even when we were started with SIGINT ignored
+    (as background jobs are), because stop() asks servers to shut down cleanly with SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Proc:
     """A long-running example process (a server); its stdout is collected line by line."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], python: str | None = None):
         self.args = args
         self.proc = subprocess.Popen([python or PYTHON, "-u", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                     preexec_fn=_default_sigint if os.name == "posix" else None)
         self.out: list[str] = []
         self.err: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()

@@ -325,3 +325,40 @@ def test_proxy_for_and_autoproxy_roundtrip(server):
         assert p.add(2, 3) == 5
     finally:
         p._pyroRelease()
+
+
+@pytest.mark.parametrize("stall", [b"PYRO\x01", b"PYRO\x01\xf6\x00\x04\x01" + b"\0" * 29 + b"\x4d"],
+                         ids=["partial-header", "partial-header-39"])
+def test_stalled_peer_does_not_block_proxies(server, stall):
+    """The audit's repro: a raw socket sends a partial header and then nothing; proxies still get answers."""
+    _, uri = server
+    with socket.create_connection((uri.host, uri.port), timeout=5) as stalled:
+        stalled.sendall(stall)
+        for _ in range(2):
+            with Proxy(uri) as p:
+                p._pyroTimeout = 3
+                assert p.add(1, 2) == 3
+                assert p.echo("still serving") == "still serving"
+
+
+def test_stalled_tls_peer_does_not_block_proxies():
+    from tests._support.certs import make_certs
+    certs = make_certs()
+    for name, value in certs.as_config("server").items():
+        setattr(Pyro5.config, name, value)
+    for name, value in certs.as_config("client").items():
+        setattr(Pyro5.config, name, value)
+    for servertype in ("thread", "multiplex"):
+        Pyro5.config.SERVERTYPE = servertype
+        d = Daemon(host="localhost")
+        uri = d.register(Service, "service")
+        t = threading.Thread(target=d.requestLoop, daemon=True)
+        t.start()
+        try:
+            with socket.create_connection((uri.host, uri.port), timeout=5):   # never does the TLS handshake
+                with Proxy(uri) as p:
+                    p._pyroTimeout = 3
+                    assert p.add(1, 1) == 2
+        finally:
+            d.shutdown()
+            t.join(10)

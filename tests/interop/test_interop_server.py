@@ -285,26 +285,48 @@ def test_original_proxy_calls_our_daemon(our_daemon, serializer, servertype):
     _assert_report(report, serializer)
 
 
+SERIALIZERS = ["serpent", "json", "marshal", "msgpack"]
+SERVERTYPES = ["thread", "multiplex"]
+
+
+def _need_serializer(serializer: str) -> None:
+    if serializer == "msgpack" and not _orig_has_msgpack():
+        pytest.skip("the original Pyro5's venv has no msgpack installed")
+
+
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no unix domain sockets")
-def test_original_proxy_over_unix_socket(our_daemon, tmp_path):
+@pytest.mark.parametrize("servertype", SERVERTYPES)
+@pytest.mark.parametrize("serializer", SERIALIZERS)
+def test_original_proxy_over_unix_socket(our_daemon, tmp_path, serializer, servertype):
+    _need_serializer(serializer)
+    Pyro5.config.SERVERTYPE = servertype
     _, location = our_daemon(unixsocket=str(tmp_path / "interop.sock"))
     assert location.startswith("./u:")
-    report = run_checks(location, "serpent", ["handshake", "calls", "generator", "autoproxy"])
-    assert _ok(report, "calls")[0] == 3
+    checks = ["handshake", "calls", "exception", "generator", "autoproxy"]
+    report = run_checks(location, serializer, checks)
+    assert _ok(report, "calls") == [3, "ab", [1, 2.5, "x", None, True], 3]
+    assert _ok(report, "exception")[0] == "kaboom from our server"
     assert _ok(report, "generator") == [[0, 1, 2, 3, 4], ["a", "b"]]
     assert _ok(report, "autoproxy")[1] == "hello from sub"
 
 
-def test_original_proxy_two_way_ssl(our_daemon):
+@pytest.mark.parametrize("servertype", SERVERTYPES)
+@pytest.mark.parametrize("serializer", SERIALIZERS)
+def test_original_proxy_two_way_ssl(our_daemon, serializer, servertype):
+    _need_serializer(serializer)
+    Pyro5.config.SERVERTYPE = servertype
     certs = make_certs()
     for name, value in certs.as_config("server").items():
         setattr(Pyro5.config, name, value)
     _, location = our_daemon(host="localhost")
     client_config = certs.as_config("client")
-    report = run_checks(location, "serpent", ["handshake", "calls", "exception"], client_config)
-    assert _ok(report, "calls")[0] == 3
+    report = run_checks(location, serializer, ["handshake", "calls", "exception", "generator"], client_config)
+    assert _ok(report, "calls") == [3, "ab", [1, 2.5, "x", None, True], 3]
     assert _ok(report, "exception")[0] == "kaboom from our server"
+    assert _ok(report, "generator") == [[0, 1, 2, 3, 4], ["a", "b"]]
+    hs = _ok(report, "handshake")
+    assert "add" in hs["methods"] and hs["denied"] and "wrong secret" in hs["denied"]
     # without a client certificate our server refuses the connection
     no_cert = {"SSL": True, "SSL_CACERTS": certs.ca_cert}
-    report = run_checks(location, "serpent", ["calls"], no_cert)
+    report = run_checks(location, serializer, ["calls"], no_cert)
     assert "error" in report["calls"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import struct
 import threading
@@ -367,3 +368,79 @@ def test_logwire_config(conns, caplog):
         a.send(protocol.SendingMessage(protocol.MSG_RESULT, 0, 3, 1, b"quiet").data)
         protocol.recv_stub(b)
     assert not [r for r in caplog.records if r.name == "Pyro5.protocol"]
+
+
+# --- big payloads: sent as parts, not copied behind the header -------------------------------------------------
+
+@pytest.mark.parametrize("annotations", [None, {"ABCD": b"xyz"}], ids=["plain", "annotated"])
+def test_big_payload_is_kept_as_parts(conns, annotations):
+    payload = os.urandom(protocol._JOIN_LIMIT + 1)
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 7, 2, payload, annotations=annotations)
+    assert len(msg.parts) == (3 if annotations else 2)
+    assert msg.parts[-1] is payload                          # the payload itself, not a copy
+    assert "size=%d" % (40 + msg.annotations_size + len(payload)) in repr(msg)
+    assert len(msg.parts) > 1                                # repr did not join the parts
+    a, b = conns
+    a.send(msg.parts)
+    rm = protocol.recv_stub(b)
+    assert rm.data == payload and rm.annotations == (annotations or {})
+    data = msg.data                                          # joined on first use, the same bytes
+    assert type(data) is bytes and data == b"".join((data[:40], data[40:])) and data[-len(payload):] == payload
+    assert msg.parts == (data,) and msg.data is data
+    a.send(msg.data)
+    assert protocol.recv_stub(b).data == payload
+
+
+def test_small_payload_is_one_part():
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, b"hello")
+    assert msg.parts == (ORIG_INVOKE_HELLO,) and msg.data is msg.parts[0]
+    big = bytearray(protocol._JOIN_LIMIT + 1)                # mutable payloads are copied at once
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, big)
+    assert len(msg.parts) == 1 and msg.data[40:] == big
+
+
+def test_data_can_be_assigned():
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, os.urandom(protocol._JOIN_LIMIT + 1))
+    msg.data = bytearray(b"replaced")
+    assert msg.data == b"replaced" and type(msg.data) is bytes and msg.parts == (b"replaced",)
+
+
+def test_big_compressed_payload(conns):
+    a, b = conns
+    payload = b"compressible " * 20000
+    Pyro5.config.COMPRESSION = True         # (tests/conftest.py resets the config after each test)
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, payload)
+    assert msg.flags & protocol.FLAGS_COMPRESSED
+    a.send(msg.parts)
+    assert protocol.recv_stub(b).data == payload
+
+
+@pytest.mark.parametrize("annotations", [None, {"ABCD": b"xyz"}], ids=["plain", "annotated"])
+def test_payload_given_in_parts(conns, annotations):
+    a, b = conns
+    chunks = [b"head", os.urandom(protocol._JOIN_LIMIT), memoryview(b"tail")]
+    joined = b"".join(chunks)
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 3, 2, chunks, annotations=annotations)
+    assert msg.data_size == len(joined)
+    assert msg.parts[-3:] == tuple(chunks)                   # the chunks themselves, after header (+annotations)
+    reference = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 3, 2, joined, annotations=annotations)
+    assert msg.data == reference.data
+    a.send(protocol.SendingMessage(protocol.MSG_INVOKE, 0, 3, 2, chunks, annotations=annotations).parts)
+    rm = protocol.recv_stub(b)
+    assert rm.data == joined and rm.annotations == (annotations or {})
+
+
+def test_payload_in_small_parts_or_compressed_is_joined():
+    msg = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 42, 1, [b"hel", b"lo"])
+    assert msg.parts == (ORIG_INVOKE_HELLO,)
+    Pyro5.config.COMPRESSION = True         # (tests/conftest.py resets the config after each test)
+    payload = [b"compressible " * 10000, b"more " * 20000]
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 1, 1, payload)
+    assert msg.flags & protocol.FLAGS_COMPRESSED and len(msg.parts) == 1
+    assert protocol.ReceivingMessage(msg.data[:40], msg.data[40:]).data == b"".join(payload)
+
+
+def test_payload_in_parts_too_large():
+    Pyro5.config.MAX_MESSAGE_SIZE = 100000
+    with pytest.raises(errors.MessageTooLargeError):
+        protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, 2, [b"x" * 60000, b"y" * 60000])

@@ -489,3 +489,75 @@ def test_circular_reference(ser):
         return
     with pytest.raises((errors.SerializeError, ValueError)):
         ser.dumps(a)
+
+
+# big messages are not searched for the class marker first (too slow): the result is walked instead; both ways
+# must give the same objects
+BIG = "x" * (serializers._SCAN_LIMIT + 10)
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small", "big"])
+def test_classes_recreated_deep_inside_small_and_big_data(ser, big):
+    filler = BIG if big else "x"
+    value = [filler, {"k": [1, (2, {"e": ValueError("deep")})]}, (URI("PYRO:obj@host:4444"),), {"plain": {}}]
+    data = ser.dumps(value)
+    assert (len(data) > serializers._SCAN_LIMIT) == big
+    result = ser.loads(data)
+    assert result[0] == filler
+    exc = result[1]["k"][1][1]["e"]
+    assert type(exc) is ValueError and exc.args == ("deep",)
+    assert result[2][0] == URI("PYRO:obj@host:4444")
+    assert result[3] == {"plain": {}}
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small", "big"])
+def test_call_with_class_argument_small_and_big(ser, big):
+    vargs = [BIG if big else "x", KeyError("k")]
+    obj, method, args, kwargs = ser.loadsCall(ser.dumpsCall("obj", "method", vargs, {"u": URI("PYRO:a@b:1")}))
+    assert (obj, method, args[0]) == ("obj", "method", vargs[0])
+    assert type(args[1]) is KeyError and kwargs == {"u": URI("PYRO:a@b:1")}
+
+
+def test_big_data_refused_class_still_refused(ser):
+    data = ser.dumps([BIG, {"__class__": "os.system", "arg": "x"}])
+    with pytest.raises(errors.SerializeError, match="os.system"):
+        ser.loads(data)
+
+
+def test_big_plain_structures_unchanged(ser):
+    value = {"ints": list(range(20000)), "nested": [[i, "s"] for i in range(2000)], "empty": {}}
+    assert len(ser.dumps(value)) > serializers._SCAN_LIMIT
+    assert ser.loads(ser.dumps(value)) == value
+
+
+# marshal: big bytes arguments are spliced into the call data instead of copied (dumpsCallParts)
+def _joined(parts):
+    return parts if isinstance(parts, bytes) else b"".join(parts)
+
+
+def test_marshal_call_parts_are_exactly_dumpscall():
+    m = serializers.serializers["marshal"]
+    big1 = bytes(range(256)) * 400               # > _MARSHAL_SPLICE_MIN
+    big2 = b"\x73" * (serializers._MARSHAL_SPLICE_MIN + 1)
+    for vargs, kwargs in [((big1,), {}), ([1, big1, "x", big2, big1], {"k": big1[:10]}), ((big2, URI("PYRO:a@b:1")), None)]:
+        parts = m.dumpsCallParts("obj", "method", vargs, kwargs)
+        assert isinstance(parts, list)
+        assert any(part is big1 or part is big2 for part in parts)     # referenced, not copied
+        assert _joined(parts) == m.dumpsCall("obj", "method", vargs, kwargs)
+        obj, method, args, kw = m.loadsCall(_joined(parts))
+        assert (obj, method, args[:len(vargs)], kw) == ("obj", "method", list(vargs), kwargs)
+
+
+def test_marshal_call_parts_without_big_bytes_is_plain_bytes():
+    m = serializers.serializers["marshal"]
+    small = b"x" * (serializers._MARSHAL_SPLICE_MIN - 1)
+    for vargs in [(), ("a", 1), (small,), (bytearray(200000),), ([b"y" * 200000],)]:
+        data = m.dumpsCallParts("o", "m", vargs, {})
+        assert type(data) is bytes and data == m.dumpsCall("o", "m", vargs, {})
+
+
+def test_marshal_call_parts_same_object_nested_stays_valid():
+    m = serializers.serializers["marshal"]
+    big = b"z" * 100000
+    data = _joined(m.dumpsCallParts("o", "m", (big, [big], {"b": big}), {"k": big}))
+    assert m.loadsCall(data) == ("o", "m", [big, [big], {"b": big}], {"k": big})

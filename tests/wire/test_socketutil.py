@@ -820,3 +820,86 @@ def test_module_surface():
         assert callable(getattr(socketutil, name)), name
     assert socketutil.SocketConnection.__module__ == "Pyro5.socketutil"
 
+
+
+# ------------------------------------------------------------------------------------------ sending parts
+
+def _parts(size: int) -> tuple[list, bytes]:
+    """A header-like small part, an empty part and a big payload (bytes, bytearray, memoryview)."""
+    body = payload(size)
+    parts = [b"HEADER" * 7, b"", bytearray(body[:1000]), memoryview(body)[1000:]]
+    return parts, b"HEADER" * 7 + body
+
+
+@pytest.mark.parametrize("mode", ["blocking", "timeout", "nonblocking"])
+def test_send_data_sequence_of_parts_socketpair(mode):
+    parts, expected = _parts(6 * 1024 * 1024 + 5)     # far more than the socket buffers: partial sendmsg calls
+    a, b = socket.socketpair()
+    result: list = []
+    with a, b:
+        if mode == "blocking":
+            a.settimeout(None)
+        elif mode == "timeout":
+            a.settimeout(WAIT)
+        else:
+            a.setblocking(False)
+        b.settimeout(WAIT)
+        t = threading.Thread(target=lambda: result.append(socketutil.receive_data(b, len(expected))), daemon=True)
+        t.start()
+        socketutil.send_data(a, parts)
+        t.join(WAIT)
+        assert not t.is_alive()
+        assert result == [expected]
+
+
+def test_socketconnection_send_tuple_over_tcp_and_single_part():
+    parts, expected = _parts(2 * 1024 * 1024 + 1)
+
+    def handler(conn):
+        return conn.recv(len(expected) + 5)
+
+    with serving(("127.0.0.1", 0), handler) as srv:
+        with socketutil.SocketConnection(socketutil.create_socket(connect=srv.address, timeout=WAIT)) as conn:
+            conn.send(tuple(parts))
+            conn.send((b"12345",))
+            assert srv.join() == expected + b"12345"
+
+
+def test_send_parts_to_closed_peer_raises_connection_closed():
+    a, b = socket.socketpair()
+    with a:
+        a.settimeout(WAIT)
+        b.close()
+        with pytest.raises(errors.ConnectionClosedError):
+            for _ in range(50):
+                socketutil.send_data(a, [b"x" * 40, b"y" * 100000])
+
+
+def test_ssl_send_parts(certs):
+    server_ctx = socketutil.get_ssl_context(servercert=certs.servercert, serverkey=certs.serverkey)
+    parts, expected = _parts(1024 * 1024 + 3)
+    with serving(("127.0.0.1", 0), _tls_server_handler, sslContext=server_ctx) as srv:
+        sock = socketutil.create_socket(connect=("localhost", srv.address[1]), timeout=WAIT,
+                                        sslContext=_client_ctx(certs))
+        with socketutil.SocketConnection(sock) as conn:
+            body = expected[len(parts[0]):]
+            conn.send([b"%010d" % len(body)] + parts[1:])
+            assert conn.recv(len(body)) == body[::-1]
+        srv.join()
+
+
+@pytest.mark.parametrize("host, family", [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6),
+                                          ("fe80::1%lo", socket.AF_INET6), ("localhost", 0), ("127.1", 0),
+                                          ("", 0), ("no such host", 0)])
+def test_numeric_family(host, family):
+    assert socketutil._numeric_family(host) == family
+
+
+def test_numeric_address_needs_no_resolver(monkeypatch):
+    def no_resolver(*args, **kw):
+        raise AssertionError("getaddrinfo must not be called for a numeric address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_resolver)
+    with serving(("127.0.0.1", 0), echo_handler) as srv:
+        assert _echo_roundtrip(srv.address, b"numeric") == b"numeric"
+        srv.join()

@@ -460,6 +460,8 @@ class Proxy:
             data, annotations, serializer_id = self.__serializeBlobArgs(vargs, kwargs, annotations, objectId,
                                                                         methodname, serializer)
             flags |= protocol.FLAGS_KEEPSERIALIZED
+        elif isinstance(serializer, serializers.MarshalSerializer):    # big bytes arguments: sent without a copy
+            data = serializer.dumpsCallParts(objectId, methodname, vargs, kwargs)
         else:
             data = serializer.dumpsCall(objectId, methodname, vargs, kwargs)
         if methodname in self._pyroOneway:
@@ -470,8 +472,14 @@ class Proxy:
         del data
         state["_Proxy__busy"] = True
         try:
-            conn.send(request.data)
-            del request
+            parts = request.parts       # a big payload is sent without copying it behind the header
+            if len(parts) == 1:
+                conn.send(parts[0])
+            elif isinstance(conn, socketutil.SocketConnection):
+                conn.send(parts)
+            else:                       # (a connection object of some other kind: the joined bytes)
+                conn.send(request.data)
+            del request, parts
             if flags & _FLAGS_ONEWAY:
                 return None
             msg = _recv_result(conn)

@@ -48,11 +48,12 @@ def server_ssl_context() -> Optional[ssl.SSLContext]:
                                       cacerts=config.SSL_CACERTS, keypassword=config.SSL_SERVERKEYPASSWD)
 
 
-def wrap_ssl(sock: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
+def wrap_ssl(sock: socket.socket, context: ssl.SSLContext, handshake_timeout: float = 10.0) -> ssl.SSLSocket:
     """TLS server handshake on an accepted socket (raises on failure, e.g. a missing client certificate)."""
     timeout = sock.gettimeout()
-    if timeout is None:
-        sock.settimeout(10.0)      # never let a client that doesn't do the TLS handshake block a worker forever
+    if timeout is None or timeout > handshake_timeout:
+        # never let a client that doesn't do the TLS handshake block a worker forever
+        sock.settimeout(handshake_timeout)
     ssock = context.wrap_socket(sock, server_side=True)
     ssock.settimeout(timeout)
     return ssock

@@ -1,35 +1,43 @@
 """Socket server based on socket multiplexing (selectors). No threads: calls are processed one at a time.
 
-A new connection is registered right away; its handshake is done when its first message arrives, so a
-client that connects and stays silent does not block the others. Reading a message that has started uses
-COMMTIMEOUT (or 10 seconds when that is 0) so that a truncated message can't stall the server forever.
-With COMMTIMEOUT set, connections idle for longer than that are closed by the housekeeping.
+Nothing a single client does can block the loop: a readable connection is read non-blockingly into a
+per-connection buffer, and a message is only dispatched to the daemon once it is complete (40-byte header,
+annotations and body; MAX_MESSAGE_SIZE is checked from the header). TLS handshakes are done non-blockingly
+too, and a result the socket can't take right away is kept in a send buffer that is written when the socket
+is writable (meanwhile no new requests of that client are read).
+A new connection is registered right away; the Pyro handshake is done when its connect message arrives, so a
+client that connects and stays silent does not hold anything up. A client that starts a message (or a TLS
+handshake) and stalls, or stops reading its result, is disconnected after PARTIAL_MESSAGE_TIMEOUT (see
+_svr_conn). With COMMTIMEOUT set, connections idle for longer than that are closed by the housekeeping.
 """
 from __future__ import annotations
 
 import logging
 import selectors
 import socket
+import ssl
 import time
 from typing import Any, Callable, Optional
 
-from . import config, errors
+from . import _svr_conn, config, errors
 from ._svr_common import (
-    ClientConnection,
     Wakeup,
     close_socket,
     comm_timeout,
     create_listening_socket,
     remove_unix_socket,
     server_ssl_context,
-    wrap_ssl,
 )
+from ._svr_conn import MuxConnection, message_length
 
 __all__ = ["SocketServer_Multiplex"]
 
 log = logging.getLogger("Pyro5.svr_multiplex")
 
-_READ_TIMEOUT_WITHOUT_COMMTIMEOUT = 10.0
+_READ = selectors.EVENT_READ
+_WRITE = selectors.EVENT_WRITE
+_WATCH_POLL = 0.25      # loop wakeup interval while connections with deadlines exist
+_IDLE_SCAN_INTERVAL = 0.2
 
 
 class SocketServer_Multiplex:
@@ -43,8 +51,11 @@ class SocketServer_Multiplex:
         self.shutting_down = False
         self._wakeup: Optional[Wakeup] = None
         self._ssl_context: Any = None
-        self._connections: dict[socket.socket, ClientConnection] = {}
+        self._connections: dict[Any, MuxConnection] = {}
+        self._watch: set[MuxConnection] = set()     # connections with a deadline (partial message, TLS, send)
         self._combined: list[Any] = []
+        self._in_loop = False
+        self._last_idle_scan = 0.0
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
         log.info("starting multiplexed socketserver")
@@ -54,8 +65,8 @@ class SocketServer_Multiplex:
         self.sock.setblocking(False)
         self._wakeup = Wakeup()
         self.selector = selectors.DefaultSelector()
-        self.selector.register(self.sock, selectors.EVENT_READ, "accept")
-        self.selector.register(self._wakeup.reader, selectors.EVENT_READ, "wakeup")
+        self.selector.register(self.sock, _READ, "accept")
+        self.selector.register(self._wakeup.reader, _READ, "wakeup")
 
     def __repr__(self) -> str:
         return "<%s on %s; %d connections>" % (self.__class__.__name__, self.locationStr, len(self._connections))
@@ -66,29 +77,33 @@ class SocketServer_Multiplex:
         log.debug("multiplex server requestloop")
         poll = max(float(config.POLLTIMEOUT or 1.0), 0.05)
         poll = min(poll, 1.0) if config.COMMTIMEOUT or self._combined else poll
-        while self.sock is not None and not self.shutting_down and loopCondition():
-            try:
-                self._sync_combined()
-                events = self.selector.select(poll)  # type: ignore[union-attr]
-            except (OSError, ValueError, AttributeError):
-                if self.shutting_down or self.sock is None:
-                    break
-                raise
-            for key, _ in events:
-                self._handle_key(key)
-                if self.shutting_down:
-                    break
-            self._housekeeping()
+        self._in_loop = True
+        try:
+            while self.sock is not None and not self.shutting_down and loopCondition():
+                try:
+                    self._sync_combined()
+                    events = self.selector.select(min(poll, _WATCH_POLL) if self._watch else poll)  # type: ignore
+                except (OSError, ValueError, AttributeError):
+                    if self.shutting_down or self.sock is None:
+                        break
+                    raise
+                for key, mask in events:
+                    self._handle_key(key, mask)
+                    if self.shutting_down:
+                        break
+                self._housekeeping()
+        finally:
+            self._in_loop = False
         log.debug("multiplex server exits requestloop")
 
-    def _handle_key(self, key: selectors.SelectorKey) -> None:
+    def _handle_key(self, key: selectors.SelectorKey, mask: int) -> None:
         data = key.data
-        if data == "accept":
+        if isinstance(data, MuxConnection):
+            self._handle_connection(data, mask)
+        elif data == "accept":
             self._accept()
         elif data == "wakeup":
             self._wakeup.drain()  # type: ignore[union-attr]
-        elif isinstance(data, ClientConnection):
-            self._handle_connection(data)
         elif isinstance(data, tuple) and data[0] == "combined":
             try:
                 data[1].events([key.fileobj])
@@ -103,7 +118,7 @@ class SocketServer_Multiplex:
             elif self._wakeup is not None and s is self._wakeup.reader:
                 self._wakeup.drain()
             elif s in self._connections:
-                self._handle_connection(self._connections[s])
+                self._handle_connection(self._connections[s], _READ | _WRITE)
             else:
                 for other in self._combined:
                     if s in other.sockets:
@@ -133,21 +148,47 @@ class SocketServer_Multiplex:
         for s, other in wanted.items():
             if s not in registered:
                 try:
-                    self.selector.register(s, selectors.EVENT_READ, ("combined", other))
+                    self.selector.register(s, _READ, ("combined", other))
                 except (KeyError, ValueError, OSError):
                     pass
 
     def _housekeeping(self) -> None:
         if self.daemon is None:
             return
+        if self._watch:
+            self._check_deadlines()
         timeout = comm_timeout()
         if timeout and self._connections:
             now = time.monotonic()
-            for conn in list(self._connections.values()):
-                if now - conn.last_use > timeout:
-                    log.info("closing idle connection from %s (COMMTIMEOUT %s expired)", conn.sock_addr, timeout)
-                    self._close_connection(conn)
+            if now - self._last_idle_scan >= _IDLE_SCAN_INTERVAL:
+                self._last_idle_scan = now
+                for conn in list(self._connections.values()):
+                    if now - conn.last_use > timeout:
+                        log.info("closing idle connection from %s (COMMTIMEOUT %s expired)", conn.sock_addr, timeout)
+                        self._close_connection(conn)
         self.daemon._housekeeping()
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        limit = _svr_conn.PARTIAL_MESSAGE_TIMEOUT
+        for conn in list(self._watch):
+            if conn.tls_since is not None:
+                if now - conn.tls_since > limit:
+                    log.warning("closing connection from %s: TLS handshake not completed within %s s",
+                                conn.sock_addr, limit)
+                    self._close_connection(conn)
+            elif conn.outbuf is not None:
+                if now - conn.out_since > limit:
+                    log.warning("closing connection from %s: it did not read its result for %s s (%d bytes unsent)",
+                                conn.sock_addr, limit, len(conn.outbuf))
+                    self._close_connection(conn)
+            elif conn.msg_start is not None:
+                if now > _svr_conn.allowed_until(conn.msg_start, conn.buffered):
+                    log.warning("closing connection from %s: incomplete message (%d bytes) not completed in time",
+                                conn.sock_addr, conn.buffered)
+                    self._close_connection(conn)
+            else:
+                self._watch.discard(conn)
 
     # ------------------------------------------------------------------ connections
 
@@ -162,8 +203,7 @@ class SocketServer_Multiplex:
             if not self.shutting_down:
                 log.warning("accept() failed: %s", x)
             return
-        csock.setblocking(True)
-        csock.settimeout(comm_timeout() or _READ_TIMEOUT_WITHOUT_COMMTIMEOUT)
+        csock.setblocking(False)
         if csock.family in (socket.AF_INET, socket.AF_INET6):
             try:
                 csock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -172,52 +212,138 @@ class SocketServer_Multiplex:
         sock: Any = csock
         if self._ssl_context:
             try:
-                sock = wrap_ssl(csock, self._ssl_context)
+                sock = self._ssl_context.wrap_socket(csock, server_side=True, do_handshake_on_connect=False)
             except Exception as x:
-                log.warning("SSL handshake with %s failed: %s", caddr, x)
+                log.warning("cannot set up TLS for the connection from %s: %s", caddr, x)
                 close_socket(csock)
                 return
-        conn = ClientConnection(sock, caddr)
+        conn = MuxConnection(sock, caddr)
         self._connections[sock] = conn
         try:
-            self.selector.register(sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
+            self.selector.register(sock, _READ, conn)  # type: ignore[union-attr]
         except (ValueError, OSError, KeyError):
             self._connections.pop(sock, None)
             close_socket(sock)
+            return
+        if self._ssl_context:
+            conn.tls_since = time.monotonic()
+            self._watch.add(conn)
+            self._tls_handshake(conn)
 
-    def _handle_connection(self, conn: ClientConnection) -> None:
+    def _set_events(self, conn: MuxConnection, events: int) -> None:
+        try:
+            key = self.selector.get_key(conn.sock)  # type: ignore[union-attr]
+            if key.events != events:
+                self.selector.modify(conn.sock, events, conn)  # type: ignore[union-attr]
+        except (KeyError, ValueError, OSError, AttributeError):
+            pass
+
+    def _tls_handshake(self, conn: MuxConnection) -> bool:
+        """Continue the TLS handshake; True when it is done."""
+        try:
+            conn.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._set_events(conn, _READ)
+            return False
+        except ssl.SSLWantWriteError:
+            self._set_events(conn, _WRITE)
+            return False
+        except (ssl.SSLError, OSError, ValueError) as x:
+            log.warning("SSL handshake with %s failed: %s", conn.sock_addr, x)
+            self._close_connection(conn, notify=False)
+            return False
+        conn.tls_since = None
+        self._set_events(conn, _READ)
+        return True
+
+    def _handle_connection(self, conn: MuxConnection, mask: int) -> None:
+        if conn.tls_since is not None:
+            if not self._tls_handshake(conn):
+                return
+            mask = _READ     # the client may have sent its first message with the handshake
+        if conn.outbuf is not None:
+            if not mask & _WRITE:
+                return
+            try:
+                done = conn.flush()
+                conn.last_use = conn.out_since
+            except errors.ConnectionClosedError as x:
+                log.debug("connection from %s lost while sending: %s", conn.sock_addr, x)
+                self._close_connection(conn)
+                return
+            if not done:
+                return
+            self._set_events(conn, _READ)
+            mask = _READ     # messages that arrived meanwhile may be buffered already
+            self._process(conn)
+            if conn.sock not in self._connections or conn.outbuf is not None:
+                return
+        if not mask & _READ:
+            return
         conn.last_use = time.monotonic()
+        open_ = conn.read_available()
+        self._process(conn)
+        if not open_ and conn.sock in self._connections:
+            log.debug("disconnected %s", conn.sock_addr)
+            self._close_connection(conn)
+
+    def _process(self, conn: MuxConnection) -> None:
+        """Dispatch every complete message in the connection's buffer (stops when a send is pending)."""
+        conn.buffer_writes = self._in_loop
+        while conn.outbuf is None and not self.shutting_down:
+            if len(conn.inbuf) == conn.rpos:
+                conn.msg_start = None
+                return
+            length = message_length(conn.inbuf, conn.rpos)
+            if length is None or (length and conn.buffered < length):
+                if conn.msg_start is None:
+                    conn.msg_start = time.monotonic()
+                    self._watch.add(conn)
+                return
+            conn.msg_start = None
+            if not self._dispatch(conn):
+                return
+        if conn.outbuf is not None:
+            self._watch.add(conn)
+            self._set_events(conn, _WRITE)
+
+    def _dispatch(self, conn: MuxConnection) -> bool:
+        """Hand one message to the daemon; False when the connection was closed."""
         if not conn.handshaked:
             if self.daemon._handshake(conn):
                 conn.handshaked = True
-            else:
-                self._close_connection(conn, notify=False)
-            return
+                return True
+            self._close_connection(conn, notify=False)
+            return False
         try:
             self.daemon.handleRequest(conn)
+            return True
         except errors.ConnectionClosedError:
             log.debug("disconnected %s", conn.sock_addr)
-            self._close_connection(conn)
-        except errors.TimeoutError:
-            log.warning("closing connection from %s: timeout while reading a message", conn.sock_addr)
-            self._close_connection(conn)
+        except errors.TimeoutError as x:
+            log.warning("closing connection from %s: %s", conn.sock_addr, x)
         except errors.ProtocolError as x:
             log.warning("closing connection from %s after protocol error: %s", conn.sock_addr, x)
-            self._close_connection(conn)
         except OSError as x:
             log.debug("socket error on connection from %s: %s", conn.sock_addr, x)
-            self._close_connection(conn)
         except Exception:
             log.exception("unexpected error handling request from %s; closing the connection", conn.sock_addr)
-            self._close_connection(conn)
+        self._close_connection(conn)
+        return False
 
-    def _close_connection(self, conn: ClientConnection, notify: bool = True) -> None:
+    def _close_connection(self, conn: MuxConnection, notify: bool = True) -> None:
+        self._watch.discard(conn)
         if self._connections.pop(conn.sock, None) is None:
             return
         if self.selector is not None:
             try:
                 self.selector.unregister(conn.sock)
             except (KeyError, ValueError, OSError):
+                pass
+        if conn.outbuf is not None:
+            try:
+                conn.flush()     # best effort (for instance an error message before closing)
+            except errors.CommunicationError:
                 pass
         conn.close()
         if notify and conn.handshaked and self.daemon is not None:

@@ -4,6 +4,10 @@ Every client connection (proxy) gets a worker thread from the pool for as long a
 The pool holds between THREADPOOL_SIZE_MIN and THREADPOOL_SIZE threads: it grows on demand and shrinks
 again when workers stay idle. When all THREADPOOL_SIZE workers are busy, a new connection is refused with
 a CONNECTFAIL message that says so (the proxy raises CommunicationError), instead of hanging.
+A connection must send its connect message within _HANDSHAKE_TIMEOUT (or COMMTIMEOUT), and a message that
+has started must be completed in time (see _svr_conn.PARTIAL_MESSAGE_TIMEOUT), so a client that stalls
+mid-message (or takes none of its result for that long) can't hold a worker forever; a client idle between
+calls keeps its worker (COMMTIMEOUT limits that).
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from . import config, errors
+from . import _svr_conn, config, errors
 from ._svr_common import (
     ClientConnection,
     Wakeup,
@@ -26,6 +30,7 @@ from ._svr_common import (
     server_ssl_context,
     wrap_ssl,
 )
+from ._svr_conn import ThreadConnection
 
 __all__ = ["SocketServer_Threadpool", "Pool", "PoolError"]
 
@@ -303,32 +308,31 @@ class SocketServer_Threadpool:
             sock: Any = csock
             if self._ssl_context:
                 try:
-                    sock = wrap_ssl(csock, self._ssl_context)
+                    sock = wrap_ssl(csock, self._ssl_context, _svr_conn.PARTIAL_MESSAGE_TIMEOUT)
                 except Exception as x:
                     log.warning("SSL handshake with %s failed: %s", caddr, x)
                     return
-            conn = ClientConnection(sock, caddr)
+            idle_timeout = comm_timeout()
+            # a silent client must not hold a worker forever: the connect message must come within a limit
+            conn = ThreadConnection(sock, caddr, idle_timeout if idle_timeout is not None else _HANDSHAKE_TIMEOUT)
             with self._conn_lock:
                 if self.shutting_down:
                     return
                 self._connections.add(conn)
-            timeout = sock.gettimeout()
-            if timeout is None:
-                sock.settimeout(_HANDSHAKE_TIMEOUT)     # a silent client must not hold a worker forever
             if not daemon._handshake(conn):
                 return
-            if timeout is None:
-                sock.settimeout(None)
+            conn.idle_timeout = idle_timeout
             conn.handshaked = True
             handle = daemon.handleRequest
             while not self.shutting_down:
+                conn.begin_message()    # idle between messages is fine; a started message has a deadline
                 try:
                     handle(conn)
                 except errors.ConnectionClosedError:
                     log.debug("disconnected %s", caddr)
                     break
-                except errors.TimeoutError:
-                    log.info("closing idle connection from %s (COMMTIMEOUT %s expired)", caddr, config.COMMTIMEOUT)
+                except errors.TimeoutError as x:
+                    log.info("closing connection from %s: %s", caddr, x)
                     break
                 except errors.ProtocolError as x:
                     log.warning("closing connection from %s after protocol error: %s", caddr, x)

@@ -81,6 +81,12 @@ _empty_correlation_id = b"\0" * 16
 # payloads up to this size are never compressed (same threshold and level as the original Pyro5)
 _COMPRESSION_THRESHOLD = 100
 _COMPRESSION_LEVEL = 4
+# payloads above this size are not copied behind the header when the message is built (see SendingMessage.parts)
+_JOIN_LIMIT = 64 * 1024
+
+
+def _nbytes(buffer: Any) -> int:
+    return len(buffer) if type(buffer) is bytes else memoryview(buffer).nbytes
 
 
 def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
@@ -106,10 +112,16 @@ def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
 
 
 class SendingMessage:
-    """Wire protocol message that will be sent. ``data`` holds the complete message bytes."""
+    """Wire protocol message that will be sent. ``data`` holds the complete message bytes.
+
+    The payload is a bytes-like object, or a list/tuple of them (the payload in parts, joined on the wire).
+    ``parts`` holds the same bytes as a tuple of buffers (header, annotation chunks, payload): pass it to
+    SocketConnection.send() to send a big payload without first copying it behind the header. ``data`` is
+    joined from the parts when it is first used (at once for small messages).
+    """
 
     def __init__(self, msgtype: int, flags: int, seq: int, serializer_id: int, payload: bytes | bytearray |
-                 memoryview, annotations: Mapping[str, Any] | None = None) -> None:
+                 memoryview | list | tuple, annotations: Mapping[str, Any] | None = None) -> None:
         self.type = msgtype
         self.seq = seq
         self.serializer_id = serializer_id
@@ -128,13 +140,20 @@ class SendingMessage:
                     raise errors.ProtocolError("current_context.correlation_id must be a uuid.UUID, got %r"
                                                % (corr,)) from None
             header_flags |= FLAGS_CORR_ID
+        chunks: tuple = ()
+        if isinstance(payload, (list, tuple)):     # the payload in parts (e.g. MarshalSerializer.dumpsCallParts)
+            if len(payload) > 1 and not config.COMPRESSION and sum(map(_nbytes, payload)) > _JOIN_LIMIT:
+                chunks = tuple(payload)
+                payload = b""
+            else:
+                payload = b"".join(payload)
         if len(payload) > _COMPRESSION_THRESHOLD and config.COMPRESSION:
             payload = zlib.compress(payload, _COMPRESSION_LEVEL)
             flags |= FLAGS_COMPRESSED
             header_flags |= FLAGS_COMPRESSED
         self.flags = flags
         annotations_data = _encode_annotations(self.annotations) if self.annotations else b""
-        self.data_size = len(payload)
+        self.data_size = sum(map(_nbytes, chunks)) if chunks else _nbytes(payload)
         self.annotations_size = len(annotations_data)
         if self.data_size + self.annotations_size > config.MAX_MESSAGE_SIZE:
             raise errors.MessageTooLargeError(
@@ -147,18 +166,42 @@ class SendingMessage:
         except struct.error as x:
             raise errors.ProtocolError("invalid message header field (type=%r serializer=%r flags=%r seq=%r): %s"
                                        % (msgtype, serializer_id, flags, seq, x)) from None
-        if annotations_data:
-            self.data = b"".join((header, annotations_data, payload))
-        elif type(payload) is bytes:
-            self.data = header + payload
+        self._data: bytes | None
+        if chunks:
+            self.parts: tuple = (header, annotations_data) + chunks if annotations_data else (header,) + chunks
+            self._data = None
+        elif self.data_size > _JOIN_LIMIT and type(payload) is bytes:     # (immutable: safe to send later)
+            self.parts = (header, annotations_data, payload) if annotations_data else (header, payload)
+            self._data = None
         else:
-            self.data = b"".join((header, payload))
+            if annotations_data:
+                self._data = b"".join((header, annotations_data, payload))
+            elif type(payload) is bytes:
+                self._data = header + payload
+            else:
+                self._data = b"".join((header, payload))
+            self.parts = (self._data,)
         if config.LOGWIRE:
             log_wiredata(log, "wiredata sending", self)
 
+    @property
+    def data(self) -> bytes:
+        """The complete message: header, annotation chunks and payload."""
+        data = self._data
+        if data is None:
+            data = self._data = b"".join(self.parts)
+            self.parts = (data,)
+        return data
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        self._data = bytes(value)
+        self.parts = (self._data,)
+
     def __repr__(self) -> str:
         return "<%s.%s at 0x%x; type=%d flags=%d seq=%d size=%d>" % (
-            self.__module__, self.__class__.__name__, id(self), self.type, self.flags, self.seq, len(self.data))
+            self.__module__, self.__class__.__name__, id(self), self.type, self.flags, self.seq,
+            _header_size + self.annotations_size + self.data_size)
 
     @property
     def correlation_id(self) -> uuid.UUID | None:

@@ -16,7 +16,7 @@ import socket
 import ssl
 import stat
 import threading
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from . import errors
 
@@ -115,8 +115,25 @@ def _family_for(address: Tuple[Any, ...], ipv6: Optional[bool]) -> int:
         return socket.AF_INET6 if force6 else socket.AF_INET
     if force6:
         return socket.AF_INET6
+    numeric = _numeric_family(host)
+    if numeric:
+        return numeric       # an IP address in the uri: no resolver call
     version = 0 if ipv6 is False else None
     return socket.AF_INET6 if get_ip_address(str(host), False, version).version == 6 else socket.AF_INET
+
+
+def _numeric_family(host: Any) -> int:
+    """AF_INET / AF_INET6 when host is a numeric IPv4 / IPv6 address string, else 0."""
+    if type(host) is not str:
+        return 0
+    try:
+        if ":" in host:
+            socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+            return socket.AF_INET6
+        socket.inet_pton(socket.AF_INET, host)
+        return socket.AF_INET
+    except (OSError, ValueError):
+        return 0
 
 
 def _normalize(address: Tuple[Any, ...], family: int) -> Tuple[Any, ...]:
@@ -290,14 +307,18 @@ def create_bc_socket(bind: Optional[Address] = None, reuseaddr: bool = False, ti
 
 # ------------------------------------------------------------------------------------------ data transfer
 
-def send_data(sock: socket.socket, data: Union[bytes, bytearray, memoryview]) -> None:
+def send_data(sock: socket.socket, data: Union[bytes, bytearray, memoryview, Sequence[Any]]) -> None:
     """Send all of the data over the socket.
 
+    `data` is a bytes-like object, or a tuple/list of them that is sent as one stream of bytes (in one
+    sendmsg() call where the socket allows it, so a big payload need not be copied behind its header first).
     Raises Pyro5.errors.TimeoutError on a timeout and ConnectionClosedError when the connection is lost.
     A non-blocking socket (or one that reports EAGAIN) is served with a send loop that waits for writability.
     """
     try:
-        if sock.gettimeout() == 0.0:
+        if isinstance(data, (tuple, list)):
+            _send_parts(sock, data)
+        elif sock.gettimeout() == 0.0:
             _send_loop(sock, data)
         else:
             sock.sendall(data)
@@ -305,6 +326,33 @@ def send_data(sock: socket.socket, data: Union[bytes, bytearray, memoryview]) ->
         raise errors.TimeoutError("sending: timeout") from x
     except OSError as x:
         raise errors.ConnectionClosedError(f"sending: connection lost: {x}") from x
+
+
+def _send_parts(sock: socket.socket, parts: Sequence[Any]) -> None:
+    if len(parts) == 1:
+        data = parts[0]
+        if sock.gettimeout() == 0.0:
+            _send_loop(sock, data)
+        else:
+            sock.sendall(data)
+        return
+    if isinstance(sock, ssl.SSLSocket) or sock.gettimeout() == 0.0 or not hasattr(sock, "sendmsg"):
+        for part in parts:
+            if sock.gettimeout() == 0.0:
+                _send_loop(sock, part)
+            else:
+                sock.sendall(part)
+        return
+    views = [memoryview(part).cast("B") for part in parts if len(part)]
+    while views:
+        sent = sock.sendmsg(views)     # waits for writability within the socket's timeout
+        while sent:
+            size = len(views[0])
+            if sent < size:
+                views[0] = views[0][sent:]
+                break
+            sent -= size
+            del views[0]
 
 
 def _send_loop(sock: socket.socket, data: Union[bytes, bytearray, memoryview]) -> None:
@@ -419,7 +467,8 @@ class SocketConnection:
         except Exception:
             pass
 
-    def send(self, data: Union[bytes, bytearray, memoryview]) -> None:
+    def send(self, data: Union[bytes, bytearray, memoryview, Sequence[Any]]) -> None:
+        """Send all of the data: a bytes-like object or a tuple/list of them (e.g. SendingMessage.parts)."""
         send_data(self.sock, data)
 
     def recv(self, size: int) -> bytes:

@@ -461,7 +461,7 @@ class Proxy:
                                                                         methodname, serializer)
             flags |= protocol.FLAGS_KEEPSERIALIZED
         elif isinstance(serializer, serializers.MarshalSerializer):    # big bytes arguments: sent without a copy
-            data = serializer.dumpsCallParts(objectId, methodname, vargs, kwargs)
+            data = serializer.dumpsCallParts(objectId, methodname, vargs, kwargs)  # type: ignore[assignment]
         else:
             data = serializer.dumpsCall(objectId, methodname, vargs, kwargs)
         if methodname in self._pyroOneway:

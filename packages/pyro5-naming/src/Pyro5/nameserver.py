@@ -412,6 +412,7 @@ def start_ns_loop(host: Optional[str] = None, port: Optional[int] = None, enable
         elif enableBroadcast and not unixsocket:
             print("Not starting broadcast server for localhost.")
         # like the original: counted after the name server registered itself, so only more than 1 is news
+        assert daemon.nameserver is not None
         existing = daemon.nameserver.count()
         if existing > 1:
             print("Persistent store contains %d existing registrations." % existing)

@@ -16,7 +16,7 @@ import socket
 import ssl
 import stat
 import threading
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union, cast
 
 from . import errors
 
@@ -319,9 +319,9 @@ def send_data(sock: socket.socket, data: Union[bytes, bytearray, memoryview, Seq
         if isinstance(data, (tuple, list)):
             _send_parts(sock, data)
         elif sock.gettimeout() == 0.0:
-            _send_loop(sock, data)
+            _send_loop(sock, cast(Union[bytes, bytearray, memoryview], data))
         else:
-            sock.sendall(data)
+            sock.sendall(cast(Union[bytes, bytearray, memoryview], data))
     except (socket.timeout, TimeoutError) as x:
         raise errors.TimeoutError("sending: timeout") from x
     except OSError as x:

@@ -58,7 +58,7 @@ def test_evil_regex_times_out_and_server_stays_responsive(ns, method, monkeypatc
     outcome, slowest = _call_while_pinging(ns, lambda p: getattr(p, method)(regex=EVIL_PATTERN))
     assert isinstance(outcome.get("error"), errors.NamingError), outcome
     assert "regex took too long" in str(outcome["error"])
-    assert 0.5 <= outcome["elapsed"] < 8
+    assert 0.3 <= outcome["elapsed"] < 8   # the budget is 0.5 s; the regex library may stop a bit early
     # the other client's calls take a fraction of the regex request: the match holds neither the GIL nor the
     # name server's storage lock (relative, since a loaded machine slows both down)
     assert slowest < outcome["elapsed"] / 2, "ping/count took %.2fs during a %.2fs regex request" % (

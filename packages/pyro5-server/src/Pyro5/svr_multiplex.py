@@ -17,7 +17,7 @@ import selectors
 import socket
 import ssl
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from . import _svr_conn, config, errors
 from ._svr_common import (
@@ -241,7 +241,7 @@ class SocketServer_Multiplex:
     def _tls_handshake(self, conn: MuxConnection) -> bool:
         """Continue the TLS handshake; True when it is done."""
         try:
-            conn.sock.do_handshake()
+            cast(ssl.SSLSocket, conn.sock).do_handshake()
         except ssl.SSLWantReadError:
             self._set_events(conn, _READ)
             return False
@@ -281,8 +281,13 @@ class SocketServer_Multiplex:
         if not mask & _READ:
             return
         conn.last_use = time.monotonic()
-        open_ = conn.read_available()
-        self._process(conn)
+        while True:
+            open_ = conn.read_available()
+            self._process(conn)
+            # (TLS: decrypted bytes already inside the SSL object never make the socket readable again)
+            if not (open_ and conn.outbuf is None and not self.shutting_down and conn.tls_pending()
+                    and conn.sock in self._connections):
+                break
         if not open_ and conn.sock in self._connections:
             log.debug("disconnected %s", conn.sock_addr)
             self._close_connection(conn)
@@ -291,6 +296,11 @@ class SocketServer_Multiplex:
         """Dispatch every complete message in the connection's buffer (stops when a send is pending)."""
         conn.buffer_writes = self._in_loop
         while conn.outbuf is None and not self.shutting_down:
+            if conn.big is not None:    # a large message is arriving (in chunks, see _svr_conn)
+                if conn.msg_start is None:
+                    conn.msg_start = time.monotonic()
+                    self._watch.add(conn)
+                return
             if len(conn.inbuf) == conn.rpos:
                 conn.msg_start = None
                 return

@@ -134,19 +134,22 @@ def batched_calls(uri: str, seconds: float, size: int = 100) -> float:
     return n / t
 
 
-def upload(uri: str, serializer: str, mib: int, repeat: int) -> float:
+def upload(uri: str, serializer: str, mib: int, seconds: float) -> float:
+    """MB/s of uploads of `mib` MiB, repeated until `seconds` have passed (at least twice)."""
     data: Any = os.urandom(mib * MIB)
     if serializer == "json":      # json has no bytes type: send them the way serpent does, base64 in a dict
         data = {"data": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
     size = mib * MIB
     with _proxy(uri, serializer) as p:
         p.ping()
-        t0 = time.perf_counter()
-        for _ in range(repeat):
+
+        def one() -> int:
             if p.upload(data) != size:
                 raise RuntimeError("the server received a different number of bytes")
-        t = time.perf_counter() - t0
-    return mib * repeat / t
+            return 1
+        one()                     # warm up: the first large message also grows buffers on both sides
+        n, t = _for_duration(seconds, lambda: one() + one())
+    return mib * n / t
 
 
 def concurrent_clients(uri: str, clients: int, seconds: float) -> float:
@@ -204,7 +207,7 @@ def run_client(spec: dict[str, Any]) -> None:
             elif kind == "batch":
                 value = batched_calls(uri, seconds)
             elif kind == "upload":
-                value = upload(uri, w["serializer"], w["mib"], w["repeat"])
+                value = upload(uri, w["serializer"], w["mib"], seconds)
             elif kind == "concurrent":
                 value = concurrent_clients(uri, w["clients"], seconds)
             elif kind == "connect":
@@ -278,10 +281,14 @@ def run_raw_client(spec: dict[str, Any]) -> None:
                 value = n / t
             else:
                 data = os.urandom(w["mib"] * MIB)
-                t0 = time.perf_counter()
-                for _ in range(w["repeat"]):
+                roundtrip(data)
+
+                def two(data: bytes = data) -> int:
                     roundtrip(data)
-                value = w["mib"] * w["repeat"] / (time.perf_counter() - t0)
+                    roundtrip(data)
+                    return 2
+                n, t = _for_duration(seconds, two)
+                value = w["mib"] * n / t
             print(json.dumps({"id": w["id"], "value": value}), flush=True)
 
 

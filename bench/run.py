@@ -52,17 +52,17 @@ class Workload:
     spec: dict[str, Any]
 
 
-def build_workloads(quick: bool) -> list[Workload]:
+def build_workloads() -> list[Workload]:
     ws: list[Workload] = []
     for s in SERIALIZERS:
         ws.append(Workload(f"small-{s}", f"small calls, {s}", "calls/s", "thread", {"kind": "small", "serializer": s}))
     ws.append(Workload("oneway", "oneway calls, serpent", "calls/s", "thread", {"kind": "oneway"}))
     ws.append(Workload("batch", "batched calls (100 a batch), serpent", "calls/s", "thread", {"kind": "batch"}))
-    for mib, repeat in ((1, 3 if quick else 10), (10, 1 if quick else 3)):
+    for mib in (1, 10):
         for s in SERIALIZERS:
             title = f"{mib} MiB upload, {s}" + (" (bytes as base64 str)" if s == "json" else "")
             ws.append(Workload(f"upload{mib}-{s}", title, "MB/s", "thread",
-                               {"kind": "upload", "serializer": s, "mib": mib, "repeat": repeat}))
+                               {"kind": "upload", "serializer": s, "mib": mib}))
     for servertype in ("thread", "multiplex"):
         for n in (8, 32):
             ws.append(Workload(f"conc{n}-{servertype}", f"{n} concurrent clients, {servertype} server",
@@ -72,9 +72,9 @@ def build_workloads(quick: bool) -> list[Workload]:
     ws.append(Workload("raw-small", f"raw socket echo, {RAW_SMALL_SIZE} bytes", "round trips/s", "raw",
                        {"kind": "small", "size": RAW_SMALL_SIZE}))
     ws.append(Workload("raw-1", "raw socket upload, 1 MiB", "MB/s", "raw",
-                       {"kind": "upload", "mib": 1, "repeat": 3 if quick else 10}))
+                       {"kind": "upload", "mib": 1}))
     ws.append(Workload("raw-10", "raw socket upload, 10 MiB", "MB/s", "raw",
-                       {"kind": "upload", "mib": 10, "repeat": 1 if quick else 3}))
+                       {"kind": "upload", "mib": 10}))
     return ws
 
 
@@ -258,7 +258,8 @@ def report(workloads: list[Workload], results: dict[str, dict[str, dict[str, Any
                                        for i, c in enumerate(r)) + " |")
     lines.append("")
     lines.append("Rates: higher is better. The raw-socket rows are the same plain-socket echo (no Pyro) run with "
-                 "each interpreter: the ceiling for this machine.")
+                 "each interpreter: the ceiling for this machine, and a noise gauge: their ratio would be 1.00 on "
+                 "a quiet machine, so a deviation there shows how much other load disturbed this run.")
     if notes:
         lines += ["", "Not measured (*):"] + notes
     return "\n".join(lines) + "\n"
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     seconds = args.seconds or (0.3 if args.quick else 1.5)
-    workloads = build_workloads(args.quick)
+    workloads = build_workloads()
     if args.filter:
         workloads = [w for w in workloads if args.filter in w.id]
     rounds = args.rounds or (2 if args.quick else 3)

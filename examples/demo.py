@@ -81,6 +81,12 @@ def run_client(uri: str, name: str, serializer: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- orchestration
+def _default_sigint() -> None:
+    """Runs in the child before exec: Ctrl-C must stop it even if we were started with SIGINT ignored
+    (as background jobs are), because stop() asks the children to shut down cleanly with SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Child:
     """A child process whose output is echoed with a prefix and scanned for an expected line."""
 
@@ -89,7 +95,7 @@ class Child:
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stderr: list[str] = []
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-                                     start_new_session=False)
+                                     preexec_fn=_default_sigint if os.name == "posix" else None)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         threading.Thread(target=self._pump, args=(self.proc.stdout, True), daemon=True).start()
         self._err_pump = threading.Thread(target=self._pump, args=(self.proc.stderr, False), daemon=True)

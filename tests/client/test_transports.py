@@ -11,18 +11,8 @@ import Pyro5
 import Pyro5.errors
 from Pyro5.client import Proxy
 from tests._support import certs as certgen
+from tests._support.net import has_ipv6_loopback
 from tests.client._peer import start_peer, start_peer_on_socket
-
-
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no unix domain sockets")
@@ -39,7 +29,7 @@ def test_unix_socket():
                 assert "connected Unix" in repr(p)
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
 def test_ipv6():
     with start_peer(host="::1") as peer:
         uri = peer.uri()

@@ -11,20 +11,9 @@ from Pyro5 import errors
 from Pyro5.client import Proxy, resolve
 from Pyro5.nameserver import BroadcastServer
 from Pyro5.server import Daemon, expose
+from tests._support.net import has_ipv6_loopback
 
-
-def _has_ipv6() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-needs_ipv6 = pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback")
+needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
 
 
 @expose

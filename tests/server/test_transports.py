@@ -12,19 +12,9 @@ import Pyro5
 from Pyro5 import errors, protocol
 from Pyro5.server import Daemon
 from tests._support.certs import make_certs
+from tests._support.net import has_ipv6_loopback
 from tests.server._helpers import RawClient, RunningDaemon, wait_for
 from tests.server._objects import Thing
-
-
-def _has_ipv6() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no unix domain sockets")
@@ -42,7 +32,7 @@ def test_unix_socket(servertype, start_daemon, tmp_path):
     assert not (tmp_path / "pyro.sock").exists()
 
 
-@pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback (::1)")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback (::1)")
 def test_ipv6(servertype, start_daemon):
     rd = start_daemon(host="::1")
     assert rd.daemon.locationStr.startswith("[::1]:")

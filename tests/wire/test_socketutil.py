@@ -17,22 +17,14 @@ import pytest
 
 import Pyro5
 from Pyro5 import errors, socketutil
+from tests._support.net import has_ipv6_loopback
 
 WAIT = 10.0  # upper bound for every wait in this module
 
 
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
-HAS_IPV6 = _has_ipv6_loopback()
+HAS_IPV6 = has_ipv6_loopback()
 needs_ipv6 = pytest.mark.skipif(not HAS_IPV6, reason="this machine has no IPv6 loopback (::1)")
 needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no unix domain sockets here")
 

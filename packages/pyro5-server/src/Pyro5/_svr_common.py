@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import selectors
 import socket
 import ssl
 import time
@@ -124,3 +125,42 @@ def close_socket(sock: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError, AttributeError):
         sock.close()
+
+
+class CombinedSockets:
+    """Mixin of both socket servers: other servers (another daemon, the name server's broadcast responder)
+    whose `sockets` are watched by this server's selector and whose `events(sockets)` is called for them.
+    The class using it has `selector`, `_combined` (a list) and `wakeup()`."""
+
+    selector: Optional[selectors.BaseSelector]
+    _combined: list[Any]
+
+    def wakeup(self) -> None:  # pragma: no cover - provided by the server class
+        raise AssertionError("the server class provides wakeup()")
+
+    def combine(self, other: Any) -> None:
+        self._combined.append(other)
+        self.wakeup()
+
+    def _sync_combined(self) -> None:
+        """Make the selector watch exactly the current sockets of the combined servers."""
+        if not self._combined or self.selector is None:
+            return
+        wanted = {}
+        for other in self._combined:
+            for s in other.sockets:
+                wanted[s] = other
+        registered = {key.fileobj: key for key in self.selector.get_map().values()
+                      if isinstance(key.data, tuple)}
+        for s in list(registered):
+            if s not in wanted or registered[s].data[1] is not wanted[s]:
+                try:
+                    self.selector.unregister(s)
+                except (KeyError, ValueError, OSError):
+                    pass
+        for s, other in wanted.items():
+            if s not in registered:
+                try:
+                    self.selector.register(s, selectors.EVENT_READ, ("combined", other))
+                except (KeyError, ValueError, OSError):
+                    pass

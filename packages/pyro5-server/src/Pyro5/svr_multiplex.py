@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, cast
 
 from . import _svr_conn, config, errors
 from ._svr_common import (
+    CombinedSockets,
     Wakeup,
     close_socket,
     comm_timeout,
@@ -40,7 +41,7 @@ _WATCH_POLL = 0.25      # loop wakeup interval while connections with deadlines 
 _IDLE_SCAN_INTERVAL = 0.2
 
 
-class SocketServer_Multiplex:
+class SocketServer_Multiplex(CombinedSockets):
     """Multiplexed transport server for socket connections (uses the best selector of the platform)."""
 
     def __init__(self) -> None:
@@ -126,31 +127,6 @@ class SocketServer_Multiplex:
                         break
         self._housekeeping()
 
-    def combine(self, other: Any) -> None:
-        self._combined.append(other)
-        self.wakeup()
-
-    def _sync_combined(self) -> None:
-        if not self._combined or self.selector is None:
-            return
-        wanted = {}
-        for other in self._combined:
-            for s in other.sockets:
-                wanted[s] = other
-        registered = {key.fileobj: key for key in self.selector.get_map().values()
-                      if isinstance(key.data, tuple)}
-        for s in list(registered):
-            if s not in wanted or registered[s].data[1] is not wanted[s]:
-                try:
-                    self.selector.unregister(s)
-                except (KeyError, ValueError, OSError):
-                    pass
-        for s, other in wanted.items():
-            if s not in registered:
-                try:
-                    self.selector.register(s, _READ, ("combined", other))
-                except (KeyError, ValueError, OSError):
-                    pass
 
     def _housekeeping(self) -> None:
         if self.daemon is None:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 from . import _svr_conn, config, errors
 from ._svr_common import (
     ClientConnection,
+    CombinedSockets,
     Wakeup,
     close_socket,
     comm_timeout,
@@ -145,7 +146,7 @@ class Pool:
                 thread.join(max(0.0, deadline - time.monotonic()))
 
 
-class SocketServer_Threadpool:
+class SocketServer_Threadpool(CombinedSockets):
     """transport server for socket connections, worker thread pool version."""
 
     def __init__(self) -> None:
@@ -223,31 +224,6 @@ class SocketServer_Threadpool:
         if self.daemon is not None:
             self.daemon._housekeeping()
 
-    def combine(self, other: Any) -> None:
-        self._combined.append(other)
-        self.wakeup()
-
-    def _sync_combined(self) -> None:
-        if not self._combined or self.selector is None:
-            return
-        wanted = {}
-        for other in self._combined:
-            for s in other.sockets:
-                wanted[s] = other
-        registered = {key.fileobj: key for key in self.selector.get_map().values()
-                      if isinstance(key.data, tuple)}
-        for s in list(registered):
-            if s not in wanted or registered[s].data[1] is not wanted[s]:
-                try:
-                    self.selector.unregister(s)
-                except (KeyError, ValueError, OSError):
-                    pass
-        for s, other in wanted.items():
-            if s not in registered:
-                try:
-                    self.selector.register(s, selectors.EVENT_READ, ("combined", other))
-                except (KeyError, ValueError, OSError):
-                    pass
 
     # ------------------------------------------------------------------ connections
 

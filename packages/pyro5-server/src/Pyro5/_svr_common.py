@@ -127,16 +127,42 @@ def close_socket(sock: Any) -> None:
         sock.close()
 
 
-class CombinedSockets:
-    """Mixin of both socket servers: other servers (another daemon, the name server's broadcast responder)
-    whose `sockets` are watched by this server's selector and whose `events(sockets)` is called for them.
-    The class using it has `selector`, `_combined` (a list) and `wakeup()`."""
+class ServerControl:
+    """What every socket server shares: the wakeup pipe that interrupts its selector, and shutdown()."""
+
+    _wakeup: Optional[Wakeup]
+    shutting_down: bool
+
+    def wakeup(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.wake()
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+        self.wakeup()
+
+
+class CombinedSockets(ServerControl):
+    """Base of the two listening servers (thread pool, multiplex): accepting a connection, and other servers
+    (another daemon, the name server's broadcast responder) whose `sockets` are watched by this server's
+    selector and whose `events(sockets)` is called for them."""
 
     selector: Optional[selectors.BaseSelector]
+    sock: Optional[socket.socket]
     _combined: list[Any]
 
-    def wakeup(self) -> None:  # pragma: no cover - provided by the server class
-        raise AssertionError("the server class provides wakeup()")
+    def _accept_socket(self) -> Optional[tuple[socket.socket, Any]]:
+        """Accept one pending connection: (socket, address), or None when there was none or accept failed."""
+        if self.sock is None:
+            return None
+        try:
+            return self.sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError as x:
+            if not self.shutting_down:
+                log.warning("accept() failed: %s", x)
+            return None
 
     def combine(self, other: Any) -> None:
         self._combined.append(other)

@@ -11,14 +11,14 @@ import socket
 from typing import Any, Callable, Optional
 
 from . import config, errors, protocol
-from ._svr_common import ClientConnection, Wakeup, comm_timeout
+from ._svr_common import ClientConnection, ServerControl, Wakeup, comm_timeout
 
 __all__ = ["SocketServer_ExistingConnection"]
 
 log = logging.getLogger("Pyro5.svr_existingconn")
 
 
-class SocketServer_ExistingConnection:
+class SocketServer_ExistingConnection(ServerControl):
     """transport server that serves one existing connected socket"""
 
     def __init__(self) -> None:
@@ -119,14 +119,6 @@ class SocketServer_ExistingConnection:
     @property
     def sockets(self) -> list:
         return [self.sock] if self.sock is not None else []
-
-    def wakeup(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.wake()
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
-        self.wakeup()
 
     def close(self) -> None:
         # the connected socket belongs to the caller: it is not closed here

@@ -169,16 +169,10 @@ class SocketServer_Multiplex(CombinedSockets):
     # ------------------------------------------------------------------ connections
 
     def _accept(self) -> None:
-        if self.sock is None:
+        accepted = self._accept_socket()
+        if accepted is None:
             return
-        try:
-            csock, caddr = self.sock.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as x:
-            if not self.shutting_down:
-                log.warning("accept() failed: %s", x)
-            return
+        csock, caddr = accepted
         csock.setblocking(False)
         if csock.family in (socket.AF_INET, socket.AF_INET6):
             try:
@@ -340,14 +334,6 @@ class SocketServer_Multiplex(CombinedSockets):
     @property
     def sockets(self) -> list:
         return ([self.sock] if self.sock is not None else []) + list(self._connections)
-
-    def wakeup(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.wake()
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
-        self.wakeup()
 
     def close(self) -> None:
         self.shutting_down = True

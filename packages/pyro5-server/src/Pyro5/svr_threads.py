@@ -224,20 +224,13 @@ class SocketServer_Threadpool(CombinedSockets):
         if self.daemon is not None:
             self.daemon._housekeeping()
 
-
     # ------------------------------------------------------------------ connections
 
     def _accept(self) -> None:
-        if self.sock is None:
+        accepted = self._accept_socket()
+        if accepted is None:
             return
-        try:
-            csock, caddr = self.sock.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as x:
-            if not self.shutting_down:
-                log.warning("accept() failed: %s", x)
-            return
+        csock, caddr = accepted
         if self.shutting_down:
             close_socket(csock)
             return
@@ -342,14 +335,6 @@ class SocketServer_Threadpool(CombinedSockets):
         """the active client connections (SocketConnection objects)"""
         with self._conn_lock:
             return list(self._connections)
-
-    def wakeup(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.wake()
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
-        self.wakeup()
 
     def close(self) -> None:
         self.shutting_down = True

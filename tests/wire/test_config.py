@@ -55,7 +55,7 @@ DEFAULTS = [
     ("SSL_CACERTS", str, ""),
     # the two logging items (environment only in effect at import, but visible as items like the original)
     ("LOGLEVEL", type(None), None),
-    ("LOGFILE", str, "pyro.log"),
+    ("LOGFILE", str, "pyro5.log"),   # the original 5.15 (the manual says pyro.log)
 ]
 ALL_NAMES = {name for name, _, _ in DEFAULTS}
 

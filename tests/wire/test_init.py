@@ -117,23 +117,42 @@ def test_track_resource():
 LOG_CODE = "import logging, Pyro5; logging.getLogger('Pyro5.test').warning('hello from the test')"
 
 
-def test_no_logging_configured_without_loglevel(tmp_path):
+def test_pyro_logger_is_quiet_without_loglevel(tmp_path):
+    # as the original 5.15: level 9999 on the "Pyro5" logger, no handlers, nothing written anywhere
     code = ("import logging, Pyro5; lg = logging.getLogger('Pyro5'); "
-            "print(len(lg.handlers), type(lg.handlers[0]).__name__, lg.level); "
+            "print(len(lg.handlers), lg.level, len(logging.getLogger().handlers)); "
             "logging.getLogger('Pyro5.server').warning('unconfigured')")
     p = _run(code, tmp_path, PYRO_LOGFILE=str(tmp_path / "x.log"))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["1", "NullHandler", "0"]
+    assert p.stdout.split() == ["0", "9999", "0"]
     assert "unconfigured" not in p.stderr  # no last-resort printing of library warnings
-    assert not (tmp_path / "x.log").exists() and not (tmp_path / "pyro.log").exists()
+    assert not (tmp_path / "x.log").exists() and not (tmp_path / "pyro5.log").exists()
 
 
-def test_unconfigured_pyro_logging_reaches_the_applications_root_logger(tmp_path):
-    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout, format='%(name)s:%(message)s'); "
-            "import Pyro5; logging.getLogger('Pyro5.server').warning('bad request from x')")
-    p = _run(code, tmp_path)
+QUIET_CODE = """
+import logging, sys
+logging.basicConfig(stream=sys.stdout, level=logging.DEBUG, format='%(name)s:%(message)s')
+import Pyro5
+logging.getLogger('Pyro5.core').debug('pyro-debug')
+logging.getLogger('Pyro5.server').warning('pyro-warning')
+logging.getLogger('app').debug('app-debug')
+logging.getLogger('Pyro5').setLevel(logging.WARNING)     # an application that wants Pyro's warnings asks so
+logging.getLogger('Pyro5.server').warning('asked-warning')
+"""
+
+
+def test_unconfigured_pyro_records_do_not_reach_the_applications_root_logger(tmp_path):
+    p = _run(QUIET_CODE, tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "Pyro5.server:bad request from x" in p.stdout
+    lines = p.stdout.splitlines()
+    assert lines == ["app:app-debug", "Pyro5.server:asked-warning"]
+
+
+@pytest.mark.interop
+def test_unconfigured_logging_is_as_quiet_as_the_original(tmp_path):
+    from tests._support import refpyro
+    p = refpyro.run_orig(QUIET_CODE)
+    assert p.stdout.decode().splitlines() == _run(QUIET_CODE, tmp_path).stdout.splitlines()
 
 
 def test_logging_to_stderr(tmp_path):
@@ -141,27 +160,74 @@ def test_logging_to_stderr(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "Pyro5,INFO] Pyro log configured using built-in defaults, level=DEBUG" in p.stderr
     assert "Pyro5.test,WARNING] hello from the test" in p.stderr
+    assert not (tmp_path / "pyro5.log").exists()
+
+
+def test_logging_to_default_file_pyro5_log(tmp_path):
+    # the original 5.15's default log file is pyro5.log (its manual says pyro.log): programs rely on the former
+    p = _run(LOG_CODE, tmp_path, PYRO_LOGLEVEL="info")
+    assert p.returncode == 0, p.stderr
+    text = (tmp_path / "pyro5.log").read_text()
+    assert "Pyro log configured" in text and "hello from the test" in text
+    assert "hello from the test" not in p.stderr
     assert not (tmp_path / "pyro.log").exists()
 
 
-def test_logging_to_default_file(tmp_path):
-    p = _run(LOG_CODE, tmp_path, PYRO_LOGLEVEL="info")
-    assert p.returncode == 0, p.stderr
-    text = (tmp_path / "pyro.log").read_text()
-    assert "Pyro log configured" in text and "hello from the test" in text
-    assert "hello from the test" not in p.stderr
+LEVEL_CODE = """
+import logging, Pyro5
+lg = logging.getLogger('Pyro5.x')
+lg.info('info-line'); lg.error('error-line'); logging.getLogger('other').error('other-error')
+print(logging.getLogger('Pyro5').level, logging.getLogger().level, len(logging.getLogger().handlers))
+"""
 
 
 def test_logging_to_named_file_and_level_filtering(tmp_path):
+    # as the original: PYRO_LOGLEVEL configures the root logger (basicConfig-like), so the level applies to all
     logfile = tmp_path / "sub.log"
-    code = ("import logging, Pyro5; lg = logging.getLogger('Pyro5.x'); lg.info('info-line'); "
-            "lg.error('error-line'); logging.getLogger('other').error('not pyro')")
-    p = _run(code, tmp_path, PYRO_LOGLEVEL="ERROR", PYRO_LOGFILE=str(logfile))
+    p = _run(LEVEL_CODE, tmp_path, PYRO_LOGLEVEL="ERROR", PYRO_LOGFILE=str(logfile))
     assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["0", "40", "1"]
     text = logfile.read_text()
-    assert "error-line" in text
-    assert "info-line" not in text and "not pyro" not in text
-    assert Pyro5.config.LOGFILE == "pyro.log"
+    assert "error-line" in text and "other-error" in text
+    assert "info-line" not in text
+    assert Pyro5.config.LOGFILE == "pyro5.log"
+
+
+@pytest.mark.interop
+def test_configured_logging_matches_the_original(tmp_path):
+    from tests._support import refpyro
+    logs = {}
+    for who in ("orig", "ours"):
+        folder = tmp_path / who
+        folder.mkdir()
+        env = refpyro.clean_env(PYRO_LOGLEVEL="ERROR")
+        if who == "orig":
+            p = subprocess.run([refpyro.orig_python(), "-c", LEVEL_CODE], capture_output=True, text=True,
+                               cwd=str(folder), env=env, timeout=60)
+        else:
+            p = _run(LEVEL_CODE, folder, PYRO_LOGLEVEL="ERROR")
+        assert p.returncode == 0, p.stderr
+        logs[who] = (p.stdout, sorted(f.name for f in folder.iterdir()),
+                     [line.split("]", 1)[1] for line in (folder / "pyro5.log").read_text().splitlines()])
+    assert logs["ours"] == logs["orig"]
+
+
+def test_reload_keeps_config_and_does_not_pile_up_handlers(tmp_path):
+    code = """
+import importlib, logging, Pyro5, Pyro5.core, Pyro5.socketutil
+cfg = Pyro5.config
+for _ in range(3):
+    importlib.reload(Pyro5)
+cfg.COMMTIMEOUT = 7.5
+print(Pyro5.config is cfg, Pyro5.core.config is cfg, Pyro5.socketutil._commtimeout())
+print(len(logging.getLogger().handlers), len(logging.getLogger('Pyro5').handlers))
+"""
+    for env in ({}, {"PYRO_LOGLEVEL": "DEBUG", "PYRO_LOGFILE": "{stderr}"}):
+        p = _run(code, tmp_path, **env)
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert lines[0] == "True True 7.5"
+        assert lines[1] == ("1 0" if env else "0 0")
 
 
 def test_bad_loglevel_warns_and_does_not_crash(tmp_path):

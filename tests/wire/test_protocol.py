@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 import Pyro5
-from Pyro5 import errors, protocol
+from Pyro5 import errors, protocol, serializers
 from Pyro5.callcontext import current_context
 
 HEADER = struct.Struct("!4sHBBHHII16sHH")
@@ -166,12 +166,10 @@ def test_receiving_message_bad_headers(data, match):
 def test_validate():
     good = protocol.SendingMessage(protocol.MSG_PING, 0, 0, 42, b"ping").data
     protocol.ReceivingMessage.validate(good)
-    protocol.ReceivingMessage.validate(good[:3])      # too little to tell: fine
+    protocol.ReceivingMessage.validate(good[:4])
     protocol.ReceivingMessage.validate(good[:20])
     with pytest.raises(errors.ProtocolError, match="not a Pyro message"):
         protocol.ReceivingMessage.validate(b"GET / HTTP/1.0\r\n")
-    with pytest.raises(errors.ProtocolError, match="not a Pyro message"):
-        protocol.ReceivingMessage.validate(b"")
     with pytest.raises(errors.ProtocolError, match="501"):
         protocol.ReceivingMessage.validate(b"PYRO\x01\xf5")
     with pytest.raises(errors.ProtocolError, match="magic"):
@@ -235,11 +233,59 @@ def test_recv_stub_unknown_msgtype(conns):
 
 
 @pytest.mark.parametrize("serializer_id", [0, 5, 42, 255])
-def test_recv_stub_unknown_serializer(conns, serializer_id):
+def test_recv_stub_accepts_any_serializer_id(conns, serializer_id):
+    # as the original 5.15: recv_stub reads the message, whoever deserializes it checks the serializer id
     a, b = conns
     a.send(header(msgtype=protocol.MSG_INVOKE, serializer_id=serializer_id, data_size=1) + b"x")
-    with pytest.raises(errors.ProtocolError, match="unknown serializer id %d" % serializer_id):
-        protocol.recv_stub(b)
+    msg = protocol.recv_stub(b)
+    assert (msg.serializer_id, msg.data) == (serializer_id, b"x")
+    with pytest.raises(errors.SerializeError, match="unknown serializer id %d" % serializer_id) as exc:
+        serializers.get_serializer_by_id(msg.serializer_id)
+    assert isinstance(exc.value, (ValueError, KeyError))
+
+
+@pytest.mark.parametrize("data", [b"", b"P", b"PYR", bytearray(b"PY")])
+def test_validate_too_short_is_a_value_error(data):
+    # the original 5.15 raises ValueError for fewer than 4 bytes; ours is a ProtocolError too
+    with pytest.raises(ValueError, match="at least 4 bytes") as exc:
+        protocol.ReceivingMessage.validate(data)
+    assert isinstance(exc.value, errors.ProtocolError)
+
+
+@pytest.mark.parametrize("header_text", ["x" * 40, "PYRO", ""])
+def test_receiving_message_from_str_is_a_type_error(header_text):
+    with pytest.raises(TypeError, match="bytes-like object is required"):
+        protocol.ReceivingMessage(header_text)
+    with pytest.raises(TypeError, match="bytes-like object is required"):
+        protocol.ReceivingMessage.validate(header_text)
+
+
+@pytest.mark.parametrize("compression", [False, True])
+def test_compressed_flag_only_when_really_compressed(compression):
+    Pyro5.config.COMPRESSION = compression
+    for payload in (b"ping", b"x" * 50):    # below the compression threshold: never compressed
+        msg = protocol.SendingMessage(protocol.MSG_PING, protocol.FLAGS_COMPRESSED, 0, 42, payload)
+        assert msg.flags == 0
+        received = protocol.ReceivingMessage(msg.data[:40], msg.data[40:])
+        assert received.flags & protocol.FLAGS_COMPRESSED == 0 and received.data == payload
+        assert int.from_bytes(msg.data[8:10], "big") & protocol.FLAGS_COMPRESSED == 0
+    big = protocol.SendingMessage(protocol.MSG_INVOKE, protocol.FLAGS_COMPRESSED, 0, 1, b"y" * 1000)
+    assert bool(big.flags & protocol.FLAGS_COMPRESSED) is compression
+    assert bool(int.from_bytes(big.data[8:10], "big") & protocol.FLAGS_COMPRESSED) is compression
+    assert protocol.ReceivingMessage(big.data[:40], big.data[40:]).data == b"y" * 1000
+
+
+@pytest.mark.parametrize("compression", [False, True])
+@pytest.mark.parametrize("annotations", [None, {"XYZW": b"abc", "BLBI": b"info"}])
+def test_message_payload_skips_header_and_annotations(compression, annotations):
+    Pyro5.config.COMPRESSION = compression
+    ser = serializers.serializers["serpent"]
+    payload = ser.dumpsCall("obj", "meth", ([1, 2, 3] * 100,), {})
+    sending = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, ser.serializer_id, payload, annotations)
+    assert protocol.message_payload(sending) == payload
+    received = protocol.ReceivingMessage(sending.data[:40], sending.data[40:])
+    assert protocol.message_payload(received) == payload
+    assert ser.loadsCall(protocol.message_payload(sending))[2] == ([1, 2, 3] * 100,)
 
 
 def test_recv_stub_truncated_header(conns):

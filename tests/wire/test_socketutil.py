@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -895,3 +896,44 @@ def test_numeric_address_needs_no_resolver(monkeypatch):
     with serving(("127.0.0.1", 0), echo_handler) as srv:
         assert _echo_roundtrip(srv.address, b"numeric") == b"numeric"
         srv.join()
+
+
+# ------------------------------------------------------------------------------------------ as the original 5.15
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="abstract-namespace unix sockets are Linux only")
+def test_abstract_namespace_unix_socket():
+    name = "\0pyro5-test-%d" % os.getpid()
+    with socketutil.create_socket(bind=name, timeout=WAIT) as server:
+        assert server.getsockname() == name.encode()
+        with socketutil.create_socket(connect=name, timeout=WAIT) as client:
+            conn, _ = server.accept()
+            with conn:
+                client.sendall(b"abstract")
+                assert socketutil.receive_data(conn, 8) == b"abstract"
+        with pytest.raises(OSError):          # the name is in use: bind() says so (no stale-file clean-up)
+            socketutil.create_socket(bind=name)
+
+
+def test_commtimeout_none_means_no_timeout():
+    Pyro5.config.COMMTIMEOUT = None
+    with socketutil.create_socket() as s:
+        assert s.gettimeout() is None
+    with socketutil.create_socket(bind=("127.0.0.1", 0)) as s:
+        assert s.gettimeout() is None
+    with socketutil.create_bc_socket() as s:
+        assert s.gettimeout() is None
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        socketutil.send_data(a, b"x" * 100)        # the non-blocking send loop reads COMMTIMEOUT too
+        assert socketutil.receive_data(b, 100) == b"x" * 100
+
+
+def test_ssl_context_without_bind_or_connect_gives_an_ssl_socket():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    with socketutil.create_socket(sslContext=ctx) as s:
+        assert isinstance(s, ssl.SSLSocket) and not s.server_side
+    checking = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # checks host names: needs one, as in the original
+    with pytest.raises(ValueError, match="server_hostname"):
+        socketutil.create_socket(sslContext=checking)

@@ -81,8 +81,10 @@ INVALID = [
     ("PYRO:obj@host", "has no port"),
     ("PYRO:obj@host:", "empty port"),
     ("PYRO:obj@host:abc", "invalid port 'abc'"),
-    ("PYRO:obj@host:-1", "invalid port '-1'"),
-    ("PYRO:obj@host:70000", "port 70000 out of range"),
+    ("PYRO:obj@host:1e3", "invalid port '1e3'"),
+    ("PYRO:obj@host:0x10", "invalid port '0x10'"),
+    ("PYRO:obj@[::1]:-5", "invalid port '-5'"),
+    ("PYRO:obj@./u:/tmp/so\nck", "a newline is not allowed in a unix socket path"),
     ("PYRO:obj@:5555", "empty host name"),
     ("PYRO:obj@::1:5555", "ipv6 address must be written between brackets"),
     ("PYRO:obj@[::1:5555", "bad ipv6 location"),
@@ -95,7 +97,6 @@ INVALID = [
     ("PYRO:obj@./u:/tmp/sock:5555", "unix socket location ./u:path cannot have a port"),
     ("PYRO:my obj@host:5555", "whitespace is not allowed in the object id"),
     ("PYRO:obj@my host:5555", "whitespace is not allowed in the location"),
-    ("PYRO:obj@host:５５", "invalid port"),
     ("PYRO:obj@a@host:5555", "more than one '@'"),
     ("PYROMETA:a,,b", "empty metadata tag"),
 ]
@@ -109,10 +110,70 @@ def test_invalid_uris(text, message):
     assert "invalid uri" in str(exc.value)
 
 
-@pytest.mark.parametrize("value", [None, 42, b"PYRO:obj@host:5555", ["PYRO:obj@host:5555"]])
-def test_non_string_input(value):
-    with pytest.raises(errors.PyroError, match="expected a str or URI, got %s" % type(value).__name__):
+@pytest.mark.parametrize("value", [None, 42, 99999, b"PYRO:obj@host:5555", ["PYRO:obj@host:5555"]])
+def test_non_string_input_is_a_type_error(value):
+    # TypeError as in the original 5.15 (checked against it in test_original_accepts_and_refuses_the_same)
+    with pytest.raises(TypeError, match="expected a str or URI, got %s" % type(value).__name__):
         URI(value)
+
+
+# (text, (host, port, sockname, str(uri))) that the original 5.15 accepts, where a stricter parser would refuse
+ORIGINAL_LENIENT = [
+    ("PYRO:obj@host:99999", ("host", 99999, None, "PYRO:obj@host:99999")),
+    ("PYRO:obj@host:999999999999", ("host", 999999999999, None, "PYRO:obj@host:999999999999")),
+    ("PYRONAME:obj@host:70000", ("host", 70000, None, "PYRONAME:obj@host:70000")),
+    ("PYRO:obj@[::1]:70000", ("::1", 70000, None, "PYRO:obj@[::1]:70000")),
+    ("PYRO:obj@host:-1", ("host", -1, None, "PYRO:obj@host:-1")),
+    ("PYRO:obj@host:+5", ("host", 5, None, "PYRO:obj@host:5")),
+    ("PYRO:obj@host:05", ("host", 5, None, "PYRO:obj@host:5")),
+    ("PYRO:obj@host:５５", ("host", 55, None, "PYRO:obj@host:55")),
+    ("PYRO:obj@host:5 \n", ("host", 5, None, "PYRO:obj@host:5")),
+    ("PYRO:obj@./u:/tmp/sock  ", (None, None, "/tmp/sock  ", "PYRO:obj@./u:/tmp/sock  ")),
+    ("PYRO:obj@./u:/tmp/sock\t", (None, None, "/tmp/sock\t", "PYRO:obj@./u:/tmp/sock\t")),
+    ("PYRO:obj@./u:/tmp/sock \n", (None, None, "/tmp/sock ", "PYRO:obj@./u:/tmp/sock ")),
+    ("PYRO:obj@./u: /tmp/sock", (None, None, " /tmp/sock", "PYRO:obj@./u: /tmp/sock")),
+    ("PYRO:obj@./u:\0abstract  ", (None, None, "\0abstract  ", "PYRO:obj@./u:\0abstract  ")),
+]
+
+
+@pytest.mark.parametrize("text,expected", ORIGINAL_LENIENT, ids=[repr(i[0]) for i in ORIGINAL_LENIENT])
+def test_big_ports_and_unix_paths_with_trailing_spaces(text, expected):
+    u = URI(text)
+    assert (u.host, u.port, u.sockname, str(u)) == expected
+    assert URI(str(u)) == u
+
+
+ORIG_PROBE = """
+import sys, json
+from Pyro5.core import URI
+out = []
+for text in json.loads(sys.argv[1]):
+    try:
+        u = URI(text)
+        out.append([u.host, u.port, u.sockname, str(u)])
+    except Exception as x:
+        out.append(["ERROR", type(x).__name__])
+for value in (None, 99999):
+    try:
+        URI(value)
+        out.append("accepted")
+    except Exception as x:
+        out.append(type(x).__name__)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.interop
+def test_original_accepts_and_refuses_the_same():
+    import json
+
+    from tests._support import refpyro
+    texts = [t for t, _ in ORIGINAL_LENIENT] + ["PYRO:obj@host:abc", "PYRO:obj@[::1]:-5", "PYRO:obj@./u:/tmp/so\nck"]
+    out = json.loads(refpyro.run_orig(ORIG_PROBE, json.dumps(texts)).stdout)
+    for (_, expected), got in zip(ORIGINAL_LENIENT, out, strict=False):
+        assert tuple(got) == expected
+    assert [got[0] for got in out[len(ORIGINAL_LENIENT):-2]] == ["ERROR"] * 3
+    assert out[-2:] == ["TypeError", "TypeError"]
 
 
 def test_construct_from_other_uri_is_a_copy():
@@ -234,9 +295,8 @@ BAD_STATES = [
     (("PYRO", "", None, "h", 1), "object id must be a non-empty str"),
     (("PYRO", "obj", None, 123, 1), "host must be a str or None"),
     (("PYRO", "obj", b"/tmp/s", None, None), "sockname must be a str or None"),
-    (("PYRO", "obj", None, "h", "1"), "port must be an int 0-65535"),
-    (("PYRO", "obj", None, "h", 70000), "port must be an int 0-65535"),
-    (("PYRO", "obj", None, "h", True), "port must be an int 0-65535"),
+    (("PYRO", "obj", None, "h", "1"), "port must be an int or None"),
+    (("PYRO", "obj", None, "h", True), "port must be an int or None"),
     (("PYROMETA", [1, 2], None, None, None), "metadata must be a collection of str"),
 ]
 

@@ -4,7 +4,8 @@ __doc__ = """Pyro5 - Python Remote Objects (wire-compatible reimplementation, pr
 ``Pyro5.config`` holds the configuration (builtin defaults overridden by PYRO_* environment variables),
 ``Pyro5.current_context`` the per-thread call context. Import ``Pyro5.api`` for the main API.
 Logging is configured only when the environment variable PYRO_LOGLEVEL is set (file from PYRO_LOGFILE,
-default ``pyro.log``; ``{stderr}`` logs to the standard error output).
+default ``pyro5.log`` as in the original 5.15; ``{stderr}`` logs to the standard error output); otherwise the
+"Pyro5" logger is kept quiet (level 9999) like the original does.
 """
 
 import logging as _logging  # noqa: E402 - the __path__ statement must come first
@@ -22,47 +23,56 @@ if _sys.argv[:1] == ["-m"] and ("-m Pyro5.configure" in _orig_argv or "-mPyro5.c
 del _orig_argv
 
 from .callcontext import current_context as current_context  # noqa: E402
-from .configure import Configuration as _Configuration  # noqa: E402
-
-config = _Configuration()
+from .configure import global_config as config  # noqa: E402, F401 - the same object after importlib.reload(Pyro5)
 
 _LOG_FORMAT = "[%(asctime)s.%(msecs)03d,%(name)s,%(levelname)s] %(message)s"
+_QUIET_LEVEL = 9999   # above CRITICAL: the original's level for the Pyro5 logger when logging is not asked for
 
 
-def _configure_logging() -> None:
+def _configure_logging() -> tuple[str | None, str | None]:
+    """Logging as the original Pyro5 5.15 sets it up at import; returns (logfile, loglevel) as given.
+
+    Without PYRO_LOGLEVEL the "Pyro5" logger gets level 9999: Pyro's records (DEBUG included) reach neither an
+    application's root logger nor Python's last-resort stderr handler; an application that wants them sets a
+    level on the "Pyro5" logger itself. With PYRO_LOGLEVEL the root logger is configured like
+    logging.basicConfig() does (only when it has no handlers yet, so a reload or an application's own set-up
+    is left alone): a handler writing to PYRO_LOGFILE (default ``pyro5.log``; ``{stderr}`` is the standard
+    error output) and the level; the "Pyro5" logger then passes everything on (level NOTSET).
+    """
+    log = _logging.getLogger("Pyro5")
     level = _os.environ.get("PYRO_LOGLEVEL")
+    logfile = _os.environ.get("PYRO_LOGFILE")
     if not level:
-        # A library stays quiet unless asked: without a handler of its own, Python's last-resort handler would
-        # print every warning (e.g. a server logging a client's bad request) to stderr. The NullHandler stops
-        # that, while records still propagate to whatever logging the application configures on the root.
-        log = _logging.getLogger("Pyro5")
-        if not any(isinstance(h, _logging.NullHandler) for h in log.handlers):
-            log.addHandler(_logging.NullHandler())
-        return
-    level = level.strip()
-    if level.isdigit():
-        levelvalue = int(level)
+        log.setLevel(_QUIET_LEVEL)
+        return logfile, level
+    text = level.strip()
+    if text.isdigit():
+        levelvalue = int(text)
     else:
-        levelvalue = _logging.getLevelName(level.upper())
+        levelvalue = _logging.getLevelName(text.upper())
         if not isinstance(levelvalue, int):
             _warnings.warn("PYRO_LOGLEVEL=%r is not a valid logging level (use DEBUG, INFO, WARNING, ERROR, "
                            "CRITICAL or a number); Pyro logging was not configured" % level, stacklevel=3)
-            return
-    logfile = _os.environ.get("PYRO_LOGFILE", "pyro.log")
-    if logfile == "{stderr}":
-        handler: _logging.Handler = _logging.StreamHandler(_sys.stderr)
-    else:
-        try:
-            handler = _logging.FileHandler(logfile)
-        except OSError as x:
-            _warnings.warn("cannot open PYRO_LOGFILE=%r (%s); Pyro logs to stderr instead" % (logfile, x),
-                           stacklevel=3)
-            handler = _logging.StreamHandler(_sys.stderr)
-    handler.setFormatter(_logging.Formatter(_LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
-    log = _logging.getLogger("Pyro5")
-    log.addHandler(handler)
-    log.setLevel(levelvalue)
+            log.setLevel(_QUIET_LEVEL)
+            return logfile, level
+    log.setLevel(_logging.NOTSET)
+    root = _logging.getLogger()
+    if not root.handlers:
+        filename = logfile or "pyro5.log"
+        if filename == "{stderr}":
+            handler: _logging.Handler = _logging.StreamHandler(_sys.stderr)
+        else:
+            try:
+                handler = _logging.FileHandler(filename)
+            except OSError as x:
+                _warnings.warn("cannot open PYRO_LOGFILE=%r (%s); Pyro logs to stderr instead" % (filename, x),
+                               stacklevel=3)
+                handler = _logging.StreamHandler(_sys.stderr)
+        handler.setFormatter(_logging.Formatter(_LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
+        root.addHandler(handler)
+        root.setLevel(levelvalue)
     log.info("Pyro log configured using built-in defaults, level=%s", level)
+    return logfile, level
 
 
 def _original_pyro5_version() -> str | None:
@@ -98,5 +108,5 @@ def _warn_original_pyro5() -> None:
             UserWarning, stacklevel=3)
 
 
-_configure_logging()
+_pyro_logfile, _pyro_loglevel = _configure_logging()
 _warn_original_pyro5()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import __version__ as __version__  # noqa: F401 - Pyro5.api.__version__, as in the original
 from . import config, errors
 from .callcontext import current_context
 from .core import URI, locate_ns, resolve, type_meta

@@ -11,7 +11,7 @@ import platform
 import sys
 from typing import Any
 
-__all__ = ["Configuration", "main"]
+__all__ = ["Configuration", "global_config", "main"]
 
 _ENV_PREFIX = "PYRO_"
 
@@ -45,7 +45,7 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     "ITER_STREAMING": (bool, True),
     "ITER_STREAM_LIFETIME": (float, 0.0),
     "ITER_STREAM_LINGER": (float, 30.0),
-    "LOGFILE": (str, "pyro.log"),
+    "LOGFILE": (str, "pyro5.log"),   # the original 5.15's default (its manual says pyro.log)
     "LOGLEVEL": (str, None),
     "LOGWIRE": (bool, False),
     "SSL": (bool, False),
@@ -159,6 +159,12 @@ class Configuration:
 
     def __repr__(self) -> str:
         return "<%s.%s at 0x%x>" % (type(self).__module__, type(self).__qualname__, id(self))
+
+
+# The one configuration object the library reads, as ``Pyro5.config``. It lives here rather than in Pyro5/__init__
+# so that ``importlib.reload(Pyro5)`` re-binds Pyro5.config to this same object (the modules that did
+# ``from . import config`` keep reading it) instead of making a fresh, disconnected one.
+global_config = Configuration()
 
 
 def main(args: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from .callcontext import current_context
 if TYPE_CHECKING:  # pragma: no cover
     from Pyro5.client import Proxy
 
-__all__ = ["URI", "DAEMON_NAME", "NAMESERVER_NAME", "type_meta", "locate_ns", "resolve", "current_context"]
+__all__ = ["URI", "_ExceptionWrapper", "DAEMON_NAME", "NAMESERVER_NAME", "type_meta", "locate_ns", "resolve", "current_context"]
 
 log = logging.getLogger("Pyro5.core")
 
@@ -50,7 +50,9 @@ class URI:
             self.__setstate__(uri.__getstate__())
             return
         if not isinstance(uri, str):
-            raise errors.PyroError("invalid uri: expected a str or URI, got %s (%r)" % (type(uri).__name__, uri))
+            # TypeError as in the original 5.15 (a programming error, not a bad uri text)
+            raise TypeError("uri parameter object is of wrong type: expected a str or URI, got %s (%r)"
+                            % (type(uri).__name__, uri))
         self.protocol: str = ""
         self.object: Any = None
         self.sockname: str | None = None
@@ -58,6 +60,12 @@ class URI:
         self.port: int | None = None
         self.metadata: set[str] = set()
         text = uri.strip()
+        if "@" + _UNIX_PREFIX in text:
+            # a unix socket path keeps its trailing white space (the original's changelog for 5.6): only a single
+            # final newline is dropped, as the original's parser does
+            text = uri.lstrip()
+            if text.endswith("\n"):
+                text = text[:-1]
         if not text:
             raise errors.PyroError("invalid uri: empty string; expected PYRO:objectid@host:port, "
                                    "PYRONAME:name[@host[:port]] or PYROMETA:tag1,tag2[@host[:port]]")
@@ -103,6 +111,8 @@ class URI:
             if ":" in sockname:
                 raise errors.PyroError("invalid uri %r: a unix socket location ./u:path cannot have a port "
                                        "(no ':' allowed in the socket path)" % uri)
+            if "\n" in sockname:
+                raise errors.PyroError("invalid uri %r: a newline is not allowed in a unix socket path" % uri)
             self.sockname = sockname
             return
         if location.startswith("["):
@@ -131,7 +141,7 @@ class URI:
                 raise errors.PyroError("invalid uri %r: empty host name in location %r" % (uri, location))
             if "@" in host:
                 raise errors.PyroError("invalid uri %r: more than one '@' in the uri" % uri)
-            if any(c.isspace() for c in location):
+            if any(c.isspace() for c in host):
                 raise errors.PyroError("invalid uri %r: whitespace is not allowed in the location" % uri)
             if colon and not port:
                 raise errors.PyroError("invalid uri %r: empty port after ':'" % uri)
@@ -144,11 +154,18 @@ class URI:
                                        % (uri, location))
             self.port = default_port
             return
-        if not (port.isascii() and port.isdigit()):
-            raise errors.PyroError("invalid uri %r: invalid port %r, must be a number 0-65535" % (uri, port))
-        portnumber = int(port)
-        if portnumber > 65535:
-            raise errors.PyroError("invalid uri %r: port %d out of range 0-65535" % (uri, portnumber))
+        # The port is parsed like the original 5.15 does (int(): no upper bound, so PYRO:x@host:99999 is a valid
+        # uri, also "+5" or " 5"); a socket refuses an impossible port only when it is used.
+        if location.startswith("["):
+            valid = port.isdigit()
+        else:
+            valid = not port[-1:].isspace()
+        try:
+            portnumber = int(port) if valid else None
+        except ValueError:
+            portnumber = None
+        if portnumber is None:
+            raise errors.PyroError("invalid uri %r: invalid port %r, must be a number" % (uri, port))
         self.port = portnumber
 
     @staticmethod
@@ -211,8 +228,8 @@ class URI:
             raise errors.SerializeError("invalid URI state: sockname must be a str or None, got %r" % (sockname,))
         if host is not None and not isinstance(host, str):
             raise errors.SerializeError("invalid URI state: host must be a str or None, got %r" % (host,))
-        if port is not None and (type(port) is not int or not 0 <= port <= 65535):
-            raise errors.SerializeError("invalid URI state: port must be an int 0-65535 or None, got %r" % (port,))
+        if port is not None and type(port) is not int:
+            raise errors.SerializeError("invalid URI state: port must be an int or None, got %r" % (port,))
         if protocol == "PYROMETA":
             if isinstance(obj, str):
                 obj = obj.split(",")
@@ -235,6 +252,27 @@ class URI:
 
 URI.__module__ = "Pyro5.core"
 URI.__qualname__ = "URI"
+
+
+class _ExceptionWrapper:
+    """Carries an exception as a value, e.g. the failed call in a batch result (semi-internal, as in the original).
+
+    It travels as ``{"__class__": "Pyro5.core._ExceptionWrapper", "exception": <the exception>}`` in every
+    serializer and is recreated as this class on the receiving side."""
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
+
+    def raiseIt(self) -> None:
+        """Raises the wrapped exception."""
+        raise self.exception
+
+    def __serialized_dict__(self) -> dict:
+        """The serialized form (the original has this method too)."""
+        return {"__class__": "Pyro5.core._ExceptionWrapper", "exception": self.exception}
+
+    def __repr__(self) -> str:
+        return "<%s.%s at 0x%x; %r>" % (type(self).__module__, type(self).__qualname__, id(self), self.exception)
 
 
 def type_meta(class_or_object: Any, prefix: str = "class:") -> set[str]:

@@ -42,7 +42,7 @@ from .callcontext import current_context
 __all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
            "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
            "FLAGS_ITEMSTREAMRESULT", "FLAGS_KEEPSERIALIZED", "FLAGS_CORR_ID", "SendingMessage",
-           "ReceivingMessage", "log_wiredata", "recv_stub"]
+           "ReceivingMessage", "log_wiredata", "recv_stub", "message_payload"]
 
 log = logging.getLogger("Pyro5.protocol")
 
@@ -64,8 +64,6 @@ FLAGS_KEEPSERIALIZED = 1 << 5
 FLAGS_CORR_ID = 1 << 6
 
 _MSG_TYPES = frozenset((MSG_CONNECT, MSG_CONNECTOK, MSG_CONNECTFAIL, MSG_INVOKE, MSG_RESULT, MSG_PING))
-# serializer ids defined by the protocol: serpent=1, marshal=2, json=3, msgpack=4
-_SERIALIZER_IDS = frozenset((1, 2, 3, 4))
 # the ping message carries no serialized data; the original Pyro5 sends it with this serializer id
 _PING_SERIALIZER_ID = 42
 
@@ -127,6 +125,9 @@ class SendingMessage:
         self.serializer_id = serializer_id
         self.annotations = annotations or {}
         corr = current_context.correlation_id
+        # FLAGS_COMPRESSED says what this message does, not what the caller wants: it is set below only when the
+        # payload really gets compressed (as the original 5.15 does); a caller-supplied bit is cleared.
+        flags &= ~FLAGS_COMPRESSED
         header_flags = flags
         if corr is None:
             self.corr_id = _empty_correlation_id
@@ -215,6 +216,10 @@ class SendingMessage:
         recv_stub(pyroConnection, [MSG_PING])
 
 
+class _TooShortError(errors.ProtocolError, ValueError):
+    """Too little data to tell whether it is a Pyro message: the original raises ValueError, ours is both."""
+
+
 def _version_error(version: int) -> errors.ProtocolError:
     return errors.ProtocolError("invalid protocol version: %d received, this Pyro requires protocol version %d "
                                 "(both sides must use Pyro5)" % (version, PROTOCOL_VERSION))
@@ -224,6 +229,8 @@ class ReceivingMessage:
     """Wire protocol message that was received."""
 
     def __init__(self, header: bytes, payload: bytes | bytearray | memoryview | None = None) -> None:
+        if isinstance(header, str):
+            raise TypeError("a bytes-like object is required for the message header, not 'str'")
         if len(header) < _header_size:
             raise errors.ProtocolError("message header too short: %d bytes, a Pyro header has %d"
                                        % (len(header), _header_size))
@@ -253,9 +260,17 @@ class ReceivingMessage:
 
     @staticmethod
     def validate(data: bytes | bytearray | memoryview) -> None:
-        """Checks if the message data looks like a valid Pyro message, if not, raise an error."""
+        """Checks if the message data looks like a valid Pyro message, if not, raise an error.
+
+        At least 4 bytes are needed (else ValueError, as in the original 5.15); ProtocolError when the data is
+        not a Pyro message of this protocol version."""
+        if isinstance(data, str):
+            raise TypeError("a bytes-like object is required, not 'str'")
         data = bytes(data[:_header_size])
-        if not data or data[:4] != b"PYRO"[:len(data)]:
+        if len(data) < 4:
+            raise _TooShortError("data must be at least 4 bytes to be able to identify a Pyro message, got %d"
+                                 % len(data))
+        if data[:4] != b"PYRO":
             raise errors.ProtocolError("invalid data: not a Pyro message (it must start with b'PYRO', got %r); "
                                        "is the peer speaking another protocol?" % data[:8])
         if len(data) >= 6:
@@ -285,6 +300,19 @@ class ReceivingMessage:
         elif not isinstance(data, bytes):
             data = bytes(data)
         self.data = data
+
+
+def message_payload(msg: SendingMessage | ReceivingMessage) -> bytes:
+    """The serialized payload of a message, uncompressed: ``msg.data`` of a received message, and for a message
+    being sent its complete data without the 40-byte header and the annotation chunks (e.g. for
+    ``SerializedBlob(info, <SendingMessage>, is_blob=True).deserialized()``)."""
+    if isinstance(msg, SendingMessage):
+        view = memoryview(msg.data)[_header_size + msg.annotations_size:]
+        if msg.flags & FLAGS_COMPRESSED:
+            return _decompress(view, config.MAX_MESSAGE_SIZE)
+        return view.tobytes()
+    data = msg.data
+    return data if type(data) is bytes else bytes(data)
 
 
 def _parse_annotations(view: memoryview) -> dict[str, bytes]:
@@ -345,6 +373,8 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None) -
     Receives a pyro message from a given connection.
     Accepts the given message types (None=any, or pass a sequence).
     Also reads annotation chunks and the actual payload data.
+    Any serializer id is accepted (as in the original 5.15): whoever deserializes the payload checks it
+    (see Pyro5.serializers.get_serializer_by_id).
     """
     prefix = _recv_exactly(connection, 6)
     if prefix != _prefix:
@@ -356,9 +386,6 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None) -
                                    % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
     if msg.type not in _MSG_TYPES:
         raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
-    if msg.serializer_id not in _SERIALIZER_IDS and msg.type != MSG_PING:
-        raise errors.ProtocolError("message used unknown serializer id %d (known: 1=serpent, 2=marshal, "
-                                   "3=json, 4=msgpack)" % msg.serializer_id)
     size = msg.annotations_size + msg.data_size
     msg.add_payload(_recv_exactly(connection, size) if size else b"")
     if config.LOGWIRE:

@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - msgpack is a dependency of pyro5-wire
     msgpack = None
 
 __all__ = ["SerializerBase", "SerpentSerializer", "MarshalSerializer", "JsonSerializer", "MsgpackSerializer",
-           "serializers", "serializers_by_id", "register_class_to_dict", "register_dict_to_class",
+           "serializers", "serializers_by_id", "get_serializer", "get_serializer_by_id", "UnknownSerializerError", "register_class_to_dict", "register_dict_to_class",
            "unregister_class_to_dict", "unregister_dict_to_class", "register_type_replacement"]
 
 log = logging.getLogger("Pyro5.serializers")
@@ -52,14 +52,64 @@ _CLASS_MARKER = b"__class__"
 # more than walking the result: a 1 MiB upload would spend ~0.45 ms just looking for the marker.
 _SCAN_LIMIT = 32 * 1024
 _ALLOWED_DUNDER_ATTRIBUTES = {"__notes__"}
+_EXCEPTION_WRAPPER = "Pyro5.core._ExceptionWrapper"
 _uri_class: Any = None
+_wrapper_class: Any = None
 
 
 def _get_uri_class() -> Any:
-    global _uri_class
+    global _uri_class, _wrapper_class
     if _uri_class is None:
-        _uri_class = importlib.import_module("Pyro5.core").URI
+        core = importlib.import_module("Pyro5.core")
+        _wrapper_class = core._ExceptionWrapper
+        _uri_class = core.URI
     return _uri_class
+
+
+def _get_wrapper_class() -> Any:
+    if _wrapper_class is None:
+        _get_uri_class()
+    return _wrapper_class
+
+
+class _SerializeValueError(errors.SerializeError, ValueError):
+    """Data that can't be serialized for a ValueError reason (circular references, too deeply nested...).
+
+    The original 5.15 raises a plain ValueError there, so this is both; on the wire (when such an error is sent
+    to a peer) it is the original's ``builtins.ValueError``."""
+
+
+_SerializeValueError.__module__ = "builtins"
+_SerializeValueError.__name__ = _SerializeValueError.__qualname__ = "ValueError"
+
+
+class UnknownSerializerError(errors.SerializeError, ValueError, KeyError):
+    """The serializer name or id is not known here: a SerializeError that is also the ValueError the original
+    raises when a Proxy is created with an unknown config.SERIALIZER, and the KeyError it raises at a call with
+    an unknown proxy._pyroSerializer."""
+
+    __str__ = errors.SerializeError.__str__   # not KeyError's repr() of the message
+
+
+def get_serializer(name: str) -> SerializerBase:
+    """The serializer called `name` ("serpent", "marshal", "json", "msgpack"); UnknownSerializerError (a
+    SerializeError, ValueError and KeyError) when there is none of that name."""
+    try:
+        return serializers[name]
+    except (KeyError, TypeError):
+        raise UnknownSerializerError("unknown serializer %r configured (config.SERIALIZER or proxy._pyroSerializer); "
+                                     "use one of: %s" % (name, ", ".join(sorted(serializers)))) from None
+
+
+def get_serializer_by_id(serializer_id: int) -> SerializerBase:
+    """The serializer with the given wire id (1=serpent, 2=marshal, 3=json, 4=msgpack); UnknownSerializerError
+    when the id is not known here."""
+    try:
+        return serializers_by_id[serializer_id]
+    except (KeyError, TypeError):
+        raise UnknownSerializerError("message used unknown serializer id %r (known: %s)" % (
+            serializer_id, ", ".join("%d=%s" % (ser.serializer_id, name) for name, ser in serializers.items())
+        )) from None
 
 
 def _class_name(obj: Any) -> str:
@@ -146,10 +196,10 @@ class SerializerBase(abc.ABC):
         """Objects of the given type (or a subclass) are passed to replacement_function before serialization,
         and its return value is serialized instead (the server uses this to turn Pyro objects into proxies).
         When the function returns the object itself, it is serialized normally."""
-        if not isinstance(object_type, type):
-            raise TypeError("object_type must be a class, got %r" % (object_type,))
-        if not callable(replacement_function):
-            raise TypeError("replacement_function must be callable")
+        if not isinstance(object_type, type) or object_type is type:
+            # ValueError as in the original 5.15
+            raise ValueError("refusing to register replacement for a non-type or the type 'type' itself: %r"
+                             % (object_type,))
         SerializerBase._type_replacements[object_type] = replacement_function
 
     @classmethod
@@ -214,8 +264,11 @@ class SerializerBase(abc.ABC):
         pyro_class = getattr(type(obj), "__pyro_class__", None)
         if isinstance(pyro_class, str):
             return {"__class__": pyro_class, "state": obj.__pyro_state__()}
-        if type(obj) is (_uri_class or _get_uri_class()):
+        t = type(obj)
+        if t is (_uri_class or _get_uri_class()):
             return {"__class__": "Pyro5.core.URI", "state": obj.__getstate__()}
+        if t is _wrapper_class:
+            return {"__class__": _EXCEPTION_WRAPPER, "exception": obj.exception}
         return None
 
     @classmethod
@@ -273,6 +326,12 @@ class SerializerBase(abc.ABC):
             return _uri_from_state(data.get("state"))
         if classname == "Pyro5.client.Proxy":
             return _proxy_from_state(data.get("state"))
+        if classname == _EXCEPTION_WRAPPER:
+            exc = data.get("exception")
+            if not isinstance(exc, BaseException):
+                raise errors.SerializeError("invalid serialized %s: 'exception' is not an exception: %.200r"
+                                            % (classname, exc))
+            return _get_wrapper_class()(exc)
         if data.get("__exception__", False):
             return cls.make_exception(data)
         raise errors.SerializeError("unsupported serialized class: %s (register a converter with "
@@ -375,6 +434,9 @@ def _wrap_load_error(serializer: SerializerBase, x: Exception) -> errors.Seriali
 
 
 def _wrap_dump_error(serializer: SerializerBase, x: Exception) -> errors.SerializeError:
+    if isinstance(x, ValueError):
+        return _SerializeValueError("cannot serialize with %s: %s: %s" % (type(serializer).__name__,
+                                                                          type(x).__name__, x))
     return errors.SerializeError("cannot serialize with %s: %s: %s" % (type(serializer).__name__,
                                                                        type(x).__name__, x))
 
@@ -450,6 +512,10 @@ _int32 = struct.Struct("<i")
 _STANDIN_LENGTH = _int32.pack(_STANDIN_SIZE)
 
 
+def _array_value(arr: array.array) -> Any:
+    return arr.tounicode() if arr.typecode == "u" else arr.tolist()
+
+
 class MarshalSerializer(SerializerBase):
     """(de)serializer that wraps the marshal serialization protocol."""
     serializer_id = 2  # never change this
@@ -458,6 +524,13 @@ class MarshalSerializer(SerializerBase):
     # (custom classes, URIs, exceptions... become dicts) and dumped again.
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
         vargs = vargs if type(vargs) is list else list(vargs)
+        # marshal would dump an array.array (a buffer) as its raw machine bytes: an array argument travels as
+        # the original 5.15 sends it, a str (typecode 'u') or a list.
+        if any(type(value) is array.array for value in vargs):
+            vargs = [_array_value(value) if type(value) is array.array else value for value in vargs]
+        if kwargs and any(type(value) is array.array for value in kwargs.values()):
+            kwargs = {key: _array_value(value) if type(value) is array.array else value
+                      for key, value in kwargs.items()}
         try:
             try:
                 return marshal.dumps((obj, method, vargs, kwargs))

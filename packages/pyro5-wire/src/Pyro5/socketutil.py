@@ -43,10 +43,18 @@ def _config() -> Any:
     return config
 
 
+def _commtimeout() -> Optional[float]:
+    """config.COMMTIMEOUT as a socket timeout: None (as in the original) and 0 mean no timeout."""
+    value = _config().COMMTIMEOUT
+    if value is None:
+        return None
+    return float(value) or None
+
+
 def _effective_timeout(timeout: Optional[float]) -> Optional[float]:
     """-1 means 'use config.COMMTIMEOUT'; None and 0 mean blocking (no timeout)."""
     if timeout is not None and timeout < 0:
-        timeout = float(_config().COMMTIMEOUT)
+        return _commtimeout()
     return timeout or None
 
 
@@ -231,6 +239,10 @@ def create_socket(bind: Optional[Address] = None, connect: Optional[Address] = N
                 hostname = str(address[0]) if isinstance(address, tuple) else "localhost"
                 sock = sslContext.wrap_socket(sock, server_side=False, server_hostname=hostname)
             _connect(sock, address)  # type: ignore[arg-type]
+        elif sslContext is not None:
+            # neither bind nor connect: an SSL-wrapped, unconnected client socket, as the original returns
+            # (a context that checks host names refuses this with ValueError, as it does there)
+            sock = sslContext.wrap_socket(sock)
         if keepalive:
             set_keepalive(sock)
     except BaseException:
@@ -256,11 +268,15 @@ def _connect(sock: socket.socket, address: Address) -> None:
 
 
 def _remove_stale_unix_socket(path: str) -> None:
-    """A socket file left behind by a dead server blocks bind(); remove it when nobody listens on it."""
+    """A socket file left behind by a dead server blocks bind(); remove it when nobody listens on it.
+
+    A Linux abstract-namespace address ("\\0name") has no file: nothing to clean up."""
+    if path[:1] in ("\0", b"\0"):
+        return
     try:
         if not stat.S_ISSOCK(os.stat(path).st_mode):
             return
-    except OSError:
+    except (OSError, ValueError):   # ValueError: a NUL byte elsewhere in the path (bind() reports that itself)
         return
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
@@ -357,7 +373,7 @@ def _send_parts(sock: socket.socket, parts: Sequence[Any]) -> None:
 
 def _send_loop(sock: socket.socket, data: Union[bytes, bytearray, memoryview]) -> None:
     view = memoryview(data).cast("B")
-    limit = float(_config().COMMTIMEOUT) or None
+    limit = _commtimeout()
     while view:
         try:
             sent = sock.send(view)
@@ -433,7 +449,7 @@ def _wait_readable(sock: socket.socket, got: int, buf: Any) -> None:
         return
     timeout = sock.gettimeout()
     if timeout == 0.0:
-        timeout = float(_config().COMMTIMEOUT) or None
+        timeout = _commtimeout()
     try:
         r, _, _ = select.select([sock], [], [], timeout)
     except InterruptedError:

@@ -46,8 +46,10 @@ def _call_message(ser_name, seq, vargs, annotations=None, flags=0, compress=Fals
     payload = ser.dumpsCall("thing", "echo", vargs, {})
     if compress:
         payload = zlib.compress(payload, 1)
-        flags |= protocol.FLAGS_COMPRESSED
-    return protocol.SendingMessage(protocol.MSG_INVOKE, flags, seq, ser.serializer_id, payload, annotations).data
+    data = protocol.SendingMessage(protocol.MSG_INVOKE, flags, seq, ser.serializer_id, payload, annotations).data
+    if compress:    # (SendingMessage sets FLAGS_COMPRESSED only when it compresses itself, as the original does)
+        data = data[:9] + bytes([data[9] | protocol.FLAGS_COMPRESSED]) + data[10:]
+    return data
 
 
 @pytest.mark.parametrize("ser_name", ["marshal", "msgpack", "serpent", "json"])

@@ -112,9 +112,11 @@ def test_invalid_uris(text, message):
 
 @pytest.mark.parametrize("value", [None, 42, 99999, b"PYRO:obj@host:5555", ["PYRO:obj@host:5555"]])
 def test_non_string_input_is_a_type_error(value):
-    # TypeError as in the original 5.15 (checked against it in test_original_accepts_and_refuses_the_same)
-    with pytest.raises(TypeError, match="expected a str or URI, got %s" % type(value).__name__):
+    # TypeError as in the original 5.15 (checked against it in test_original_accepts_and_refuses_the_same), and a
+    # PyroError as before
+    with pytest.raises(TypeError, match="expected a str or URI, got %s" % type(value).__name__) as exc:
         URI(value)
+    assert isinstance(exc.value, errors.PyroError)
 
 
 # (text, (host, port, sockname, str(uri))) that the original 5.15 accepts, where a stricter parser would refuse

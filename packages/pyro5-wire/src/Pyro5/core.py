@@ -26,6 +26,15 @@ _UNIX_PREFIX = "./u:"
 _IPV6_LOCATION = re.compile(r"^\[([^\[\]]+)\](?::(.*))?$")
 
 
+class _URITypeError(errors.PyroError, TypeError):
+    """URI() of something that is not a str or URI: TypeError as in the original 5.15, and a PyroError as code
+    written for a stricter parser expects. Sent to a peer, it is the original's ``builtins.TypeError``."""
+
+
+_URITypeError.__module__ = "builtins"
+_URITypeError.__name__ = _URITypeError.__qualname__ = "TypeError"
+
+
 class URI:
     """Pyro object URI (universal resource identifier).
     The uri format is like this: ``PYRO:objectid@location`` where location is one of:
@@ -50,8 +59,7 @@ class URI:
             self.__setstate__(uri.__getstate__())
             return
         if not isinstance(uri, str):
-            # TypeError as in the original 5.15 (a programming error, not a bad uri text)
-            raise TypeError("uri parameter object is of wrong type: expected a str or URI, got %s (%r)"
+            raise _URITypeError("uri parameter object is of wrong type: expected a str or URI, got %s (%r)"
                             % (type(uri).__name__, uri))
         self.protocol: str = ""
         self.object: Any = None

@@ -30,3 +30,35 @@ def orig_python():
     """Interpreter of the original Pyro5 5.15 in its own venv (created on first use)."""
     from tests._support import refpyro
     return refpyro.orig_python()
+
+
+@pytest.fixture(autouse=True)
+def _forget_pyro_ids(monkeypatch):
+    """Daemon.close() keeps the registrations and the objects' _pyroId (as the original), so a class that one
+    test's daemon registered would be refused by the next test's daemon: forget the ids a test's daemons set."""
+    import sys
+    server = sys.modules.get("Pyro5.server")     # (not imported here: thin-client tests must not load it)
+    if server is None:
+        yield
+        return
+    import weakref
+    registered: list = []
+    original = server.Daemon.register
+
+    def register(self, obj_or_class, *args, **kwargs):
+        uri = original(self, obj_or_class, *args, **kwargs)
+        try:
+            registered.append(weakref.ref(obj_or_class))    # (weak: weakly registered objects must be able to go)
+        except TypeError:
+            registered.append(lambda obj=obj_or_class: obj)
+        return uri
+    monkeypatch.setattr(server.Daemon, "register", register)
+    yield
+    for ref in registered:
+        obj = ref()
+        for attr in ("_pyroId", "_pyroDaemon"):
+            try:
+                if attr in vars(obj):
+                    delattr(obj, attr)
+            except (TypeError, AttributeError):
+                pass

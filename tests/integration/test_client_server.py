@@ -351,7 +351,7 @@ def test_stalled_tls_peer_does_not_block_proxies():
     for servertype in ("thread", "multiplex"):
         Pyro5.config.SERVERTYPE = servertype
         d = Daemon(host="localhost")
-        uri = d.register(Service, "service")
+        uri = d.register(Service, "service", force=True)   # (ids stay after close, as the original)
         t = threading.Thread(target=d.requestLoop, daemon=True)
         t.start()
         try:

@@ -1,6 +1,7 @@
 """Remote calls through a real daemon (both server types), driven by a raw wire-level client."""
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -314,15 +315,18 @@ def test_methodcall_error_handler(thing_daemon):
     assert seen[1][1] == "add" and seen[1][3] == {"c": 1} and isinstance(seen[1][4], TypeError)
 
 
-def test_callback_error_also_raised_locally(thing_daemon, monkeypatch):
-    hooked = []
-    monkeypatch.setattr("sys.excepthook", lambda *exc: hooked.append(exc[1]))
-    with RawClient(thing_daemon.address) as c:
-        c.connect("partial")
-        msg, data = c.call("partial", "cb")
-        assert isinstance(data, RuntimeError)
-    wait_for(lambda: hooked)
-    assert isinstance(hooked[0], RuntimeError)
+def test_callback_error_also_shown_locally(thing_daemon, caplog, capfd):
+    # as the original: the error of a @callback method is logged on this side too, with its traceback; nothing
+    # is printed to stderr (logging is off by default)
+    with caplog.at_level(logging.WARNING, logger="Pyro5"):
+        with RawClient(thing_daemon.address) as c:
+            c.connect("partial")
+            msg, data = c.call("partial", "cb")
+            assert isinstance(data, RuntimeError)
+            assert c.result("thing", "add", 1, 2) == 3   # the connection stays usable
+    records = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], RuntimeError)]
+    assert len(records) == 1 and records[0].levelno == logging.WARNING
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_instance_modes(servertype, start_daemon):

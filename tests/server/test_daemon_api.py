@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 import selectors
 import socket
 import threading
@@ -88,8 +89,8 @@ def test_expose_methods_only():
         def p(self, v):
             pass
 
-        @expose
         @classmethod
+        @expose
         def cm(cls):
             pass
     info = class_info(C)
@@ -163,7 +164,9 @@ def test_register_and_unregister(daemon):
     daemon.unregister("thing")
     daemon.unregister(obj)
     assert set(daemon.objectsById) == {core.DAEMON_NAME}
-    assert not hasattr(obj, "_pyroId") and "_pyroId" not in vars(Thing)
+    # as the original: unregistering by object removes its attributes, by id leaves them
+    assert "_pyroId" not in vars(obj) and "_pyroDaemon" not in vars(obj)
+    assert vars(Thing)["_pyroId"] == "thing" and vars(Thing)["_pyroDaemon"] is daemon
     daemon.unregister("thing")      # unknown: ignored
     daemon.unregister(core.DAEMON_NAME)
     assert core.DAEMON_NAME in daemon.objectsById
@@ -181,10 +184,18 @@ def test_register_force(daemon):
 
 
 def test_register_invalid(daemon):
-    with pytest.raises(errors.DaemonError):
+    # the exception classes of the original 5.15 (tests/interop/test_interop_daemon_api.py checks them there)
+    with pytest.raises(TypeError):
         daemon.register(Thing(), 42)
-    with pytest.raises(errors.DaemonError, match="__slots__"):
-        daemon.register(42)
+    for bad in (None, 4444, "string"):
+        with pytest.raises(AttributeError, match="__slots__"):
+            daemon.register(bad)
+    for bad in ([1, 2], 4444):
+        with pytest.raises(errors.DaemonError):
+            daemon.unregister(bad)
+    with pytest.raises(AttributeError):
+        daemon.unregister(Thing())      # never registered
+    assert str(daemon.register(Thing(), "")).startswith("PYRO:obj_")   # "" means: generate an id
 
 
 def test_register_weak(daemon):
@@ -196,15 +207,49 @@ def test_register_weak(daemon):
     assert "weakthing" not in daemon.objectsById
 
 
-def test_registration_is_released_on_close():
+def test_registrations_stay_after_close():
+    # as the original: close() keeps the registrations and the ids; a new daemon refuses the class unless forced
+    d = Daemon(host="127.0.0.1")
+    thing = Thing()
+    d.register(Thing, "thing")
+    d.register(thing, "instance")
+    d.close()
+    assert set(d.objectsById) == {core.DAEMON_NAME, "thing", "instance"}
+    assert Thing._pyroId == "thing" and thing._pyroId == "instance" and thing._pyroDaemon is d
+    d2 = Daemon(host="127.0.0.1")
+    try:
+        with pytest.raises(errors.DaemonError):
+            d2.register(Thing, "thing")
+        with pytest.raises(errors.DaemonError):
+            d2.register(thing)
+        d2.register(Thing, "thing", force=True)
+        assert Thing._pyroDaemon is d2
+    finally:
+        d2.close()
+
+
+def test_serve_refuses_a_class_of_a_closed_daemon():
     d = Daemon(host="127.0.0.1")
     d.register(Thing, "thing")
     d.close()
     d2 = Daemon(host="127.0.0.1")
-    try:
-        d2.register(Thing, "thing")   # no stale registration left on the class
-    finally:
-        d2.close()
+    d2.requestLoop = lambda *a: None     # (never reached)
+    with pytest.raises(errors.DaemonError):
+        serve({Thing: "thing"}, daemon=d2, use_ns=False, verbose=False)
+    assert d2.transportServer is None    # serve() closed its daemon
+
+
+def test_class_exposing_nothing_logs_a_warning(daemon, caplog):
+    class Plain:
+        def method(self):
+            pass
+    with caplog.at_level(logging.WARNING, logger="Pyro5.server"):
+        daemon.register(Plain, "plain")
+        daemon.register(Thing, "thing")
+    warnings = [r for r in caplog.records if r.name == "Pyro5.server" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "doesn't expose any methods or attributes. Did you forget setting @expose on them?" \
+        in warnings[0].getMessage() and "Plain" in warnings[0].getMessage()
 
 
 def test_uri_for_and_nat():
@@ -393,7 +438,19 @@ def test_events_and_selector_in_foreign_loop(servertype):
         other_b.close()
 
 
-def test_combine(servertype):
+def test_combine_needs_multiplex():
+    d1 = Daemon(host="127.0.0.1")
+    d2 = Daemon(host="127.0.0.1")
+    try:
+        with pytest.raises(TypeError):
+            d1.combine(d2)       # as the original: the thread pool server can't combine daemons
+    finally:
+        d1.close()
+        d2.close()
+
+
+def test_combine():
+    Pyro5.config.SERVERTYPE = "multiplex"
     d1 = Daemon(host="127.0.0.1")
     d2 = Daemon(host="127.0.0.1")
     d1.register(Thing, "thing")
@@ -406,6 +463,7 @@ def test_combine(servertype):
     with pytest.raises(ValueError):
         d1.combine(d1)
     d1.combine(d2)
+    assert d1.sock in d1.sockets and d2.sock in d1.sockets
     rd = RunningDaemon(d1)
     try:
         with RawClient(d1.sock.getsockname()) as c1, RawClient(d2.sock.getsockname()) as c2:

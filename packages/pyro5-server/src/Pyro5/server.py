@@ -10,7 +10,6 @@ import importlib
 import inspect
 import logging
 import marshal
-import sys
 import threading
 import time
 import weakref
@@ -60,6 +59,8 @@ def expose(method_or_class: _T) -> _T:
         raise AttributeError("using @expose on a data descriptor other than a property is not supported")
     if inspect.isclass(method_or_class):
         clazz = method_or_class
+        if clazz.__name__.startswith("_"):
+            raise AttributeError("exposing private names (starting with _) is not allowed")
         for member_name, member in list(vars(clazz).items()):
             if is_private_attribute(member_name):
                 continue
@@ -68,14 +69,16 @@ def expose(method_or_class: _T) -> _T:
         clazz._pyroExposed = True  # type: ignore[attr-defined]
         reset_class_info(clazz)
         return method_or_class
+    if isinstance(method_or_class, (classmethod, staticmethod)):
+        # (the original refuses this order: the decorator must be applied to the function itself)
+        raise AttributeError("using @expose on a classmethod/staticmethod must be done after "
+                             "@classmethod/@staticmethod. Method: " + method_or_class.__func__.__name__)
     name = getattr(method_or_class, "__name__", None)
-    if name is None and isinstance(method_or_class, (classmethod, staticmethod)):
-        name = method_or_class.__func__.__name__
     if name is None and isinstance(method_or_class, property) and method_or_class.fget is not None:
         name = method_or_class.fget.__name__
     if name is not None and is_private_attribute(name):
         raise AttributeError("exposing private names (starting with _) is not allowed: %r" % name)
-    if not (callable(method_or_class) or isinstance(method_or_class, (classmethod, staticmethod, property))):
+    if not (callable(method_or_class) or isinstance(method_or_class, property)):
         raise TypeError("@expose can only be used on a class, method, classmethod, staticmethod or property, "
                         "not on %r" % (method_or_class,))
     _mark(method_or_class, "_pyroExposed")
@@ -313,6 +316,9 @@ class Daemon:
         try:
             self.transportServer.loop(
                 loopCondition=lambda: not self._shutting_down.is_set() and loopCondition())
+        except KeyboardInterrupt:
+            # Ctrl-C ends the loop normally (as the original): the code after requestLoop()/serve() runs
+            log.debug("stopping on break signal")
         finally:
             self._loop_thread = None
             self._loop_stopped.set()
@@ -343,9 +349,7 @@ class Daemon:
         self._shutting_down.set()
         self._closed = True
         self._streams.clear()
-        for object_id in list(self.objectsById):
-            if object_id != core.DAEMON_NAME:
-                self.unregister(object_id)
+        # (the registrations and the objects' _pyroId stay, as in the original)
         server, self.transportServer = self.transportServer, None
         if server is not None:
             log.debug("daemon %s closing", self.locationStr)
@@ -369,6 +373,10 @@ class Daemon:
             raise ValueError("cannot combine a daemon with itself")
         if not hasattr(daemon, "sockets") or not hasattr(daemon, "events"):
             raise TypeError("can only combine with a Daemon or another object that has sockets and events()")
+        if isinstance(daemon, Daemon) and not isinstance(self.transportServer, _multiplex_server_class()):
+            raise TypeError("You can't use the loop combiner on the threadpool server type: combining daemons "
+                            "needs config.SERVERTYPE = 'multiplex'")
+        log.debug("combining event loop with other daemon")
         self.transportServer.combine(daemon)
 
     # ------------------------------------------------------------------ overridable hooks
@@ -414,16 +422,20 @@ class Daemon:
         With weak=True, only weak reference to the object will be stored, and the object will
         get unregistered from the daemon automatically when garbage-collected.
         """
-        if objectId is not None:
-            if not isinstance(objectId, str) or not objectId:
-                raise errors.DaemonError("object id must be a non-empty str, not %r" % (objectId,))
-        else:
+        if objectId is not None and not isinstance(objectId, str):
+            raise TypeError("objectId must be a string or None, not %r" % (objectId,))
+        if not objectId:
             objectId = "obj_" + _uuid_hex()
         if self._closed:
             raise errors.DaemonError("cannot register objects in a closed daemon")
-        own = vars(obj_or_class) if hasattr(obj_or_class, "__dict__") else {}
+        if not hasattr(obj_or_class, "__dict__"):
+            raise AttributeError("cannot register %r: Pyro must set the attributes _pyroId and _pyroDaemon on it; "
+                                 "builtin types and classes with __slots__ can't be used (wrap them in a class of "
+                                 "your own)" % (obj_or_class,))
+        own = vars(obj_or_class)
         if not force:
-            if own.get("_pyroId") and _is_registered(obj_or_class, own):
+            if own.get("_pyroId"):
+                # (as the original: also when the daemon that registered it is closed by now)
                 raise errors.DaemonError("object or class already has a Pyro id: %r (registered as %r); "
                                          "use force=True to register it again" % (obj_or_class, own["_pyroId"]))
             if objectId in self.objectsById:
@@ -438,7 +450,7 @@ class Daemon:
             obj_or_class._pyroId = objectId
             obj_or_class._pyroDaemon = self
         except (AttributeError, TypeError):
-            raise errors.DaemonError(
+            raise AttributeError(
                 "cannot register %r: Pyro must set the attributes _pyroId and _pyroDaemon on it; builtin types "
                 "and classes with __slots__ can't be used (wrap them in a class of your own)" % (obj_or_class,)
             ) from None
@@ -454,6 +466,11 @@ class Daemon:
         else:
             self.objectsById[objectId] = obj_or_class
         _enable_autoproxy(obj_or_class if inspect.isclass(obj_or_class) else type(obj_or_class))
+        info = class_info(obj_or_class)
+        if not (info.methods or info.attrs):
+            log.warning("%s %r (id %s) doesn't expose any methods or attributes. Did you forget setting @expose "
+                        "on them?", "class" if inspect.isclass(obj_or_class) else "object of class",
+                        _class_of(obj_or_class), objectId)
         return self.uriFor(objectId)
 
     def unregister(self, objectOrId: Any) -> None:
@@ -463,14 +480,23 @@ class Daemon:
         """
         if objectOrId is None:
             raise ValueError("object or objectid argument expected")
+        # As the original: by id, the object keeps its _pyroId/_pyroDaemon attributes; by object, they are
+        # removed. An object without _pyroId raises AttributeError, something that can't be registered at all
+        # (no __dict__, e.g. a list) DaemonError.
         objectId: Any
         if isinstance(objectOrId, str):
             objectId = objectOrId
             obj = self._lookup_raw(objectId)
+            forget_attributes = False
         else:
             obj = objectOrId
-            objectId = vars(obj).get("_pyroId") if hasattr(obj, "__dict__") else getattr(obj, "_pyroId", None)
-            if objectId is None or self._lookup_raw(objectId) is not obj:
+            if not hasattr(obj, "__dict__"):
+                raise errors.DaemonError("object isn't registered: %r" % (obj,))
+            objectId = vars(obj).get("_pyroId")
+            if objectId is None:      # never registered: AttributeError, as the original
+                raise AttributeError("%r has no attribute '_pyroId': it isn't registered" % (obj,))
+            forget_attributes = True
+            if self._lookup_raw(objectId) is not obj:
                 return
         if objectId == core.DAEMON_NAME:
             return
@@ -478,11 +504,12 @@ class Daemon:
             return
         del self.objectsById[objectId]
         if obj is not None:
-            for attr in ("_pyroId", "_pyroDaemon"):
-                try:
-                    delattr(obj, attr)
-                except (AttributeError, TypeError):
-                    pass
+            if forget_attributes:
+                for attr in ("_pyroId", "_pyroDaemon"):
+                    try:
+                        delattr(obj, attr)
+                    except (AttributeError, TypeError):
+                        pass
             if inspect.isclass(obj):
                 with self._single_lock:
                     self._single_instances.pop(obj, None)
@@ -644,7 +671,10 @@ class Daemon:
             if not isinstance(data, dict) or not isinstance(data.get("object"), str):
                 raise errors.ProtocolError("invalid connect message: expected a dict with 'handshake' and "
                                            "'object' (str) items")
-            handshake_response = self.validateHandshake(conn, data.get("handshake"))
+            try:
+                handshake_response = self.validateHandshake(conn, data.get("handshake"))
+            except errors.TimeoutError as x:     # (raised by the validator: a rejection, not a lost client)
+                raise errors.CommunicationError(str(x) or type(x).__name__) from None
             meta = metadata_of(self._lookup(data["object"]))
             payload = serializer.dumps({"handshake": handshake_response, "meta": meta})
             msgtype = protocol.MSG_CONNECTOK
@@ -786,13 +816,10 @@ class Daemon:
                 return
             conn.send(self._exception_message(msg, serializer, x).data)
             if user_call and getattr(method, "_pyroCallback", False):
-                # @callback: also raise the error on this side so it can be seen (after the caller got it)
-                log.error("exception in callback method %s: %s: %s", getattr(method, "__qualname__", method),
-                          type(x).__name__, x)
-                try:
-                    sys.excepthook(type(x), x, x.__traceback__)
-                except Exception:  # pragma: no cover
-                    pass
+                # @callback: the error also shows on this side (after the caller got it): in the log, with its
+                # traceback (the original logs it as a warning; nothing goes to stderr unless logging does)
+                log.warning("error in callback method %s: %s: %s", getattr(method, "__qualname__", method),
+                            type(x).__name__, x, exc_info=x)
             return
         conn.send(out.data)
 
@@ -981,22 +1008,57 @@ class Daemon:
         return {stream_id: None for stream_id in self._streams.ids()}
 
     def __repr__(self) -> str:
+        if getattr(self, "_unusable", False):
+            return "<%s.%s at 0x%x; unusable>" % (self.__module__, self.__class__.__name__, id(self))
         if self.transportServer is None:
             return "<%s.%s at 0x%x; closed>" % (self.__module__, self.__class__.__name__, id(self))
         return "<%s.%s at 0x%x; %s - %s; %d objects>" % (
             self.__module__, self.__class__.__name__, id(self), self.locationStr,
             type(self.transportServer).__name__, len(self.objectsById))
 
+    # A Daemon that ends up in call arguments or results (e.g. self._pyroDaemon by accident) travels as an
+    # empty placeholder, as in the original: the receiver gets an unusable Daemon (not bound, no objects).
+    __pyro_class__ = "Pyro5.server.Daemon"
+
+    def __pyro_state__(self) -> tuple:
+        return ()
+
     def __getstate__(self) -> Any:
-        raise errors.PyroError("a Daemon can't be serialized (don't pass it in remote calls)")
+        return {}
+
+    def __setstate__(self, state: Any) -> None:
+        _init_unusable(self)
 
 
-def _is_registered(obj: Any, own: Any) -> bool:
-    """Is obj currently registered in a (not closed) daemon? (stale _pyroId attributes don't count)"""
-    daemon = own.get("_pyroDaemon")
-    if not isinstance(daemon, Daemon) or daemon._closed:
-        return False
-    return daemon._lookup_raw(own.get("_pyroId")) is obj
+def _class_of(obj_or_class: Any) -> type:
+    return obj_or_class if inspect.isclass(obj_or_class) else type(obj_or_class)
+
+
+def _multiplex_server_class() -> type:
+    from .svr_multiplex import SocketServer_Multiplex
+    return SocketServer_Multiplex
+
+
+def _init_unusable(daemon: Daemon) -> None:
+    """The state of a Daemon that arrived over the wire (a placeholder): closed, nothing registered."""
+    daemon._unusable = True  # type: ignore[attr-defined]
+    daemon._closed = True
+    daemon.transportServer = None
+    daemon.objectsById = {}
+    daemon.locationStr = "<<unusable>>"
+    daemon.natLocationStr = None
+    daemon._shutting_down = threading.Event()
+    daemon._shutting_down.set()
+    daemon._streams = StreamRegistry()
+
+
+def _unusable_daemon(classname: str, data: dict) -> Daemon:
+    daemon = Daemon.__new__(Daemon)
+    _init_unusable(daemon)
+    return daemon
+
+
+serializers.SerializerBase.register_dict_to_class("Pyro5.server.Daemon", _unusable_daemon)
 
 
 def _getpid() -> int:

@@ -15,7 +15,7 @@ from ._svr_common import ClientConnection, ServerControl, Wakeup, comm_timeout
 
 __all__ = ["SocketServer_ExistingConnection"]
 
-log = logging.getLogger("Pyro5.svr_existingconn")
+log = logging.getLogger("Pyro5.existingconnectionserver")
 
 
 class SocketServer_ExistingConnection(ServerControl):

@@ -33,7 +33,7 @@ from ._svr_conn import MuxConnection, message_length
 
 __all__ = ["SocketServer_Multiplex"]
 
-log = logging.getLogger("Pyro5.svr_multiplex")
+log = logging.getLogger("Pyro5.multiplexserver")
 
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
@@ -290,7 +290,14 @@ class SocketServer_Multiplex(CombinedSockets):
     def _dispatch(self, conn: MuxConnection) -> bool:
         """Hand one message to the daemon; False when the connection was closed."""
         if not conn.handshaked:
-            if self.daemon._handshake(conn):
+            try:
+                accepted = self.daemon._handshake(conn)
+            except BaseException:
+                # (e.g. SystemExit from validateHandshake: it ends the loop, as in the original; but the client
+                # learns it right away, instead of waiting for its timeout)
+                self._close_connection(conn, notify=False)
+                raise
+            if accepted:
                 conn.handshaked = True
                 return True
             self._close_connection(conn, notify=False)
@@ -333,7 +340,9 @@ class SocketServer_Multiplex(CombinedSockets):
 
     @property
     def sockets(self) -> list:
-        return ([self.sock] if self.sock is not None else []) + list(self._connections)
+        """the server socket, the client connections, and the sockets of the combined daemons/servers"""
+        combined = [s for other in self._combined for s in other.sockets]
+        return ([self.sock] if self.sock is not None else []) + list(self._connections) + combined
 
     def close(self) -> None:
         self.shutting_down = True

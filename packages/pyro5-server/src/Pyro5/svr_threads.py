@@ -33,9 +33,9 @@ from ._svr_common import (
 )
 from ._svr_conn import ThreadConnection
 
-__all__ = ["SocketServer_Threadpool", "Pool", "PoolError"]
+__all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError"]
 
-log = logging.getLogger("Pyro5.svr_threads")
+log = logging.getLogger("Pyro5.threadpoolserver")
 
 _IDLE_TIMEOUT = 5.0         # seconds an extra (above the minimum) worker may stay idle before it stops
 _MAX_REFUSERS = 16          # concurrent threads telling clients that the server is busy
@@ -48,6 +48,10 @@ class PoolError(Exception):
     """The pool has no free worker (or is closed)."""
 
 
+class NoFreeWorkersError(PoolError):
+    """All worker threads of the pool are busy (and it is at its maximum size)."""
+
+
 class Pool:
     """A dynamically sized pool of worker threads that run jobs (callables)."""
 
@@ -58,6 +62,7 @@ class Pool:
         self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
+        self._busy_threads: set[threading.Thread] = set()
         self._idle = 0
         self._busy = 0
         self._closed = False
@@ -78,6 +83,18 @@ class Pool:
     @property
     def num_busy(self) -> int:
         return self._busy
+
+    @property
+    def busy(self) -> frozenset:
+        """the worker threads that are running a job (read only snapshot, as the original's pool.busy)"""
+        with self._lock:
+            return frozenset(self._busy_threads)
+
+    @property
+    def idle(self) -> frozenset:
+        """the worker threads that wait for a job (read only snapshot, as the original's pool.idle)"""
+        with self._lock:
+            return frozenset(self._workers - self._busy_threads)
 
     def _spawn(self, job: Any) -> None:
         self._counter += 1
@@ -100,7 +117,7 @@ class Pool:
                 self._busy += 1
                 self._spawn(job)
                 return
-        raise PoolError("no free workers: all %d worker threads are busy" % self.max_workers)
+        raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
 
     def _work(self, job: Any) -> None:
         me = threading.current_thread()
@@ -117,12 +134,15 @@ class Pool:
                         continue
                 if job is _STOP:
                     return
+                with self._lock:
+                    self._busy_threads.add(me)
                 try:
                     job()
                 except Exception:
                     log.exception("unexpected error in worker thread")
                 job = None
                 with self._lock:
+                    self._busy_threads.discard(me)
                     self._busy -= 1
                     if self._closed:
                         return
@@ -130,6 +150,7 @@ class Pool:
         finally:
             with self._lock:
                 self._workers.discard(me)
+                self._busy_threads.discard(me)
 
     def close(self, join_timeout: float = 0.5) -> None:
         with self._lock:

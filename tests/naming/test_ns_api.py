@@ -259,3 +259,16 @@ def test_custom_mapping_storage(start_ns):
         assert p.count() == 2
     rn.stop()
     assert store.closed
+
+
+def test_nameserver_daemon_close_clears_nameserver(tmp_path):
+    """NameServerDaemon.nameserver is the NameServer, and None after close() (as the original)."""
+    from Pyro5.nameserver import NameServerDaemon
+    daemon = NameServerDaemon(host="127.0.0.1", port=0, storage="sql:" + str(tmp_path / "n.sqlite"))
+    nameserver = daemon.nameserver
+    assert isinstance(nameserver, NameServer) and daemon.storage is nameserver.storage
+    daemon.close()
+    assert daemon.nameserver is None and daemon.storage is None
+    with pytest.raises(errors.NamingError, match="closed"):
+        nameserver.count()      # the storage was closed
+    daemon.close()              # twice is fine

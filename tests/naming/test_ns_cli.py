@@ -435,3 +435,20 @@ def test_ns_bchost_and_bcport_take_effect_in_private_network_namespace():
     assert answers["10.99.0.1:%d" % bcport] is None          # bound on 127.0.0.1 only
     assert answers["127.0.0.1:9091"] is None and answers["10.99.0.1:9091"] is None
     assert out["ns_exit"] == 0, out["ns_stderr"]
+
+
+@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+def test_broadcast_reply_behind_nat_in_private_network_namespace():
+    """start_ns(nathost=, natport=) on a LAN address and on all interfaces: the name server's uri is the
+    external one, the broadcast responder answers askers on the local network with the internal address
+    (tests/interop runs the same script with the original)."""
+    import json
+    script = str(Path(__file__).with_name("_netns_broadcast.py"))
+    result = subprocess.run(["unshare", "-rn", sys.executable, script, "nat"], capture_output=True, text=True,
+                            timeout=90, cwd=str(Path(__file__).resolve().parents[2]))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"10.99.0.1", "0.0.0.0"}
+    for seen in out.values():
+        assert seen["returned"] == seen["registered"] == "PYRO:Pyro.NameServer@nat.example.org:5555"
+        assert seen["reply"] == "PYRO:Pyro.NameServer@10.99.0.1:%d" % seen["port"]

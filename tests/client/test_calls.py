@@ -453,10 +453,19 @@ def test_generator_continues_after_reconnect(peer):
         p._pyroReconnect()  # the daemon lingers the stream for a while (ITER_STREAM_LINGER)
         assert list(stream) == [2, 3, 4]
         p._pyroRelease()
-        stream = p.gen(3)
+        stream = p.gen(4)
         assert next(stream) == 0
         p._pyroRelease()
-        assert next(stream) == 1  # reconnects by itself
+        # no silent reconnect for a released proxy (as the original): ConnectionClosedError, the stream stays
+        for _ in range(2):
+            with pytest.raises(Pyro5.errors.ConnectionClosedError, match="proxy for this stream result has been "
+                                                                         "closed"):
+                next(stream)
+        p._pyroReconnect()
+        assert next(stream) == 1
+        p._pyroRelease()
+        assert p.add(1, 2) == 3         # any call reconnects the proxy, and the stream with it
+        assert next(stream) == 2
 
 
 @pytest.mark.parametrize("name", ["_private", "unexposed", "nonexisting", "__init__"])

@@ -173,10 +173,27 @@ def test_reconnect_fails_after_tries():
 
 
 def test_unknown_serializer():
+    """Raised before connecting; the class is a SerializeError (a CommunicationError, what the original raises
+    when not connected) and a KeyError (what it raises when connected). _pyroReconnect does not retry it."""
     p = Proxy("PYRO:thing@127.0.0.1:%d" % closed_port())
     p._pyroSerializer = "bogus"
-    with pytest.raises(Pyro5.errors.SerializeError, match="unknown serializer 'bogus'"):
+    with pytest.raises(Pyro5.errors.SerializeError, match="unknown serializer 'bogus'") as caught:
         p._pyroBind()
+    assert isinstance(caught.value, KeyError) and isinstance(caught.value, Pyro5.errors.CommunicationError)
+    assert str(caught.value).startswith("unknown serializer 'bogus' (set proxy._pyroSerializer")
+    with pytest.raises(KeyError, match="unknown serializer 'bogus'"):
+        p._pyroReconnect()      # (would retry 100000000 times, 2 seconds apart, if it retried)
+    assert p._pyroConnection is None
+
+
+def test_unknown_config_serializer_fails_when_the_proxy_is_created():
+    Pyro5.config.SERIALIZER = "bogus"
+    with pytest.raises(ValueError, match="unknown serializer 'bogus'"):
+        Proxy(URI)
+    with pytest.raises(ValueError):
+        Proxy(Pyro5.core.URI(URI))
+    Pyro5.config.SERIALIZER = "json"
+    assert Proxy(URI)._pyroSerializer is None
 
 
 def test_ownership_checked_before_connecting():
@@ -220,6 +237,18 @@ def test_serialized_blob_local():
     assert blob.deserialized() == {"a": [1, 2]}
     with pytest.raises(TypeError):
         SerializedBlob("info", {"a": 1}, is_blob=True)
+
+
+@pytest.mark.parametrize("name", ["serpent", "json", "marshal", "msgpack"])
+def test_serialized_blob_of_sending_and_receiving_messages(name):
+    """is_blob=True with the message that is sent (the 40-byte header skipped, as the original) or received."""
+    from Pyro5 import protocol
+    ser = Pyro5.serializers.serializers[name]
+    data = ser.dumpsCall("obj", "method", ("a", 1), {"k": 2})
+    sent = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, ser.serializer_id, data, annotations={"ABCD": b"x"})
+    received = protocol.ReceivingMessage(sent.data[:40], sent.data[40:])
+    for msg in (sent, received):
+        assert list(SerializedBlob("info", msg, is_blob=True).deserialized()) == ["a", 1]
 
 
 def test_context_manager_without_connection():

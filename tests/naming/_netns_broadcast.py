@@ -102,8 +102,88 @@ def bcoptions() -> None:
     print(json.dumps(out))
 
 
+def _setup_address() -> None:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "addr", "add", ADDRESS + "/24", "dev", "lo"], check=True)
+
+
+def nat() -> None:
+    """start_ns(nathost=..., natport=...) on a non-loopback address: what the broadcast responder answers.
+    Only uses the public API, so it runs with the original Pyro5's interpreter as well."""
+    import socket
+
+    from Pyro5 import nameserver
+    _setup_address()
+    out: dict = {}
+    for host in (ADDRESS, "0.0.0.0"):
+        uri, daemon, bc = nameserver.start_ns(host=host, port=0, bcport=0, nathost="nat.example.org", natport=5555)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(5)
+                s.sendto(b"GET_NSURI", (ADDRESS, bc.getPort()))
+                bc.processRequest()
+                reply = s.recvfrom(200)[0].decode()
+            out[host] = {"returned": str(uri), "port": daemon.sock.getsockname()[1], "reply": reply,
+                         "registered": str(daemon.nameserver.lookup("Pyro.NameServer"))}
+        finally:
+            daemon.close()
+            bc.close()
+    print(json.dumps(out))
+
+
+def startup_lines() -> None:
+    """`python -m Pyro5.nameserver <args>` for several argument sets (this interpreter): the start-up output
+    up to the uri line(s) with the port numbers replaced by PORT, and what it prints on Ctrl-C."""
+    import re
+    _setup_address()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    out: dict = {}
+    for args in STARTUP_ARGS:
+        ns = subprocess.Popen([sys.executable, "-m", "Pyro5.nameserver"] + args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+        lines: list[str] = []
+        rest: list[str] = []
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                line = ns.stdout.readline()
+                if not line:
+                    break
+                lines.append(re.sub(r":(?!5555\b)\d{2,5}\b", ":PORT", line.rstrip("\n")))
+                if line.startswith(("URI = ", "external URI = ")):
+                    break
+        finally:
+            ns.send_signal(signal.SIGINT)
+            try:
+                ns.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                ns.kill()
+                ns.wait(timeout=15)
+            rest = ns.stdout.read().splitlines()
+            ns.stderr.close()
+            ns.stdout.close()
+        out[" ".join(args)] = {"startup": lines, "interrupted": rest}
+    print(json.dumps(out))
+
+
+STARTUP_ARGS = [
+    ["-n", ADDRESS, "-p", "0"],
+    ["-n", ADDRESS, "-p", "0", "-x"],
+    ["-n", "0.0.0.0", "-p", "0", "-x"],
+    ["-n", "127.0.0.1", "-p", "0"],
+    ["-n", "127.0.0.1", "-p", "0", "-x"],
+    ["-n", ADDRESS, "-p", "0", "-x", "--nathost", "nat.example.org", "--natport", "5555"],
+    ["-n", ADDRESS, "-p", "0", "--bcport", "0", "--nathost", "nat.example.org", "--natport", "5555"],
+]
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["bcoptions"]:
         bcoptions()
+    elif sys.argv[1:] == ["nat"]:
+        nat()
+    elif sys.argv[1:] == ["startup"]:
+        startup_lines()
     else:
         main()

@@ -79,8 +79,11 @@ def test_yplookup(nsproxy):
     assert nsproxy.yplookup() == {}
     with pytest.raises(ValueError):
         nsproxy.yplookup(meta_all=["a"], meta_any=["b"])
-    with pytest.raises(errors.NamingError, match="should not be a str"):
-        nsproxy.yplookup(meta_all="printer")
+    # wrong types: TypeError, as the original (a remote caller gets builtins.TypeError)
+    for kwargs in ({"meta_all": "printer"}, {"meta_any": "printer"}, {"meta_all": 42}, {"meta_any": 42}):
+        with pytest.raises(TypeError) as caught:
+            nsproxy.yplookup(**kwargs)
+        assert type(caught.value) is TypeError
 
 
 def test_set_metadata(nsproxy):
@@ -116,51 +119,66 @@ def test_remove(nsproxy):
     assert nsproxy.unregister("u") == 1
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "must not be empty"),
-    (42, "name must be a str"),
-    (None, "name must be a str"),
-    ("x" * 5000, "too long"),
-    ("bad\nname", "control characters"),
+@pytest.mark.parametrize("name, error, message", [
+    ("", errors.NamingError, "must not be empty"),
+    (42, TypeError, "name must be a str"),
+    (None, TypeError, "name must be a str"),
+    (b"bytes", TypeError, "name must be a str"),
+    ("x" * 5000, errors.NamingError, "too long"),
+    ("bad\nname", errors.NamingError, "control characters"),
 ])
-def test_bad_names(nsproxy, name, message):
+def test_bad_names(nsproxy, name, error, message):
+    """A name of the wrong type is a TypeError (as the original); a bad value a NamingError (ours only)."""
     nsproxy.register("keep", "PYRO:keep@host:1")
-    with pytest.raises(errors.NamingError, match=message):
+    with pytest.raises(error, match=message):
         nsproxy.register(name, "PYRO:x@host:1")
-    with pytest.raises(errors.NamingError, match=message):
+    with pytest.raises(error, match=message):
         nsproxy.lookup(name)
+    with pytest.raises(error, match=message):
+        nsproxy.set_metadata(name, ["t"])
     assert set(nsproxy.list()) == {"Pyro.NameServer", "keep"}
     nsproxy.ping()
 
 
-@pytest.mark.parametrize("uri, message", [
-    ("notauri", "invalid uri"),
-    ("PYRO:noloc", "invalid uri"),
-    (42, "only URIs or strings"),
-    ("PYRO:x@host:1" + "x" * 5000, "too long"),
+@pytest.mark.parametrize("uri, error, message", [
+    ("notauri", errors.NamingError, "invalid uri"),
+    ("PYRO:noloc", errors.NamingError, "invalid uri"),
+    (42, TypeError, "only URIs or strings"),
+    (None, TypeError, "only URIs or strings"),
+    (b"PYRO:x@host:1", TypeError, "only URIs or strings"),
+    ("PYRO:x@host:1" + "x" * 5000, errors.NamingError, "too long"),
 ])
-def test_bad_uris(nsproxy, uri, message):
+def test_bad_uris(nsproxy, uri, error, message):
     nsproxy.register("keep", "PYRO:keep@host:1")
-    with pytest.raises(errors.NamingError, match=message):
+    with pytest.raises(error, match=message):
         nsproxy.register("new", uri)
     assert set(nsproxy.list()) == {"Pyro.NameServer", "keep"}
 
 
-@pytest.mark.parametrize("metadata, message", [
-    ("printer", "should not be a str"),
-    (["ok", 42], "tags must be str"),
-    ({"k": "v"}, "must be a set, list or tuple"),
-    (["x" * 5000], "too long"),
-    ([str(i) for i in range(2000)], "too many tags"),
+@pytest.mark.parametrize("metadata, error, message", [
+    ("printer", TypeError, "should not be a str"),
+    (42, TypeError, "must be a set, list or tuple"),
+    (["ok", 42], TypeError, "tags must be str"),
+    ({1: "v"}, TypeError, "tags must be str"),     # (an iterable: its items, the keys, are the tags)
+    (["x" * 5000], errors.NamingError, "too long"),
+    ([str(i) for i in range(2000)], errors.NamingError, "too many tags"),
 ])
-def test_bad_metadata(nsproxy, metadata, message):
+def test_bad_metadata(nsproxy, metadata, error, message):
     nsproxy.register("keep", "PYRO:keep@host:1", metadata={"m"})
-    with pytest.raises(errors.NamingError, match=message):
+    with pytest.raises(error, match=message):
         nsproxy.register("new", "PYRO:new@host:1", metadata=metadata)
-    with pytest.raises(errors.NamingError, match=message):
+    with pytest.raises(error, match=message):
         nsproxy.set_metadata("keep", metadata)
     assert nsproxy.list(return_metadata=True)["keep"] == ("PYRO:keep@host:1", {"m"})
     assert nsproxy.count() == 2
+
+
+def test_metadata_from_other_iterables(nsproxy):
+    """Like the original: any non-str iterable of str is accepted as metadata (a dict gives its keys)."""
+    nsproxy.register("d", "PYRO:d@host:1", metadata={"k1": 1, "k2": 2})
+    nsproxy.register("f", "PYRO:f@host:1", metadata=frozenset({"x"}))
+    assert nsproxy.lookup("d", return_metadata=True)[1] == {"k1", "k2"}
+    assert set(nsproxy.yplookup(meta_any={"k1": None, "x": None})) == {"d", "f"}
 
 
 def test_bad_regex(nsproxy):
@@ -169,8 +187,15 @@ def test_bad_regex(nsproxy):
         nsproxy.list(regex="[unclosed")
     with pytest.raises(errors.NamingError, match="invalid regex"):
         nsproxy.remove(regex="(")
-    with pytest.raises(errors.NamingError, match="regex must be a str"):
+    with pytest.raises(TypeError, match="regex must be a str"):
         nsproxy.list(regex=5)
+    with pytest.raises(TypeError, match="regex must be a str"):
+        nsproxy.remove(regex=5)
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        nsproxy.list(prefix=5)
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        nsproxy.remove(prefix=5)
+    assert nsproxy.remove(5) == 0        # a name that cannot be registered is not there (as the original)
     assert nsproxy.count() == 2
 
 
@@ -234,3 +259,16 @@ def test_custom_mapping_storage(start_ns):
         assert p.count() == 2
     rn.stop()
     assert store.closed
+
+
+def test_nameserver_daemon_close_clears_nameserver(tmp_path):
+    """NameServerDaemon.nameserver is the NameServer, and None after close() (as the original)."""
+    from Pyro5.nameserver import NameServerDaemon
+    daemon = NameServerDaemon(host="127.0.0.1", port=0, storage="sql:" + str(tmp_path / "n.sqlite"))
+    nameserver = daemon.nameserver
+    assert isinstance(nameserver, NameServer) and daemon.storage is nameserver.storage
+    daemon.close()
+    assert daemon.nameserver is None and daemon.storage is None
+    with pytest.raises(errors.NamingError, match="closed"):
+        nameserver.count()      # the storage was closed
+    daemon.close()              # twice is fine

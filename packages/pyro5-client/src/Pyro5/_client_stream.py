@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import core
+from . import core, errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Proxy
@@ -33,6 +33,10 @@ class _StreamResultIterator:
         proxy = self.proxy
         if proxy is None:
             raise StopIteration
+        if proxy._pyroConnection is None:
+            # released (or the connection was lost): no silent reconnect, as in the original; the stream can go
+            # on after the program reconnects the proxy itself (_pyroReconnect/_pyroBind or another call)
+            raise errors.ConnectionClosedError("the proxy for this stream result has been closed")
         try:
             return proxy._pyroInvoke("get_next_stream_item", [self.streamId], {}, objectId=core.DAEMON_NAME)
         except (StopIteration, GeneratorExit):

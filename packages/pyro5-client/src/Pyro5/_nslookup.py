@@ -27,7 +27,7 @@ from . import config, core, errors, socketutil
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Proxy
 
-log = logging.getLogger("Pyro5.client")
+log = logging.getLogger("Pyro5.core")   # the original logs locate_ns/resolve as Pyro5.core
 
 BROADCAST_MESSAGE = b"GET_NSURI"
 _BROADCAST_ATTEMPTS = 3

@@ -71,12 +71,23 @@ if _EXCEPTION_WRAPPER not in getattr(serializers.SerializerBase, "_custom_dict_t
     serializers.SerializerBase.register_dict_to_class(_EXCEPTION_WRAPPER, _exception_wrapper_from_dict)
 
 
-def _serializer_by_name(name: str) -> serializers.SerializerBase:
+class _UnknownSerializerError(errors.SerializeError, ValueError, KeyError):
+    """An unknown serializer name in config.SERIALIZER or proxy._pyroSerializer.
+
+    The original Pyro5 raises ValueError when the Proxy is created with an unknown config.SERIALIZER, and at
+    the call a CommunicationError (proxy not connected yet) or KeyError (connected): this class is all of them,
+    so code written against either behaviour catches it."""
+
+    __str__ = Exception.__str__     # (not KeyError's, which would quote the message)
+
+
+def _serializer_by_name(name: Any) -> serializers.SerializerBase:
     try:
         return serializers.serializers[name]
-    except KeyError:
-        raise errors.SerializeError("unknown serializer %r (set proxy._pyroSerializer or config.SERIALIZER to one of: "
-                                    "%s)" % (name, ", ".join(sorted(serializers.serializers)))) from None
+    except (KeyError, TypeError):
+        raise _UnknownSerializerError(
+            "unknown serializer %r (set proxy._pyroSerializer or config.SERIALIZER to one of: %s)"
+            % (name, ", ".join(sorted(serializers.serializers)))) from None
 
 
 def _is_blob(obj: Any) -> bool:
@@ -137,6 +148,7 @@ class Proxy:
             uri = core.URI(uri)
         elif not isinstance(uri, core.URI):
             raise TypeError("expected Pyro URI (a str or Pyro5.core.URI), got %s" % type(uri).__name__)
+        _serializer_by_name(config.SERIALIZER)   # a wrong config item fails here, like the original (ValueError)
         self._pyroUri = uri
         self.__connectedSocket = connected_socket
         self._pyroConnection: socketutil.SocketConnection | None = None
@@ -367,6 +379,8 @@ class Proxy:
             try:
                 self.__pyroCreateConnection()
                 return
+            except _UnknownSerializerError:
+                raise       # a configuration error: trying again cannot help
             except (errors.CommunicationError, errors.NamingError) as x:  # (a PYRONAME uri is resolved again)
                 tries -= 1
                 log.debug("reconnect to %s failed (%s), %d tries left", self._pyroUri, x, tries)
@@ -835,6 +849,10 @@ class SerializedBlob:
         """Retrieves the client data stored in this blob. Deserializes the data automatically if required."""
         if self._contains_blob:
             protocol_msg = self._data
+            if isinstance(protocol_msg, protocol.SendingMessage):
+                # its data is the whole message: parse it as received (header, annotations, compression)
+                raw = protocol_msg.data
+                protocol_msg = protocol.ReceivingMessage(raw[:_HEADER_SIZE], memoryview(raw)[_HEADER_SIZE:])
             try:
                 serializer = serializers.serializers_by_id[protocol_msg.serializer_id]
             except KeyError:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["AutoCleaner", "check_autoclean_config"]
 
-log = logging.getLogger("Pyro5.nameserver")
+log = logging.getLogger("Pyro5.naming")   # the original's logger name for the name server parts
 
 
 class AutoCleaner(threading.Thread):

@@ -12,7 +12,7 @@ from Pyro5 import config, core, socketutil
 
 __all__ = ["BroadcastServer", "REQUEST_NSURI"]
 
-log = logging.getLogger("Pyro5.nameserver")
+log = logging.getLogger("Pyro5.naming")   # the original's logger name for the name server parts
 
 REQUEST_NSURI = b"GET_NSURI"
 _MAX_REQUEST = 1024

@@ -19,7 +19,7 @@ from Pyro5 import errors
 
 __all__ = ["REGEX_TIMEOUT", "compile_pattern", "match_names"]
 
-log = logging.getLogger("Pyro5.nameserver")
+log = logging.getLogger("Pyro5.naming")   # the original's logger name for the name server parts
 
 #: the total number of seconds the matches of one request may take (the name server uses its own
 #: ``Pyro5.nameserver.REGEX_TIMEOUT``; this one is the default of the storages' generic search)

@@ -23,7 +23,7 @@ from Pyro5._ns_regex import match_names
 
 __all__ = ["StorageBase", "MemoryStorage", "SqlStorage", "create_storage"]
 
-log = logging.getLogger("Pyro5.nameserver")
+log = logging.getLogger("Pyro5.naming")   # the original's logger name for the name server parts
 
 Entry = tuple[str, frozenset]
 

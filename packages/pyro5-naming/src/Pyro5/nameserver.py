@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import itertools
 import logging
 import re
 import signal
@@ -28,7 +29,7 @@ from Pyro5.server import Daemon, expose
 __all__ = ["NameServer", "NameServerDaemon", "BroadcastServer", "AutoCleaner", "MemoryStorage", "SqlStorage",
            "StorageBase", "start_ns", "start_ns_loop", "lookup", "yplookup", "main"]
 
-log = logging.getLogger("Pyro5.nameserver")
+log = logging.getLogger("Pyro5.naming")   # the original's logger name
 
 NAMESERVER_METADATA = "class:Pyro5.nameserver.NameServer"
 MAX_NAME_LENGTH = 1024
@@ -44,11 +45,21 @@ _LOOKUP_POLL_INTERVAL = 0.1
 
 
 # ------------------------------------------------------------------------------------------------ validation
+#
+# Arguments of the wrong TYPE raise TypeError, as the original Pyro5 5.15 does (a remote caller receives
+# builtins.TypeError); wrong VALUES (too long, control characters, empty, invalid uri or regex) raise
+# NamingError. Both are logged here, since the caller only sees the exception.
 
 def _rejected(message: str) -> NamingError:
-    """The error for bad input from a caller; it is logged here since the caller only sees the exception."""
+    """The error for a bad value from a caller."""
     log.warning("name server rejected a request: %s", message)
     return NamingError(message)
+
+
+def _wrong_type(message: str) -> TypeError:
+    """The error for an argument of the wrong type from a caller."""
+    log.warning("name server rejected a request: %s", message)
+    return TypeError(message)
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -58,7 +69,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def _check_name(name: Any, what: str = "name") -> str:
     if not isinstance(name, str):
-        raise _rejected("%s must be a str, not %s" % (what, type(name).__name__))
+        raise _wrong_type("%s must be a str, not %s" % (what, type(name).__name__))
     if not name:
         raise _rejected("%s must not be empty" % what)
     if len(name) > MAX_NAME_LENGTH:
@@ -70,38 +81,41 @@ def _check_name(name: Any, what: str = "name") -> str:
 
 def _check_text(value: Any, what: str, maxlength: int) -> str:
     if not isinstance(value, str):
-        raise _rejected("%s must be a str, not %s" % (what, type(value).__name__))
+        raise _wrong_type("%s must be a str, not %s" % (what, type(value).__name__))
     if len(value) > maxlength:
         raise _rejected("%s is too long (%d characters, the maximum is %d)" % (what, len(value), maxlength))
     return value
 
 
 def _check_metadata(metadata: Any, what: str = "metadata") -> frozenset:
-    """None or a set/frozenset/list/tuple of str -> frozenset of tags."""
+    """None or a collection of str (set, frozenset, list, tuple, or another non-str iterable) -> frozenset."""
     if metadata is None:
         return frozenset()
-    if isinstance(metadata, (str, bytes)):
-        raise _rejected("%s should not be a str, but a collection of str (set, list, tuple): got %s"
-                        % (what, _short(metadata)))
-    if not isinstance(metadata, (set, frozenset, list, tuple)):
-        raise _rejected("%s must be a set, list or tuple of str, not %s" % (what, type(metadata).__name__))
-    if len(metadata) > MAX_TAGS:
-        raise _rejected("%s has too many tags (%d, the maximum is %d)" % (what, len(metadata), MAX_TAGS))
-    for tag in metadata:
+    if isinstance(metadata, (str, bytes, bytearray)):
+        raise _wrong_type("%s should not be a %s, but another iterable of str (set, list, etc): got %s"
+                          % (what, type(metadata).__name__, _short(metadata)))
+    try:
+        tags = list(itertools.islice(iter(metadata), MAX_TAGS + 1))
+    except TypeError:
+        raise _wrong_type("%s must be a set, list or tuple of str, not %s"
+                          % (what, type(metadata).__name__)) from None
+    if len(tags) > MAX_TAGS:
+        raise _rejected("%s has too many tags (more than %d)" % (what, MAX_TAGS))
+    for tag in tags:
         if not isinstance(tag, str):
-            raise _rejected("%s tags must be str, not %s (%s)" % (what, type(tag).__name__, _short(tag)))
+            raise _wrong_type("%s tags must be str, not %s (%s)" % (what, type(tag).__name__, _short(tag)))
         if len(tag) > MAX_TAG_LENGTH:
             raise _rejected("%s tag is too long (%d characters, the maximum is %d)"
                             % (what, len(tag), MAX_TAG_LENGTH))
-    return frozenset(metadata)
+    return frozenset(tags)
 
 
 def _check_uri(name: str, uri: Any) -> str:
     if isinstance(uri, core.URI):
         return str(uri)
     if not isinstance(uri, str):
-        raise _rejected("only URIs or strings can be registered, not %s (registering %r)"
-                        % (type(uri).__name__, name))
+        raise _wrong_type("only URIs or strings can be registered, not %s (registering %r)"
+                          % (type(uri).__name__, name))
     if len(uri) > MAX_URI_LENGTH:
         raise _rejected("uri for %r is too long (%d characters, the maximum is %d)" % (name, len(uri), MAX_URI_LENGTH))
     try:
@@ -189,6 +203,8 @@ class NameServer:
         """Remove a registration. returns the number of items removed.
         The name server's own registration is never removed."""
         if name is not None:
+            if not isinstance(name, str):
+                return 0    # (never registered; the original answers 0 as well)
             _check_name(name)
             if name == core.NAMESERVER_NAME:
                 return 0
@@ -350,6 +366,7 @@ class NameServerDaemon(Daemon):
                 closer = getattr(nameserver.storage, "close", None)
                 if closer is not None:
                     closer()
+        self.nameserver = None   # (like the original; programs test it to see if the name server was closed)
 
     def __enter__(self) -> "NameServerDaemon":
         super().__enter__()
@@ -381,6 +398,7 @@ def start_ns(host: Optional[str] = None, port: Optional[int] = None, enableBroad
 
     No broadcast responder is made for a unix socket name server or one that binds on a loopback address."""
     daemon = NameServerDaemon(host, port, unixsocket, nathost=nathost, natport=natport, storage=storage)
+    assert daemon.nameserver is not None
     nsUri = daemon.uriFor(daemon.nameserver)   # the external uri when NAT is used, like the original
     bcserver = None
     if unixsocket:
@@ -391,7 +409,10 @@ def start_ns(host: Optional[str] = None, port: Optional[int] = None, enableBroad
             log.info("not starting broadcast server for localhost")
         else:
             try:
-                bcserver = BroadcastServer(nsUri, bchost, bcport,
+                # the responder answers with the internal address: a broadcast comes from the local network,
+                # behind the NAT (manual, "Pyro behind a NAT"; the original does the same)
+                internal_uri = daemon.uriFor(daemon.nameserver, nat=False)
+                bcserver = BroadcastServer(internal_uri, bchost, bcport,
                                            ipv6=daemon.sock.family == socket.AF_INET6)
             except BaseException:
                 daemon.close()
@@ -409,8 +430,8 @@ def start_ns_loop(host: Optional[str] = None, port: Optional[int] = None, enable
         if bcserver is not None:
             print("Broadcast server running on %s" % bcserver.locationStr)
             daemon.combine(bcserver)
-        elif enableBroadcast and not unixsocket:
-            print("Not starting broadcast server for localhost.")
+        elif not unixsocket and _is_loopback(str(daemon.sock.getsockname()[0])):
+            print("Not starting broadcast server for localhost.")    # (also with -x, like the original)
         # like the original: counted after the name server registered itself, so only more than 1 is news
         assert daemon.nameserver is not None
         existing = daemon.nameserver.count()

@@ -71,23 +71,8 @@ if _EXCEPTION_WRAPPER not in getattr(serializers.SerializerBase, "_custom_dict_t
     serializers.SerializerBase.register_dict_to_class(_EXCEPTION_WRAPPER, _exception_wrapper_from_dict)
 
 
-class _UnknownSerializerError(errors.SerializeError, ValueError, KeyError):
-    """An unknown serializer name in config.SERIALIZER or proxy._pyroSerializer.
-
-    The original Pyro5 raises ValueError when the Proxy is created with an unknown config.SERIALIZER, and at
-    the call a CommunicationError (proxy not connected yet) or KeyError (connected): this class is all of them,
-    so code written against either behaviour catches it."""
-
-    __str__ = Exception.__str__     # (not KeyError's, which would quote the message)
-
-
-def _serializer_by_name(name: Any) -> serializers.SerializerBase:
-    try:
-        return serializers.serializers[name]
-    except (KeyError, TypeError):
-        raise _UnknownSerializerError(
-            "unknown serializer %r (set proxy._pyroSerializer or config.SERIALIZER to one of: %s)"
-            % (name, ", ".join(sorted(serializers.serializers)))) from None
+_UnknownSerializerError = serializers.UnknownSerializerError   # (one class, in pyro5-wire)
+_serializer_by_name = serializers.get_serializer
 
 
 def _is_blob(obj: Any) -> bool:

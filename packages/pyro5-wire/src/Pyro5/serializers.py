@@ -97,8 +97,8 @@ def get_serializer(name: str) -> SerializerBase:
     try:
         return serializers[name]
     except (KeyError, TypeError):
-        raise UnknownSerializerError("unknown serializer %r configured (config.SERIALIZER or proxy._pyroSerializer); "
-                                     "use one of: %s" % (name, ", ".join(sorted(serializers)))) from None
+        raise UnknownSerializerError("unknown serializer %r (set proxy._pyroSerializer or config.SERIALIZER to one of: %s)"
+                                     % (name, ", ".join(sorted(serializers)))) from None
 
 
 def get_serializer_by_id(serializer_id: int) -> SerializerBase:

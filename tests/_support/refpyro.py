@@ -56,6 +56,24 @@ def run_orig(code: str, *args: str, input: bytes | None = None, timeout: float =
     return p
 
 
+def python_for(which: str) -> str:
+    """The interpreter of one implementation: "ours" (this test run's) or "orig"/"original" (the reference venv)."""
+    if which == "ours":
+        return sys.executable
+    if which in ("orig", "original"):
+        return orig_python()
+    raise ValueError(f"unknown implementation {which!r}")
+
+
+def run_snippet(which: str, code: str, *args: str, timeout: float = 60, env: dict | None = None) -> str:
+    """Run the same snippet with either implementation (see python_for) in a clean environment; its stdout.
+    Fails the test with the snippet's stderr when it exits non-zero."""
+    p = subprocess.run([python_for(which), "-c", code, *args], capture_output=True, timeout=timeout,
+                       env=env or clean_env(), text=True)
+    assert p.returncode == 0, f"{which} snippet failed ({p.returncode}):\n{p.stderr}"
+    return p.stdout
+
+
 class OrigProcess:
     """A long-running child process of the original Pyro5 (a server, usually).
 

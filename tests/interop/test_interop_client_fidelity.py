@@ -4,9 +4,6 @@ serializers, a remote iterator of a released proxy, SerializedBlob around a Send
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -20,14 +17,7 @@ INTERPRETERS = ["orig", "ours"]
 
 
 def run_with(which: str, code: str, *args: str) -> dict:
-    if which == "orig":
-        out = refpyro.run_orig(code, *args, timeout=60).stdout.decode()
-    else:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
-        p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=60, env=env)
-        assert p.returncode == 0, p.stderr.decode(errors="replace")
-        out = p.stdout.decode()
-    return json.loads(out)
+    return json.loads(refpyro.run_snippet(which, code, *args))
 
 
 @expose

@@ -21,18 +21,13 @@ pytestmark = pytest.mark.interop
 IMPLEMENTATIONS = ["ours", "original"]
 
 
-def _python(which: str) -> str:
-    return sys.executable if which == "ours" else refpyro.orig_python()
-
-
 def _env() -> dict:
     return refpyro.clean_env(PYTHONUNBUFFERED="1")
 
 
 def run_report(which: str, code: str, *args: str) -> dict:
-    p = subprocess.run([_python(which), "-c", code, *args], capture_output=True, timeout=60, env=_env(), text=True)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    out = refpyro.run_snippet(which, code, *args, env=_env())
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # ------------------------------------------------------------------ Ctrl-C ends the request loop normally
@@ -71,7 +66,7 @@ else:
 @pytest.mark.parametrize("servertype", ["thread", "multiplex"])
 @pytest.mark.parametrize("entry", ["loop", "serve"])
 def test_ctrl_c_ends_the_loop_normally(which, servertype, entry):
-    proc = subprocess.Popen([_python(which), "-c", CTRL_C_SCRIPT, servertype, entry], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([refpyro.python_for(which), "-c", CTRL_C_SCRIPT, servertype, entry], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=_env(), text=True)
     try:
         assert proc.stdout is not None

@@ -5,7 +5,6 @@ reply behind a NAT (the last two in a private network namespace, so they can use
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,20 +22,10 @@ NETNS_SCRIPT = Path(__file__).resolve().parents[1] / "naming" / "_netns_broadcas
 INTERPRETERS = ["orig", "ours"]
 
 
-def _our_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
-    env["PYRO_BROADCAST_ADDRS"] = "127.0.0.1"
-    return env
-
-
 def run_with(which: str, code: str, *args: str, timeout: float = 60) -> str:
     """Run a snippet with the original's interpreter or ours; returns its stdout."""
-    if which == "orig":
-        return refpyro.run_orig(code, *args, timeout=timeout,
-                                env=refpyro.clean_env(PYRO_BROADCAST_ADDRS="127.0.0.1")).stdout.decode()
-    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=timeout, env=_our_env())
-    assert p.returncode == 0, p.stderr.decode(errors="replace")
-    return p.stdout.decode()
+    return refpyro.run_snippet(which, code, *args, timeout=timeout,
+                               env=refpyro.clean_env(PYRO_BROADCAST_ADDRS="127.0.0.1"))
 
 
 # ------------------------------------------------------------------------------------------------ argument types
@@ -256,11 +245,8 @@ needs_netns = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (
 
 
 def _netns(which: str, mode: str) -> dict:
-    python = refpyro.orig_python() if which == "orig" else sys.executable
-    env = refpyro.clean_env() if which == "orig" else {k: v for k, v in os.environ.items()
-                                                      if not k.startswith("PYRO_")}
-    p = subprocess.run(["unshare", "-rn", python, str(NETNS_SCRIPT), mode], capture_output=True, text=True,
-                       timeout=120, env=env, cwd="/")
+    p = subprocess.run(["unshare", "-rn", refpyro.python_for(which), str(NETNS_SCRIPT), mode],
+                       capture_output=True, text=True, timeout=120, env=refpyro.clean_env(), cwd="/")
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
 

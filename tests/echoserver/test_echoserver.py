@@ -14,6 +14,7 @@ import pytest
 from Pyro5 import errors
 from Pyro5.client import Proxy
 from Pyro5.utils import echoserver
+from tests._support import net
 
 HOST = "127.0.0.1"
 
@@ -385,18 +386,7 @@ def test_start_nameserver_without_responder_on_loopback():
     assert not ns.is_alive()
 
 
-def _can_unshare() -> bool:
-    import shutil
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        return False
-    try:
-        probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+@pytest.mark.skipif(not net.can_unshare_netns(), reason=net.NETNS_REASON)
 def test_cli_name_server_on_non_loopback_host_has_a_broadcast_responder():
     """-N on a non-loopback address also starts the broadcast responder (0.0.0.0:NS_BCPORT), like the original;
     a client finds the name server and the echo server by broadcast. Runs in a private network namespace."""

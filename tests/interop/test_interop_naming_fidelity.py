@@ -5,16 +5,14 @@ reply behind a NAT (the last two in a private network namespace, so they can use
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from Pyro5.nameserver import start_ns
-from tests._support import refpyro
+from tests._support import net, refpyro
 
 pytestmark = pytest.mark.interop
 
@@ -231,17 +229,7 @@ def test_logger_names(which):
 
 # ------------------------------------------------------------------------------------------------ private netns
 
-def _can_unshare() -> bool:
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None or shutil.which("ip") is None:
-        return False
-    try:
-        probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
-
-
-needs_netns = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+needs_netns = pytest.mark.skipif(not net.can_unshare_netns(), reason=net.NETNS_REASON)
 
 
 def _netns(which: str, mode: str) -> dict:

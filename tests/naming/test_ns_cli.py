@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._support import net
 from tests.naming.conftest import cli_env
 
 BIN = Path(sys.executable).parent
@@ -373,18 +374,7 @@ def test_nsc_main_in_process(shared_ns, capsys):
     assert capsys.readouterr().out == "Name server ping ok.\n"
 
 
-def _can_unshare() -> bool:
-    import shutil
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        return False
-    try:
-        probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+@pytest.mark.skipif(not net.can_unshare_netns(), reason=net.NETNS_REASON)
 @pytest.mark.parametrize("servertype", ["thread", "multiplex"])
 def test_real_broadcast_discovery_in_private_network_namespace(servertype):
     """pyro5-ns on a non-loopback address starts its broadcast responder on 0.0.0.0:9091 and pyro5-nsc finds it
@@ -415,7 +405,7 @@ def test_real_broadcast_discovery_in_private_network_namespace(servertype):
     assert reply == "PYRO:Pyro.NameServer@10.99.0.1:" + uri.rpartition(":")[2]
 
 
-@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+@pytest.mark.skipif(not net.can_unshare_netns(), reason=net.NETNS_REASON)
 def test_ns_bchost_and_bcport_take_effect_in_private_network_namespace():
     """pyro5-ns --bchost/--bcport: the responder of a non-loopback name server listens exactly there (and not
     on the default 0.0.0.0:9091). Runs in a private network namespace."""
@@ -437,7 +427,7 @@ def test_ns_bchost_and_bcport_take_effect_in_private_network_namespace():
     assert out["ns_exit"] == 0, out["ns_stderr"]
 
 
-@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rn (a private network namespace) and ip")
+@pytest.mark.skipif(not net.can_unshare_netns(), reason=net.NETNS_REASON)
 def test_broadcast_reply_behind_nat_in_private_network_namespace():
     """start_ns(nathost=, natport=) on a LAN address and on all interfaces: the name server's uri is the
     external one, the broadcast responder answers askers on the local network with the internal address

@@ -85,6 +85,23 @@ def server_env(servertype: str, **extra: str) -> dict:
 SERVE_CODE = "from tests.reliability._fuzz import serve; serve()"
 
 
+def start_server(servertype: str):   # -> refpyro.OrigProcess
+    """The server process: ours, or the original Pyro5 5.15 with PYRO5_RELIABILITY_PEER=orig (for comparison
+    figures; its venv, see tests/_support/refpyro.py)."""
+    from tests._support import refpyro
+    peer = os.environ.get("PYRO5_RELIABILITY_PEER", "ours")
+    if peer not in ("ours", "orig"):
+        raise ValueError("PYRO5_RELIABILITY_PEER must be ours or orig, not %r" % peer)
+    python = refpyro.orig_python() if peer == "orig" else None
+    env = server_env(servertype)
+    if peer == "orig":
+        env = refpyro.clean_env(PYRO_SERVERTYPE=servertype, PYTHONPATH=str(REPO))
+    proc = refpyro.start_python(SERVE_CODE, python=python, env=env, timeout=60)
+    proc.servertype = servertype
+    proc.peer = peer
+    return proc
+
+
 # ------------------------------------------------------------------------------------------------ frames
 
 def header(msgtype: int = MSG_INVOKE, serializer: int = 1, flags: int = 0, seq: int = 1, data_size: int = 0,

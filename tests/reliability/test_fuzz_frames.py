@@ -19,15 +19,13 @@ import time
 import pytest
 
 from Pyro5.client import Proxy
-from tests._support import refpyro
 from tests.reliability._fuzz import (
     REPO,
     SERIALIZER_IDS,
-    SERVE_CODE,
     SERVER_MAX_RSS,
     FrameGenerator,
     Outcome,
-    server_env,
+    start_server,
     throw,
     wait_until,
 )
@@ -40,8 +38,7 @@ SERVER_TYPES = ["thread", "multiplex"]
 
 @pytest.fixture(params=SERVER_TYPES)
 def server(request):
-    proc = refpyro.start_python(SERVE_CODE, env=server_env(request.param), timeout=60)
-    proc.servertype = request.param
+    proc = start_server(request.param)
     try:
         yield proc
     finally:
@@ -94,9 +91,9 @@ def test_fuzz_frames(server):
     stderr = server.proc.stderr.read() if server.proc.stderr and not server.proc.stderr.closed else ""
     assert "Traceback" not in (stderr or "")
     assert final["maxrss_kib"] * 1024 < SERVER_MAX_RSS, "the server's peak memory: %d KiB" % final["maxrss_kib"]
-    print("\nfuzz %s: %d frames on %d connections in %.1f s; categories %s; replies %s; threads %d (peak %d), "
+    print("\nfuzz %s (%s): %d frames on %d connections in %.1f s; categories %s; replies %s; threads %d (peak %d), "
           "fds %d (baseline %d), server max RSS %.0f MiB"
-          % (server.servertype, outcome.frames, outcome.connections, elapsed, dict(outcome.by_category),
+          % (server.servertype, server.peer, outcome.frames, outcome.connections, elapsed, dict(outcome.by_category),
              dict(outcome.replies), final["threads"], peak_threads, final["fds"], baseline["fds"],
              final["maxrss_kib"] / 1024))
 

@@ -13,8 +13,7 @@ import time
 import pytest
 
 from Pyro5.client import Proxy
-from tests._support import refpyro
-from tests.reliability._fuzz import REPO, SERVE_CODE, server_env
+from tests.reliability._fuzz import REPO, server_env, start_server
 
 PROCESSES = 4
 THREADS_PER_PROCESS = 16
@@ -26,8 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(params=["thread", "multiplex"])
 def server(request):
-    proc = refpyro.start_python(SERVE_CODE, env=server_env(request.param), timeout=60)
-    proc.servertype = request.param
+    proc = start_server(request.param)
     try:
         yield proc
     finally:
@@ -64,7 +62,7 @@ def test_load_many_clients(server):
     expected = CALLS
     assert total == {"ok": expected, "wrong": 0, "errors": 0, "hung_threads": 0}, texts
     assert summary == {"calls": expected, "distinct": expected, "duplicated": 0}
-    print("\nload %s: %d calls from %d threads in %d processes (reconnect every %d calls) in %.1f s, %.0f calls/s; "
+    print("\nload %s (%s): %d calls from %d threads in %d processes (reconnect every %d calls) in %.1f s, %.0f calls/s; "
           "server executed %d, distinct %d, duplicated %d"
-          % (server.servertype, expected, threads, PROCESSES, CHURN_EVERY, elapsed, expected / elapsed,
+          % (server.servertype, server.peer, expected, threads, PROCESSES, CHURN_EVERY, elapsed, expected / elapsed,
              summary["calls"], summary["distinct"], summary["duplicated"]))

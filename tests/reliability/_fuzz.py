@@ -154,6 +154,7 @@ class Frame:
     category: str
     data: bytes
     handshake: str | None = None     # serializer name: send a valid connect message first
+    valid_first: bool = False        # (after a handshake) a valid call in the same send, before the frame
 
 
 class FrameGenerator:
@@ -172,6 +173,8 @@ class FrameGenerator:
             frame = getattr(self, "_" + category)()
             if frame.handshake is None and category not in ("random_bytes",) and self.rng.random() < 0.5:
                 frame.handshake = self.rng.choice(list(SERIALIZER_IDS))
+            if frame.handshake and self.rng.random() < 0.25:
+                frame.valid_first = True
             yield frame
 
     # -- helpers
@@ -326,6 +329,14 @@ def handshake_bytes(serializer: str) -> bytes:
     return message(MSG_CONNECT, SERIALIZER_IDS[serializer], payload, seq=0)
 
 
+def _valid_calls() -> dict:
+    return {name: message(MSG_INVOKE, ser_id, _call(name, "echo", ("valid first",)), seq=1)
+            for name, ser_id in SERIALIZER_IDS.items()}
+
+
+VALID_CALL = _valid_calls()
+
+
 def read_messages(data: bytes) -> tuple[list[tuple[int, int]], bytes]:
     """Split what a server sent into (type, flags) of complete Pyro messages, and any rest."""
     found = []
@@ -347,6 +358,8 @@ class Outcome:
     replies: Counter = field(default_factory=Counter)      # "exception", "result", "connectfail", "none", ...
     garbage: list = field(default_factory=list)            # bytes from the server that are not Pyro messages
     handshake_refused: int = 0
+    valid_first_answered: int = 0                          # valid calls before a bad frame, answered correctly
+    valid_first_unanswered: list = field(default_factory=list)
 
 
 def _recv_all(sock: socket.socket, timeout: float) -> bytes:
@@ -389,7 +402,7 @@ def throw(address: tuple[str, int], frame: Frame, outcome: Outcome, timeout: flo
                     break
                 body -= len(chunk)
         try:
-            sock.sendall(frame.data)
+            sock.sendall(VALID_CALL[frame.handshake] + frame.data if frame.valid_first else frame.data)
             sock.shutdown(socket.SHUT_WR)
         except OSError:     # (not socket.timeout: that is a hang, and propagates)
             if isinstance(sys.exc_info()[1], socket.timeout):
@@ -399,6 +412,11 @@ def throw(address: tuple[str, int], frame: Frame, outcome: Outcome, timeout: flo
         outcome.by_category[frame.category] += 1
         received = _recv_all(sock, timeout)
     messages, rest = read_messages(received)
+    if frame.valid_first:
+        if messages and messages[0] == (MSG_RESULT, 0):
+            outcome.valid_first_answered += 1
+        else:
+            outcome.valid_first_unanswered.append((frame.category, messages[:1], frame.data[:60]))
     if rest:
         outcome.garbage.append((frame.category, rest[:60]))
     if not messages:

@@ -3,7 +3,8 @@
 At least 10,000 generated frames per server type and run (PYRO5_FUZZ_FRAMES raises it, PYRO5_FUZZ_SEED picks
 another seed): random bytes, valid headers with one corrupted field, lengths that lie, overrunning annotations,
 truncated messages, undecodable payloads and payloads of the wrong shape in each serializer, bombs (zlib,
-nesting, marshal element counts, annotation counts). Half of the frames come after a valid connect handshake.
+nesting, marshal element counts, annotation counts). Half of the frames come after a valid connect handshake,
+and a quarter of those right behind a valid call (in the same send), which must be answered normally.
 After every batch: a normal client still gets correct answers in every serializer, the server's file
 descriptors come back to the baseline (no connection left behind) and its thread count does not grow; at the end
 its peak resident memory is below 256 MiB (a zlib bomb expands to that much, 256 x its MAX_MESSAGE_SIZE).
@@ -86,16 +87,18 @@ def test_fuzz_frames(server):
     assert outcome.frames >= FRAMES
     assert not outcome.garbage, outcome.garbage[:5]
     assert outcome.handshake_refused == 0
+    assert not outcome.valid_first_unanswered, outcome.valid_first_unanswered[:5]
+    assert outcome.valid_first_answered > FRAMES // 20
     assert set(outcome.by_category) == set(FrameGenerator.CATEGORIES)
     server.stop()
     stderr = server.proc.stderr.read() if server.proc.stderr and not server.proc.stderr.closed else ""
     assert "Traceback" not in (stderr or "")
     assert final["maxrss_kib"] * 1024 < SERVER_MAX_RSS, "the server's peak memory: %d KiB" % final["maxrss_kib"]
     print("\nfuzz %s (%s): %d frames on %d connections in %.1f s; categories %s; replies %s; threads %d (peak %d), "
-          "fds %d (baseline %d), server max RSS %.0f MiB"
+          "fds %d (baseline %d), server max RSS %.0f MiB; %d valid calls sent just before a bad frame answered"
           % (server.servertype, server.peer, outcome.frames, outcome.connections, elapsed, dict(outcome.by_category),
              dict(outcome.replies), final["threads"], peak_threads, final["fds"], baseline["fds"],
-             final["maxrss_kib"] / 1024))
+             final["maxrss_kib"] / 1024, outcome.valid_first_answered))
 
 
 def _settled(stats: dict, baseline: dict) -> dict | None:

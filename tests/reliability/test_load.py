@@ -3,7 +3,8 @@
 - both server types: 64 client threads in 4 processes make 50,000 calls with distinct arguments (each thread
   reconnects every 100 calls: connection churn). Every call comes back with its own correct answer, and the
   server executed each call exactly once: zero lost, wrong or duplicated. PYRO5_LOAD_CALLS changes the number.
-- both server types: client processes killed mid-call; the others are not disturbed, the server lets go.
+- both server types: client processes killed mid-call (the others are not disturbed, the server lets go), and
+  the server killed mid-call (every client thread ends with a CommunicationError, no wrong answer).
 - a name server with sql storage killed (SIGKILL) during registrations: nothing acknowledged is lost.
 """
 from __future__ import annotations
@@ -186,3 +187,39 @@ def test_client_processes_killed_mid_call(servertype):
               "fds back to %d" % (servertype, survivors["ok"], summary["calls"], baseline))
     finally:
         server.stop()
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("servertype", ["thread", "multiplex"])
+def test_server_killed_mid_call(servertype):
+    """The server process is killed (SIGKILL) while 64 client threads call it: every thread ends (no hang),
+    no call returns a wrong answer, every failed call raised a Pyro CommunicationError at once."""
+    server = start_server(servertype)
+    calls = 4 * 16 * 500
+    code = ("import sys; from tests.reliability._fuzz import load_client; "
+            "load_client(%r, int(sys.argv[1]), 4, 16, %d, 0)" % (server.ready, calls))
+    env = server_env(servertype)
+    clients = [subprocess.Popen([sys.executable, "-c", code, str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, cwd=str(REPO)) for n in range(4)]
+    try:
+        with Proxy(server.ready) as checker:
+            assert wait_until(lambda: checker.summary()["calls"] >= 4 * 16 * 50, timeout=120)
+        server.proc.kill()
+        results = []
+        for c in clients:
+            out, err = c.communicate(timeout=540)
+            assert c.returncode == 0, err
+            results.append(json.loads(out))
+    finally:
+        server.stop()
+        for c in clients:
+            if c.poll() is None:
+                c.kill()
+                c.communicate(timeout=30)
+    total = {key: sum(r[key] for r in results) for key in ("ok", "wrong", "errors", "hung_threads")}
+    texts = [t for r in results for t in r["error_texts"]]
+    assert total["wrong"] == 0 and total["hung_threads"] == 0
+    assert total["ok"] + total["errors"] == calls and total["ok"] >= 4 * 16 * 50 and total["errors"] > 0
+    assert all(t.split(":")[0] in ("ConnectionClosedError", "CommunicationError") for t in texts), texts
+    print("\nserver killed mid-call (%s): %d calls answered correctly before, %d failed at once after (%s)"
+          % (servertype, total["ok"], total["errors"], sorted({t.split(":")[0] for t in texts})))

@@ -63,13 +63,17 @@ class TTLRegistration:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._drop_ns()    # the keep-alive thread's proxy; this thread locates its own
         if revoke and self.lease is not None:
+            ns = None
             try:
-                ns = self._ns or self._locate()
+                ns = self._locate()
                 ns.revoke_lease(self.lease)
+                self.lease = None
             except errors.PyroError as x:
-                log.debug("lease %s of %r not revoked (it will expire): %s", self.lease, self.name, x)
-        self._drop_ns()
+                log.warning("lease %s of %r not revoked (it will expire): %s", self.lease, self.name, x)
+            finally:
+                _release(ns)
 
     def __enter__(self) -> "TTLRegistration":
         return self.start() if self._thread is None else self

@@ -345,7 +345,8 @@ class NameServer:
 class NameServerDaemon(Daemon):
     """Daemon that contains the Name Server (registered as "Pyro.NameServer").
 
-    `storage` is None or "memory" (in-memory), "sql:<file>" (sqlite), or a storage object.
+    `storage` is None or "memory" (in-memory), "sql:<file>" (sqlite), "etcd://host:port[,host:port...]/prefix"
+    (etcd: a registry shared with every name server on the same endpoints and prefix), or a storage object.
     `autoclean` overrides config.NS_AUTOCLEAN (the period of the registration cleaner; 0 = off); unlike the
     config item it may be shorter than 3 seconds (meant for tests).
     """
@@ -553,7 +554,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--host", dest="host", help="hostname to bind server on")
     parser.add_argument("-p", "--port", dest="port", type=int, help="port to bind server on (0=random)")
     parser.add_argument("-u", "--unixsocket", help="Unix domain socket name to bind server on")
-    parser.add_argument("-s", "--storage", help="Storage system to use (memory, sql:file)", default=None)
+    parser.add_argument("-s", "--storage", default=None,
+                        help="Storage system to use (memory, sql:file, etcd://host:port[,host:port...]/prefix; "
+                             "name servers on the same etcd endpoints and prefix serve one registry)")
     parser.add_argument("--bchost", dest="bchost", help='hostname to bind broadcast server on (default is "")')
     parser.add_argument("--bcport", dest="bcport", type=int, help="port to bind broadcast server on (0=random)")
     parser.add_argument("--nathost", dest="nathost", help="external hostname in case of NAT")
@@ -605,7 +608,7 @@ def create_storage_check(spec: Optional[str]) -> None:
     kind, _colon, location = spec.partition(":")
     if kind == "sql" and location:
         return
-    create_storage(spec)  # raises the appropriate NamingError
+    create_storage(spec).close()  # raises the appropriate NamingError (an etcd spec is parsed, not contacted)
 
 
 if __name__ == "__main__":

@@ -134,5 +134,13 @@ class Gateway:
 
 
 def _reason(x: BaseException) -> str:
-    text = " ".join(str(arg) for arg in x.args if arg)
-    return text[:300] or type(x).__name__
+    """The text of an etcd3gw error: its detail (often etcd's JSON error) or its args."""
+    detail = getattr(x, "detail_text", None)
+    text = str(detail) if detail else " ".join(str(arg) for arg in x.args if arg)
+    if text.startswith("{"):
+        try:
+            import json
+            text = str(json.loads(text).get("error") or text)
+        except ValueError:
+            pass
+    return "%s: %s" % (type(x).__name__, text[:300]) if text else type(x).__name__

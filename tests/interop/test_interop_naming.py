@@ -194,7 +194,7 @@ def test_original_client_sends_a_pathological_regex_to_our_ns(our_ns):
 
 
 ORIG_SERVER = r'''
-import sys, Pyro5.api as api
+import sys, Pyro5.api as api, Pyro5.errors
 class Echo:
     @api.expose
     def hello(self, who):
@@ -370,7 +370,7 @@ def test_sqlite_storage_file_shared_with_original(tmp_path):
 
 
 ORIG_TWO_NS = r'''
-import sys, Pyro5.api as api
+import sys, Pyro5.api as api, Pyro5.errors
 with api.Proxy(sys.argv[1]) as first:
     first.register("orig.shared", "PYRO:shared@127.0.0.1:9", safe=True, metadata={"shared"})
 with api.Proxy(sys.argv[2]) as second:
@@ -378,7 +378,7 @@ with api.Proxy(sys.argv[2]) as second:
     print(sorted(second.yplookup(meta_all=["shared"])))
     try:
         second.register("orig.shared", "PYRO:other@127.0.0.1:9", safe=True)
-    except api.errors.NamingError as x:
+    except Pyro5.errors.NamingError as x:
         print(type(x).__name__, x)
     print(second.remove("orig.shared"))
 with api.Proxy(sys.argv[1]) as first:

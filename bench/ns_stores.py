@@ -84,7 +84,7 @@ def measure_store(label: str, storage: str, seconds: float, sizes: tuple[int, ..
                   flush=True)
             loaded = size
             names = ["bench.n%06d" % random.randrange(size) for _i in range(1000)]
-            per_second = rate(lambda i: ns.lookup(names[i % len(names)]), seconds)
+            per_second = rate(lambda i, names=names: ns.lookup(names[i % len(names)]), seconds)
             results["lookup ms, %d names" % size] = 1000.0 / per_second
         results["count, %d names (ms)" % loaded] = 1000.0 * timed(ns.count)
     return results

@@ -25,7 +25,7 @@ from typing import Any, Optional, Union
 from Pyro5 import errors
 from Pyro5._ns_regex import match_names
 
-__all__ = ["StorageBase", "MemoryStorage", "SqlStorage", "EtcdStorage", "create_storage", "Entry"]
+__all__ = ["StorageBase", "MemoryStorage", "MappingAdapter", "create_storage", "check_ttl", "Entry"]
 
 log = logging.getLogger("Pyro5.nameserver")
 

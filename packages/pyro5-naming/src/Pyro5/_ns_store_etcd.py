@@ -117,7 +117,7 @@ class EtcdStorage(StorageBase):
         for chunk in range(0, len(names), _TXN_OPS):
             part = names[chunk:chunk + _TXN_OPS]
             result = self._txn([], [{"request_range": {"key": b64(self._name_key(n))}} for n in part])
-            for name, response in zip(part, result.get("responses", [])):
+            for name, response in zip(part, result.get("responses", []), strict=False):
                 kvs = response.get("response_range", {}).get("kvs")
                 if kvs:
                     found.append(_Kv(name, kvs[0]))

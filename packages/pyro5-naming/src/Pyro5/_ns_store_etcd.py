@@ -148,11 +148,15 @@ class EtcdStorage(StorageBase):
 
     # ---- registry operations
     def put(self, name: str, uri: str, metadata: frozenset, lease: Optional[int] = None) -> None:
+        old: Optional[_Kv] = None     # first guess: a new name (one round trip); else compare-and-set
         for _attempt in range(_CAS_ATTEMPTS):
-            old = self._get(name)
-            if self._txn(self._guard(name, old),
-                         self._write_ops(name, uri, frozenset(metadata), lease or 0, old)).get("succeeded"):
+            result = self._txn(self._guard(name, old),
+                               self._write_ops(name, uri, frozenset(metadata), lease or 0, old),
+                               [{"request_range": {"key": b64(self._name_key(name))}}])
+            if result.get("succeeded"):
                 return
+            kvs = result.get("responses", [{}])[0].get("response_range", {}).get("kvs")
+            old = _Kv(name, kvs[0]) if kvs else None
         raise errors.NamingError("etcd storage: %s not registered, it kept changing" % name)
 
     def put_if_absent(self, name: str, uri: str, metadata: frozenset, lease: Optional[int] = None) -> bool:

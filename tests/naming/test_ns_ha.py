@@ -10,6 +10,7 @@ import time
 import pytest
 
 import Pyro5
+import Pyro5.server
 from Pyro5 import core, errors
 from Pyro5.client import Proxy
 from Pyro5.nameserver import TTLRegistration
@@ -17,6 +18,12 @@ from tests._support.nsproc import NameServerProcess, TTLDaemonProcess
 from tests.naming.conftest import etcd_prefix, wait_for
 
 log = logging.getLogger("tests.ha")
+
+
+@Pyro5.server.expose
+class _Thing:
+    def ping(self) -> str:
+        return "pong"
 
 
 @pytest.fixture
@@ -201,3 +208,47 @@ def test_ttl_daemon_killed_is_gone(shared_spec, tmp_path, processes):
             assert ns.lookup("ttl.survivor") == core.URI(survivor.uri)
             time.sleep(0.2)
         assert ns.keep_alive(lease) is True
+
+
+def test_autoclean_on_a_shared_registry_removes_once(start_ns, shared_any, monkeypatch, caplog):
+    from Pyro5.nameserver import AutoCleaner
+    from Pyro5.server import Daemon
+    monkeypatch.setattr(AutoCleaner, "override_autoclean_min", True)
+    monkeypatch.setattr(AutoCleaner, "max_unreachable_time", 0.0)
+    Pyro5.config.NS_AUTOCLEAN = 0.2
+    first, second = start_ns(shared_any), start_ns(shared_any)
+    dead = Daemon(host="127.0.0.1")
+    dead_uris = [dead.register(_Thing(), "gone%d" % i) for i in range(5)]
+    dead.close()
+    with first.proxy() as ns:
+        for i, uri in enumerate(dead_uris):
+            ns.register("dead.%d" % i, uri)
+        wait_for(lambda: not ns.list(prefix="dead."), timeout=20, what="autoclean")
+    removals = [r for r in caplog.records if "autoclean removed" in r.getMessage()]
+    assert sorted(r.getMessage() for r in removals) == sorted(
+        "autoclean removed unreachable registration 'dead.%d'" % i for i in range(5))
+    leaders = [rn.nameserver._lead("autoclean", 30) for rn in (first, second)]
+    assert leaders.count(True) == 1
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("etcd://", "no etcd endpoint given"),
+    ("etcd://host:notaport/p", "invalid etcd endpoint"),
+    ("etcd:nohosts", "use etcd://host:port"),
+])
+def test_cli_rejects_bad_etcd_specs(spec, message):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", "0", "-x", "-s", spec],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Error: cannot start the name server" in result.stderr and message in result.stderr
+
+
+def test_unreachable_etcd_is_a_naming_error(tmp_path):
+    from tests._support.etcd import free_ports
+    from Pyro5.nameserver import NameServerDaemon
+    pytest.importorskip("etcd3gw")
+    port = free_ports(1)[0]
+    with pytest.raises(errors.NamingError, match="etcd storage not available"):
+        NameServerDaemon("127.0.0.1", 0, storage="etcd://127.0.0.1:%d/nothing" % port)

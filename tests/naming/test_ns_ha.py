@@ -246,8 +246,8 @@ def test_cli_rejects_bad_etcd_specs(spec, message):
 
 
 def test_unreachable_etcd_is_a_naming_error(tmp_path):
-    from tests._support.etcd import free_ports
     from Pyro5.nameserver import NameServerDaemon
+    from tests._support.etcd import free_ports
     pytest.importorskip("etcd3gw")
     port = free_ports(1)[0]
     with pytest.raises(errors.NamingError, match="etcd storage not available"):

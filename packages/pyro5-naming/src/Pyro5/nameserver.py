@@ -6,6 +6,7 @@ Run it with ``python -m Pyro5.nameserver`` or ``pyro5-ns``; embed it with :func:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import re
@@ -135,7 +136,9 @@ class NameServer:
 
     def __init__(self, storageProvider: Any = None) -> None:
         self.storage = MemoryStorage() if storageProvider is None else storageProvider
-        self.lock = threading.RLock()
+        # a shared storage (etcd) is atomic on its own and shared with other processes anyway: a process lock
+        # would only make every client of this name server wait for each other's etcd round trips
+        self.lock: Any = contextlib.nullcontext() if getattr(self.storage, "shared", False) else threading.RLock()
         self.node_id = uuid.uuid4().hex   # this name server, in leader elections on a shared storage
 
     def _lead(self, role: str, ttl: float) -> bool:

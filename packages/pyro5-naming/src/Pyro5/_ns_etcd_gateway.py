@@ -74,34 +74,48 @@ def _import_etcd3gw() -> Any:
 class Gateway:
     """POST requests to the first etcd endpoint that answers. A request gets `timeout` seconds in total
     across the endpoints; a refused or timed-out endpoint is skipped and the one that answered is tried
-    first next time. Each thread has its own HTTP sessions."""
+    first next time. Concurrent requests use separate HTTP sessions from a pool (as many as were ever
+    needed at once), each with a keep-alive connection per endpoint."""
 
     def __init__(self, endpoints: list[tuple[str, int]], timeout: float = 5.0) -> None:
         self.etcd3gw = _import_etcd3gw()
         self.endpoints = list(endpoints)
         self.timeout = float(timeout)
         self._current = 0
-        self._local = threading.local()
-        self._sessions: list[Any] = []
-        self._sessions_lock = threading.Lock()
+        self._idle: list[dict[int, Any]] = []     # pooled {endpoint index: Etcd3Client}
+        self._all: list[dict[int, Any]] = []
+        self._pool_lock = threading.Lock()
 
-    def _client(self, index: int) -> Any:
-        clients = getattr(self._local, "clients", None)
-        if clients is None:
-            clients = self._local.clients = {}
+    def _acquire(self) -> dict[int, Any]:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+            clients: dict[int, Any] = {}
+            self._all.append(clients)
+            return clients
+
+    def _release(self, clients: dict[int, Any]) -> None:
+        with self._pool_lock:
+            self._idle.append(clients)
+
+    def _client(self, clients: dict[int, Any], index: int) -> Any:
         client = clients.get(index)
         if client is None:
             host, port = self.endpoints[index]
-            client = self.etcd3gw.Etcd3Client(host=host, port=port, timeout=self.timeout)
-            clients[index] = client
-            with self._sessions_lock:
-                self._sessions.append(client.session)
+            client = clients[index] = self.etcd3gw.Etcd3Client(host=host, port=port, timeout=self.timeout)
         return client
 
     def describe(self) -> str:
         return ",".join("%s:%d" % endpoint for endpoint in self.endpoints)
 
     def call(self, path: str, payload: dict) -> dict:
+        clients = self._acquire()
+        try:
+            return self._call(clients, path, payload)
+        finally:
+            self._release(clients)
+
+    def _call(self, clients: dict[int, Any], path: str, payload: dict) -> dict:
         exc = self.etcd3gw.exceptions
         deadline = time.monotonic() + self.timeout
         count = len(self.endpoints)
@@ -112,7 +126,7 @@ class Gateway:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            client = self._client(index)
+            client = self._client(clients, index)
             client.timeout = max(0.5, remaining / (count - attempt))
             try:
                 result = client.post(client.get_url(path), json=payload)
@@ -127,10 +141,11 @@ class Gateway:
                                                                           or "no time left"))
 
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        with self._pool_lock:
+            pooled, self._all, self._idle = self._all, [], []
+        for clients in pooled:
+            for client in clients.values():
+                client.session.close()
 
 
 def _reason(x: BaseException) -> str:

@@ -137,8 +137,10 @@ class Gateway:
                 log.debug("etcd endpoint %s:%d failed: %s", *self.endpoints[index], _reason(x))
             except exc.Etcd3Exception as x:
                 raise errors.NamingError("etcd storage: %s request failed: %s" % (path, _reason(x))) from None
-        raise errors.NamingError("etcd storage not available (%s): %s" % (self.describe(), "; ".join(problems)
-                                                                          or "no time left"))
+        unknown = any("Timeout" in problem for problem in problems)
+        raise errors.NamingError("etcd storage not available (%s): %s%s" % (
+            self.describe(), "; ".join(problems) or "no time left",
+            " (a change that timed out may still take effect once etcd has a majority again)" if unknown else ""))
 
     def close(self) -> None:
         with self._pool_lock:

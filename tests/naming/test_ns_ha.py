@@ -109,6 +109,10 @@ def test_ttl_api(nsproxy, storage_spec):
         nsproxy.register_with_ttl("ttl.bad", "PYRO:bad@h:1", -1)
     with pytest.raises(errors.NamingError, match="lease must be an int"):
         nsproxy.keep_alive("nope")
+    with pytest.raises(errors.NamingError, match="out of range"):
+        nsproxy.revoke_lease(2 ** 70)
+    assert nsproxy.keep_alive(123456789) is False       # unknown lease
+    nsproxy.revoke_lease(123456789)                     # unknown lease: nothing to do
     nsproxy.register("ttl.taken", "PYRO:taken@h:1")
     with pytest.raises(errors.NamingError, match="already registered"):
         nsproxy.register_with_ttl("ttl.taken", "PYRO:other@h:1", 30, safe=True)

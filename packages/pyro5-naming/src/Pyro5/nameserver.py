@@ -103,6 +103,14 @@ def _check_metadata(metadata: Any, what: str = "metadata") -> frozenset:
     return frozenset(metadata)
 
 
+def _check_lease(lease: Any) -> int:
+    if isinstance(lease, bool) or not isinstance(lease, int):
+        raise _rejected("lease must be an int, not %s" % type(lease).__name__)
+    if not 0 <= lease < 2 ** 63:
+        raise _rejected("lease %d is out of range" % lease)
+    return lease
+
+
 def _check_uri(name: str, uri: Any) -> str:
     if isinstance(uri, core.URI):
         return str(uri)
@@ -220,16 +228,14 @@ class NameServer:
     def keep_alive(self, lease: int) -> bool:
         """Renew a lease of register_with_ttl() for its TTL; False when it has already expired (its names are
         gone: register again)."""
-        if isinstance(lease, bool) or not isinstance(lease, int):
-            raise _rejected("lease must be an int, not %s" % type(lease).__name__)
+        _check_lease(lease)
         with self.lock:
             return self._store("keep_alive", lease) > 0
 
     @expose
     def revoke_lease(self, lease: int) -> None:
         """End a lease of register_with_ttl() now: its names are removed."""
-        if isinstance(lease, bool) or not isinstance(lease, int):
-            raise _rejected("lease must be an int, not %s" % type(lease).__name__)
+        _check_lease(lease)
         with self.lock:
             self._store("revoke_lease", lease)
 

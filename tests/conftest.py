@@ -62,3 +62,16 @@ def _forget_pyro_ids(monkeypatch):
                     delattr(obj, attr)
             except (TypeError, AttributeError):
                 pass
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster(tmp_path_factory):
+    """One three-member etcd cluster on loopback ports for the whole session (tests isolate themselves by
+    key prefix); skips when etcd is not installed."""
+    from tests._support.etcd import SKIP_REASON, EtcdCluster, etcd_binary
+    if etcd_binary() is None:
+        pytest.skip(SKIP_REASON)
+    pytest.importorskip("etcd3gw", reason="the etcd storage needs etcd3gw: pip install \"pyro5-naming[etcd]\"")
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd")).start()
+    yield cluster
+    cluster.stop()

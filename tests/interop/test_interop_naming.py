@@ -2,6 +2,7 @@
 client/nsc against the original's name server. Everything on 127.0.0.1; broadcasts go to 127.0.0.1 only."""
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -38,18 +39,33 @@ def _loopback_broadcasts():
     yield
 
 
-@pytest.fixture
-def our_ns():
-    """Our name server on 127.0.0.1 with a broadcast responder on 127.0.0.1 combined into its loop."""
-    uri, daemon, _ = start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
+@contextlib.contextmanager
+def _running_ns(storage: str | None = None):
+    uri, daemon, _ = start_ns(host="127.0.0.1", port=0, enableBroadcast=False, storage=storage)
     bc = BroadcastServer(uri, bchost="127.0.0.1", bcport=0)
     daemon.combine(bc)
     t = threading.Thread(target=daemon.requestLoop, daemon=True)
     t.start()
-    yield uri, daemon, bc
-    daemon.shutdown()
-    t.join(10)
-    bc.close()
+    try:
+        yield uri, daemon, bc
+    finally:
+        daemon.shutdown()
+        t.join(10)
+        bc.close()
+
+
+@pytest.fixture
+def our_ns():
+    """Our name server on 127.0.0.1 with a broadcast responder on 127.0.0.1 combined into its loop."""
+    with _running_ns() as running:
+        yield running
+
+
+@pytest.fixture
+def our_etcd_ns(request, etcd_cluster):
+    """Our name server on a fresh prefix of the session's etcd cluster (a registry it could share)."""
+    with _running_ns(etcd_cluster.spec("interop-%s" % request.node.name.replace("[", "-").strip("]"))) as running:
+        yield running
 
 
 ORIG_CLIENT = r'''
@@ -107,7 +123,14 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("serializer", ["serpent", "json", "marshal"])
 def test_original_proxy_against_our_ns(our_ns, serializer):
-    uri, daemon, _bc = our_ns
+    _check_original_client(*our_ns[:2], serializer)
+
+
+def test_original_proxy_against_our_etcd_ns(our_etcd_ns):
+    _check_original_client(*our_etcd_ns[:2], "serpent")
+
+
+def _check_original_client(uri: core.URI, daemon, serializer: str) -> None:
     result = refpyro.run_orig(ORIG_CLIENT, str(uri), str(uri.port), serializer, env=orig_env(), timeout=60)
     out = json.loads(result.stdout)
     assert out["lookup"] == "PYRO:one@host:1" and out["lookup_type"] == "URI"
@@ -171,7 +194,7 @@ def test_original_client_sends_a_pathological_regex_to_our_ns(our_ns):
 
 
 ORIG_SERVER = r'''
-import sys, Pyro5.api as api
+import sys, Pyro5.api as api, Pyro5.errors
 class Echo:
     @api.expose
     def hello(self, who):
@@ -203,7 +226,15 @@ def _orig_nsc(uri: core.URI, *args: str, input: str | None = None) -> subprocess
 
 @pytest.mark.slow
 def test_original_nsc_against_our_ns(our_ns):
-    uri, daemon, _bc = our_ns
+    _check_original_nsc(*our_ns[:2])
+
+
+@pytest.mark.slow
+def test_original_nsc_against_our_etcd_ns(our_etcd_ns):
+    _check_original_nsc(*our_etcd_ns[:2])
+
+
+def _check_original_nsc(uri: core.URI, daemon) -> None:
     assert _orig_nsc(uri, "ping").stdout == "Name server ping ok.\n"
     assert _orig_nsc(uri, "register", "nsc.obj", "PYRO:obj@host:1").stdout == "Registered nsc.obj\n"
     dup = _orig_nsc(uri, "register", "nsc.obj", "PYRO:obj@host:1")
@@ -280,7 +311,15 @@ def test_our_client_locates_original_ns(orig_ns):
 
 @pytest.mark.slow
 def test_our_nsc_against_original_ns(orig_ns):
-    uri, _bcport = orig_ns
+    _check_our_nsc(orig_ns[0])
+
+
+@pytest.mark.slow
+def test_our_nsc_against_our_etcd_ns(our_etcd_ns):
+    _check_our_nsc(our_etcd_ns[0])
+
+
+def _check_our_nsc(uri: core.URI) -> None:
     bindir = Path(sys.executable).parent
     nsc = [str(bindir / "pyro5-nsc")] if (bindir / "pyro5-nsc").exists() else [sys.executable, "-m", "Pyro5.nsc"]
 
@@ -328,3 +367,28 @@ def test_sqlite_storage_file_shared_with_original(tmp_path):
                               "print(json.dumps({k: [v[0], sorted(v[1])] for k, v in s.items()}))\n"
                               "s.close()\n", orig_db, env=orig_env())
     assert json.loads(result.stdout) == {"from.orig": ["PYRO:o2@h:1", ["m3"]], "from.ours": ["PYRO:x@h:2", ["t"]]}
+
+
+ORIG_TWO_NS = r'''
+import sys, Pyro5.api as api, Pyro5.errors
+with api.Proxy(sys.argv[1]) as first:
+    first.register("orig.shared", "PYRO:shared@127.0.0.1:9", safe=True, metadata={"shared"})
+with api.Proxy(sys.argv[2]) as second:
+    print(second.lookup("orig.shared"))
+    print(sorted(second.yplookup(meta_all=["shared"])))
+    try:
+        second.register("orig.shared", "PYRO:other@127.0.0.1:9", safe=True)
+    except Pyro5.errors.NamingError as x:
+        print(type(x).__name__, x)
+    print(second.remove("orig.shared"))
+with api.Proxy(sys.argv[1]) as first:
+    print(sorted(first.list(prefix="orig.")))
+'''
+
+
+def test_original_client_with_two_of_our_ns_on_one_etcd_registry(request, etcd_cluster):
+    spec = etcd_cluster.spec("interop-two-%d" % id(request))
+    with _running_ns(spec) as (first, _d1, _b1), _running_ns(spec) as (second, _d2, _b2):
+        lines = refpyro.run_orig(ORIG_TWO_NS, str(first), str(second), env=orig_env()).stdout.decode().splitlines()
+    assert lines == ["PYRO:shared@127.0.0.1:9", "['orig.shared']", "NamingError name already registered: orig.shared",
+                     "1", "[]"]

@@ -5,6 +5,7 @@ Network safety: every test here broadcasts to 127.0.0.1 only (BROADCAST_ADDRS) a
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -15,7 +16,14 @@ import Pyro5
 from Pyro5 import nameserver
 from Pyro5.client import Proxy
 
-STORAGES = ["memory", "sql"]
+STORAGES = ["memory", "sql", "etcd"]
+_prefixes = itertools.count(1)
+
+
+def etcd_prefix(request) -> str:
+    """A key prefix of its own for each test on the session's etcd cluster."""
+    return "t%d-%d-%s" % (os.getpid(), next(_prefixes), request.node.name[:40].replace("/", "_").replace("[", "_")
+                          .replace("]", ""))
 
 
 def cli_env(**extra: str) -> dict:
@@ -77,9 +85,11 @@ def _loopback_broadcasts():
 
 @pytest.fixture(params=STORAGES)
 def storage_spec(request, tmp_path):
-    """A storage spec per storage type: "memory" or "sql:<tmp file>"."""
+    """A storage spec per storage type: "memory", "sql:<tmp file>" or "etcd://<session cluster>/<prefix>"."""
     if request.param == "memory":
         return "memory"
+    if request.param == "etcd":
+        return request.getfixturevalue("etcd_cluster").spec(etcd_prefix(request))
     return "sql:" + str(tmp_path / "names.sqlite")
 
 

@@ -62,9 +62,8 @@ def test_sql_storage_from_other_threads(tmp_path):
         store.close()
 
 
-@pytest.mark.parametrize("storage", ["memory", "sql"])
-def test_concurrent_registrations_lose_nothing(start_ns, tmp_path, storage):
-    spec = storage if storage == "memory" else "sql:" + str(tmp_path / "conc.sqlite")
+def test_concurrent_registrations_lose_nothing(start_ns, storage_spec):
+    spec = storage_spec
     rn = start_ns(spec)
     errors_seen: list[BaseException] = []
     barrier = threading.Barrier(20, timeout=30)

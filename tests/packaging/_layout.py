@@ -16,6 +16,11 @@ REQUIRES = {
                    "pyro5-compat4"},
 }
 
+# optional extras: distribution -> {extra: requirement names}
+EXTRAS = {
+    "pyro5-naming": {"etcd": {"etcd3gw"}},
+}
+
 
 def closure(dist: str) -> set[str]:
     """The pyro5 distributions that `pip install <dist>` installs, itself included."""

@@ -111,8 +111,16 @@ def test_metadata(wheels, dist):
     assert meta["Name"] == dist
     assert meta["Version"] == "6.0.0"
     assert meta["Requires-Python"].replace(" ", "") == ">=3.10"
-    requires = meta.get_all("Requires-Dist") or []
+    everything = meta.get_all("Requires-Dist") or []
+    requires = [r for r in everything if "extra ==" not in r]
     assert {_requirement_name(r) for r in requires} == _layout.REQUIRES[dist]
+    extras: dict[str, set[str]] = {}
+    for r in everything:
+        if "extra ==" in r:
+            extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)", r)
+            assert extra, r
+            extras.setdefault(extra.group(1), set()).add(_requirement_name(r))
+    assert extras == _layout.EXTRAS.get(dist, {})
     for r in requires:
         if _requirement_name(r).startswith("pyro5-"):
             spec = r.replace(" ", "")

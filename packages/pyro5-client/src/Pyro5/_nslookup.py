@@ -12,6 +12,12 @@ The lookup order of ``locate_ns()`` without a host (as the original Pyro5 does i
 
 NamingError when all of these fail. With a host, only a direct connection to host:port (NS_PORT) is made;
 the host can also be a unix domain socket location ``./u:/path/to/socket``.
+
+Several name servers (sharing one registry, e.g. on etcd): config.NS_HOST may list several entries separated
+by commas, each ``host``, ``host:port``, ``[ipv6]:port`` or ``./u:socket``; an entry without a port uses the
+port argument or NS_PORT. ``locate_ns()`` without a host then connects to the entries in order and returns
+the first name server that answers, and only then tries a broadcast lookup. A single NS_HOST entry behaves
+as described above.
 """
 from __future__ import annotations
 
@@ -50,6 +56,52 @@ def _location(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = "[%s]" % host
     return "%s:%d" % (host, port)
+
+
+def ns_host_locations(nshost: str, port: int) -> list[str]:
+    """The locations of a comma separated NS_HOST list; entries without a port get `port`."""
+    locations = []
+    for entry in nshost.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        if core.URI.isUnixsockLocation(entry):
+            locations.append(entry)
+        elif entry.startswith("["):
+            address, _bracket, rest = entry[1:].partition("]")
+            locations.append(_location(address, int(rest[1:]) if rest.startswith(":") else port))
+        elif entry.count(":") == 1:
+            address, number = entry.split(":")
+            locations.append(_location(address, int(number)))
+        else:
+            locations.append(_location(entry, port))
+    return locations
+
+
+def _locate_any(nshost: str, port: int | None, broadcast: bool) -> Proxy:
+    """locate_ns() for a NS_HOST that lists several name servers: each in order, then broadcast."""
+    try:
+        locations = ns_host_locations(nshost, int(port or config.NS_PORT))
+    except ValueError:
+        raise errors.NamingError("invalid port in config.NS_HOST %r: use host, host:port or [ipv6]:port" % nshost) \
+            from None
+    problems = []
+    for location in locations:
+        try:
+            return _bind_ns(location)
+        except errors.PyroError as x:
+            log.debug("no name server on %s: %s", location, x)
+            problems.append("%s: %s" % (location, x))
+    if broadcast and int(config.PREFER_IP_VERSION) != 6:
+        uristring = broadcast_lookup(int(port or config.NS_BCPORT))
+        if uristring:
+            try:
+                return _bind_ns(core.URI(uristring).location or "")
+            except errors.PyroError as x:
+                problems.append("%s (broadcast reply): %s" % (uristring, x))
+        else:
+            problems.append("no broadcast reply")
+    raise errors.NamingError("Failed to locate the nameserver (tried %s)" % "; ".join(problems))
 
 
 def _bind_ns(location: str) -> Proxy:
@@ -124,6 +176,8 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
     host = str(host) if host else ""
     if not host:
         nshost = str(config.NS_HOST or "")
+        if "," in nshost:
+            return _locate_any(nshost, port, broadcast)
         nsport = int(config.NS_PORT)
         if nshost and _is_loopback(nshost):
             # like the original: the port argument (else NS_PORT) is tried on the loopback NS_HOST first

@@ -50,7 +50,10 @@ class AutoCleaner(threading.Thread):
         log.info("name server autoclean every %.1f seconds", self.period)
         while not self._stop_event.wait(self.period):
             try:
-                self.check_once()
+                # with several name servers on one storage only the elected one cleans (a dead object is
+                # removed once); the leadership outlives a dead leader by 3 periods at most
+                if self.nameserver._lead("autoclean", max(3.0, 3 * self.period)):
+                    self.check_once()
             except Exception:  # never let the thread die
                 if not self._stop_event.is_set():   # (errors while the name server closes are expected)
                     log.exception("error during name server autoclean")

@@ -6,6 +6,7 @@ Run it with ``python -m Pyro5.nameserver`` or ``pyro5-ns``; embed it with :func:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import itertools
 import logging
@@ -15,19 +16,22 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any, Optional, Sequence, Union
 
 from Pyro5 import config, core
 from Pyro5._ns_autoclean import AutoCleaner, check_autoclean_config
 from Pyro5._ns_broadcast import BroadcastServer
+from Pyro5._ns_leases import TTLRegistration
 from Pyro5._ns_regex import compile_pattern, match_names
-from Pyro5._ns_storage import MemoryStorage, SqlStorage, StorageBase, create_storage
+from Pyro5._ns_storage import MappingAdapter, MemoryStorage, StorageBase, check_ttl, create_storage
+from Pyro5._ns_store_sql import SqlStorage
 from Pyro5.errors import NamingError, PyroError
 from Pyro5.server import Daemon, expose
 
 __all__ = ["NameServer", "NameServerDaemon", "BroadcastServer", "AutoCleaner", "MemoryStorage", "SqlStorage",
-           "StorageBase", "start_ns", "start_ns_loop", "lookup", "yplookup", "main"]
+           "StorageBase", "TTLRegistration", "start_ns", "start_ns_loop", "lookup", "yplookup", "main"]
 
 log = logging.getLogger("Pyro5.naming")   # the original's logger name
 
@@ -42,6 +46,9 @@ MAX_REGEX_LENGTH = 1024
 REGEX_TIMEOUT = 1.0
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _LOOKUP_POLL_INTERVAL = 0.1
+_CAS_ATTEMPTS = 50
+#: seconds the own entry of a name server on a shared storage (etcd) outlives the name server
+SHARED_SELF_TTL = 10.0
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -110,6 +117,14 @@ def _check_metadata(metadata: Any, what: str = "metadata") -> frozenset:
     return frozenset(tags)
 
 
+def _check_lease(lease: Any) -> int:
+    if isinstance(lease, bool) or not isinstance(lease, int):
+        raise _rejected("lease must be an int, not %s" % type(lease).__name__)
+    if not 0 <= lease < 2 ** 63:
+        raise _rejected("lease %d is out of range" % lease)
+    return lease
+
+
 def _check_uri(name: str, uri: Any) -> str:
     if isinstance(uri, core.URI):
         return str(uri)
@@ -143,14 +158,25 @@ class NameServer:
 
     def __init__(self, storageProvider: Any = None) -> None:
         self.storage = MemoryStorage() if storageProvider is None else storageProvider
-        self.lock = threading.RLock()
+        # a shared storage (etcd) is atomic on its own and shared with other processes anyway: a process lock
+        # would only make every client of this name server wait for each other's etcd round trips
+        self.lock: Any = contextlib.nullcontext() if getattr(self.storage, "shared", False) else threading.RLock()
+        self.node_id = uuid.uuid4().hex   # this name server, in leader elections on a shared storage
+
+    def _lead(self, role: str, ttl: float) -> bool:
+        """Campaign for / renew the leadership of a role (e.g. "autoclean") among the name servers of a
+        shared storage; True when this name server leads."""
+        with self.lock:
+            return bool(self._store("elect", role, self.node_id, ttl))
 
     # storage access with a fallback for storages that implement only the mapping protocol
-    def _search(self, method: str, *args: Any) -> dict:
+    def _search(self, method: str, *args: Any) -> Any:
         implementation = getattr(self.storage, method, None)
         if implementation is None:
-            implementation = getattr(StorageBase, method).__get__(self.storage)
+            implementation = getattr(MappingAdapter(self.storage), method)
         return implementation(*args)
+
+    _store = _search
 
     @expose
     def count(self) -> int:
@@ -181,10 +207,51 @@ class NameServer:
         uristring = _check_uri(name, uri)
         tags = _check_metadata(metadata)
         with self.lock:
-            if safe and name in self.storage:
-                raise NamingError("name already registered: " + name)
-            self.storage[name] = (uristring, tags)
+            if safe:
+                if not self._store("put_if_absent", name, uristring, tags, None):
+                    raise NamingError("name already registered: " + name)
+            else:
+                self._store("put", name, uristring, tags, None)
         log.debug("registered %r -> %s", name, uristring)
+
+    @expose
+    def register_with_ttl(self, name: str, uri: Union[str, core.URI], ttl: float, safe: bool = False,
+                          metadata: Optional[Iterable[str]] = None) -> int:
+        """Register a name that lives only as long as its lease: the name disappears ttl seconds after the
+        last keep_alive(lease). Returns the lease id (it lives in the storage, not in this name server, so
+        any name server on the same storage can keep it alive). See TTLRegistration for the helper."""
+        _check_name(name)
+        uristring = _check_uri(name, uri)
+        tags = _check_metadata(metadata)
+        try:
+            seconds = check_ttl(ttl)
+        except NamingError as x:
+            raise _rejected(str(x)) from None
+        with self.lock:
+            lease = self._store("grant_lease", seconds)
+            if safe:
+                if not self._store("put_if_absent", name, uristring, tags, lease):
+                    self._store("revoke_lease", lease)
+                    raise NamingError("name already registered: " + name)
+            else:
+                self._store("put", name, uristring, tags, lease)
+        log.debug("registered %r -> %s with a ttl of %s seconds (lease %s)", name, uristring, seconds, lease)
+        return lease
+
+    @expose
+    def keep_alive(self, lease: int) -> bool:
+        """Renew a lease of register_with_ttl() for its TTL; False when it has already expired (its names are
+        gone: register again)."""
+        _check_lease(lease)
+        with self.lock:
+            return self._store("keep_alive", lease) > 0
+
+    @expose
+    def revoke_lease(self, lease: int) -> None:
+        """End a lease of register_with_ttl() now: its names are removed."""
+        _check_lease(lease)
+        with self.lock:
+            self._store("revoke_lease", lease)
 
     @expose
     def set_metadata(self, name: str, metadata: Optional[Iterable[str]]) -> None:
@@ -192,11 +259,14 @@ class NameServer:
         _check_name(name)
         tags = _check_metadata(metadata)
         with self.lock:
-            try:
-                uri, _old = self.storage[name]
-            except KeyError:
-                raise NamingError("unknown name: " + name) from None
-            self.storage[name] = (uri, tags)
+            for _attempt in range(_CAS_ATTEMPTS):   # another name server may change the entry in between
+                try:
+                    old = self.storage[name]
+                except KeyError:
+                    raise NamingError("unknown name: " + name) from None
+                if self._store("compare_and_set", name, old, (old[0], tags)):
+                    return
+        raise NamingError("metadata of %s not set: the registration kept changing" % name)
 
     @expose
     def remove(self, name: Optional[str] = None, prefix: Optional[str] = None, regex: Optional[str] = None) -> int:
@@ -209,8 +279,7 @@ class NameServer:
             if name == core.NAMESERVER_NAME:
                 return 0
             with self.lock:
-                if name in self.storage:
-                    del self.storage[name]
+                if self._store("delete_names", [name]):
                     log.debug("removed %r", name)
                     return 1
             return 0
@@ -247,14 +316,9 @@ class NameServer:
         found.pop(core.NAMESERVER_NAME, None)
         if not found:
             return 0
-        remover = getattr(self.storage, "remove_items", None)
-        if remover is not None:
-            remover(list(found))
-        else:
-            for item in found:
-                self.storage.pop(item, None)
-        log.debug("removed %d registrations", len(found))
-        return len(found)
+        removed = self._store("delete_names", list(found))
+        log.debug("removed %d registrations", removed)
+        return removed
 
     def _remove_if_unchanged(self, candidates: Iterable[tuple[str, str]]) -> list[str]:
         """Remove the names that are still registered with the given uri (used by the autocleaner)."""
@@ -263,9 +327,7 @@ class NameServer:
             for name, uri in candidates:
                 if name == core.NAMESERVER_NAME:
                     continue
-                entry = self.storage.get(name)
-                if entry is not None and entry[0] == uri:
-                    del self.storage[name]
+                if self._store("compare_and_delete", name, uri):
                     removed.append(name)
         return removed
 
@@ -308,7 +370,8 @@ class NameServer:
 class NameServerDaemon(Daemon):
     """Daemon that contains the Name Server (registered as "Pyro.NameServer").
 
-    `storage` is None or "memory" (in-memory), "sql:<file>" (sqlite), or a storage object.
+    `storage` is None or "memory" (in-memory), "sql:<file>" (sqlite), "etcd://host:port[,host:port...]/prefix"
+    (etcd: a registry shared with every name server on the same endpoints and prefix), or a storage object.
     `autoclean` overrides config.NS_AUTOCLEAN (the period of the registration cleaner; 0 = off); unlike the
     config item it may be shorter than 3 seconds (meant for tests).
     """
@@ -326,6 +389,7 @@ class NameServerDaemon(Daemon):
             nathost = str(nathost)
         self.nameserver: Optional[NameServer] = None
         self.autocleaner: Optional[AutoCleaner] = None
+        self.self_registration: Optional[TTLRegistration] = None
         period = check_autoclean_config() if autoclean is None else float(autoclean)
         store = create_storage(storage)
         try:
@@ -339,8 +403,16 @@ class NameServerDaemon(Daemon):
         self.nameserver = NameServer(store)
         try:
             self.register(self.nameserver, core.NAMESERVER_NAME)
-            self.nameserver.register(core.NAMESERVER_NAME, self.uriFor(self.nameserver),
-                                     metadata={NAMESERVER_METADATA})
+            if getattr(store, "shared", False):
+                # several name servers share the registry: the entry of the one that registered last, on a
+                # lease this one keeps alive; when it dies another name server claims the name
+                nameserver = self.nameserver
+                self.self_registration = TTLRegistration(
+                    core.NAMESERVER_NAME, self.uriFor(nameserver), SHARED_SELF_TTL, {NAMESERVER_METADATA},
+                    locate=lambda: nameserver, claim_missing=True).start()
+            else:
+                self.nameserver.register(core.NAMESERVER_NAME, self.uriFor(self.nameserver),
+                                         metadata={NAMESERVER_METADATA})
             if period > 0:
                 self.autocleaner = AutoCleaner(self.nameserver, period)
                 self.autocleaner.start()
@@ -362,11 +434,23 @@ class NameServerDaemon(Daemon):
         nameserver = self.nameserver
         if nameserver is not None and getattr(self, "_storage_open", False):
             self._storage_open = False
+            self._leave_shared_storage(nameserver)
             with nameserver.lock:
                 closer = getattr(nameserver.storage, "close", None)
                 if closer is not None:
                     closer()
         self.nameserver = None   # (like the original; programs test it to see if the name server was closed)
+
+    def _leave_shared_storage(self, nameserver: NameServer) -> None:
+        """Give up this name server's own entry and leaderships (another name server takes over)."""
+        registration, self.self_registration = self.self_registration, None
+        if registration is None:
+            return
+        try:
+            registration.stop(revoke=True)
+            nameserver._store("resign", "autoclean", nameserver.node_id)
+        except PyroError as x:
+            log.warning("could not leave the shared storage cleanly: %s", x)
 
     def __enter__(self) -> "NameServerDaemon":
         super().__enter__()
@@ -500,7 +584,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--host", dest="host", help="hostname to bind server on")
     parser.add_argument("-p", "--port", dest="port", type=int, help="port to bind server on (0=random)")
     parser.add_argument("-u", "--unixsocket", help="Unix domain socket name to bind server on")
-    parser.add_argument("-s", "--storage", help="Storage system to use (memory, sql:file)", default=None)
+    parser.add_argument("-s", "--storage", default=None,
+                        help="Storage system to use (memory, sql:file, etcd://host:port[,host:port...]/prefix; "
+                             "name servers on the same etcd endpoints and prefix serve one registry)")
     parser.add_argument("--bchost", dest="bchost", help='hostname to bind broadcast server on (default is "")')
     parser.add_argument("--bcport", dest="bcport", type=int, help="port to bind broadcast server on (0=random)")
     parser.add_argument("--nathost", dest="nathost", help="external hostname in case of NAT")
@@ -552,7 +638,7 @@ def create_storage_check(spec: Optional[str]) -> None:
     kind, _colon, location = spec.partition(":")
     if kind == "sql" and location:
         return
-    create_storage(spec)  # raises the appropriate NamingError
+    create_storage(spec).close()  # raises the appropriate NamingError (an etcd spec is parsed, not contacted)
 
 
 if __name__ == "__main__":

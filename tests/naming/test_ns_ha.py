@@ -21,7 +21,7 @@ log = logging.getLogger("tests.ha")
 
 
 @Pyro5.server.expose
-class _Thing:
+class HAThing:
     def ping(self) -> str:
         return "pong"
 
@@ -222,9 +222,9 @@ def test_autoclean_on_a_shared_registry_removes_once(start_ns, shared_any, monke
     Pyro5.config.NS_AUTOCLEAN = 0.2
     first, second = start_ns(shared_any), start_ns(shared_any)
     dead = Daemon(host="127.0.0.1")
-    dead_uris = [dead.register(_Thing(), "gone%d" % i) for i in range(5)]
+    dead_uris = [dead.register(HAThing(), "gone%d" % i) for i in range(5)]
     dead.close()
-    with first.proxy() as ns:
+    with first.proxy() as ns, caplog.at_level(logging.INFO, logger="Pyro5.naming"):
         for i, uri in enumerate(dead_uris):
             ns.register("dead.%d" % i, uri)
         wait_for(lambda: not ns.list(prefix="dead."), timeout=20, what="autoclean")

@@ -38,6 +38,7 @@ from typing import Any, Iterable, Mapping
 
 from . import config, errors
 from .callcontext import current_context
+from .socketutil import SocketConnection as _SocketConnection
 
 __all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
            "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
@@ -471,8 +472,9 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *
     (see Pyro5.serializers.get_serializer_by_id).
     ``prehandshake=True`` (a server reading a connection's MSG_CONNECT) applies MAX_PREHANDSHAKE_SIZE instead of
     MAX_MESSAGE_SIZE, from the header, before the body is read.
-    Each annotation value and the data are received as bytes objects of their own: nothing is copied out of a
-    larger buffer.
+    From a plain socketutil.SocketConnection, each annotation value and the data are received as bytes objects of
+    their own (nothing is copied out of a larger buffer); a connection class with its own recv() is asked for the
+    header (6 + 34 bytes) and then for the annotations and data together, in one recv().
     """
     prefix = _recv_exactly(connection, 6)
     if prefix != _prefix:
@@ -484,12 +486,21 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *
                                    % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
     if msg.type not in _MSG_TYPES:
         raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
-    if msg.annotations_size:
+    if msg.annotations_size and getattr(type(connection), "recv", None) is _socket_connection_recv:
+        # a plain SocketConnection: each annotation value and the data straight into bytes objects of their own
         msg.annotations = _recv_annotations(connection, msg.annotations_size)
-    msg._set_data(_recv_exactly(connection, msg.data_size) if msg.data_size else b"")
+        msg._set_data(_recv_exactly(connection, msg.data_size) if msg.data_size else b"")
+    else:
+        # a connection with a recv() of its own (e.g. a server's buffered connection) gets one recv() for the
+        # annotations and data together, as it may expect
+        size = msg.annotations_size + msg.data_size
+        msg.add_payload(_recv_exactly(connection, size) if size else b"")
     if config.LOGWIRE:
         log_wiredata(log, "wiredata received", msg)
     return msg
+
+
+_socket_connection_recv = _SocketConnection.recv
 
 
 def _recv_annotations(connection: Any, size: int) -> dict[str, bytes]:

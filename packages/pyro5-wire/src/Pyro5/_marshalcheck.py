@@ -16,12 +16,14 @@ marshal structure first, iteratively (bounded by the data, no recursion), and re
 After the check, the largest allocation marshal.loads can make is proportional to the data size.
 
 The walk costs a Python step per element; runs of fixed-size elements (ints and references: 5 bytes each,
-floats: 9 bytes, None/True/False: 1 byte) are checked at C speed with one strided slice. Small data (up to 256 KiB)
-without any header that could declare 256 or more elements (found with a regular expression, at C speed) is not
-walked at all: containers that small can together allocate at most a few MiB whatever the nesting (marshal limits
-the depth to 2000). Lying string lengths are not looked for there (in text every letter 's' looks like one): marshal
-reserves such a bytes object before it finds the data too short, but never touches its pages, and frees it at once;
-the walk (bigger data, or data with such container headers) refuses them too.
+floats: 9 bytes, None/True/False: 1 byte) are checked at C speed with one strided slice.
+
+Small data (up to 256 KiB) without any container header that could declare 256 or more elements (found with a
+regular expression, at C speed, in about a microsecond) is not walked: containers that small can together allocate
+at most a few MiB whatever the nesting (marshal limits the depth to 2000). Lying string lengths and int digit
+counts are not looked for there (in text, every letter 's' or 'l' looks like one): for those marshal reserves the
+object before it finds the data too short, but does not touch its memory (no resident memory is used), and frees it
+at once. The walk (of bigger data, or of data with such container headers) refuses them too.
 """
 from __future__ import annotations
 
@@ -54,9 +56,9 @@ _DICT_VALUE = -2
 # (element size, allowed type bytes): runs of these are checked with one strided slice
 _RUNS = ((5, b"i\xe9r"), (9, b"g\xe7"), (1, b"NTF"))
 _RUN_MIN = 16
-# headers that could declare 256 or more elements (or int digits): a container type byte (with or without
-# FLAG_REF) followed by an int32 with a non-zero byte above the lowest one
-_BIG_HEADER = re.compile(rb"[(\[<>l\xa8\xdb\xbc\xbe\xec](?=.[^\x00]..|..[^\x00].|...[^\x00])", re.DOTALL)
+# headers that could declare 256 or more elements: a tuple/list/set/frozenset type byte (with or without FLAG_REF)
+# followed by an int32 with a non-zero byte above the lowest one
+_BIG_HEADER = re.compile(rb"[(\[<>\xa8\xdb\xbc\xbe](?=.[^\x00]..|..[^\x00].|...[^\x00])", re.DOTALL)
 _QUICK_LIMIT = 256 * 1024       # data up to this size is searched for such headers before it is walked
 
 
@@ -121,6 +123,25 @@ def _walk_values(data: bytes | bytearray) -> None:  # noqa: C901 - one flat loop
                 continue
             stack[-1] = remaining - 1     # the next element starts here
             pending -= 1
+        elif stack:
+            # inside a dict: skip small keys and values alike, keeping track of which one comes next
+            at_key = top == _DICT_KEY
+            while True:
+                code = data[pos] & 0x7f
+                if code in _SHORT_STR:
+                    pos += 2 + data[pos + 1]
+                elif code in _FIVE:
+                    pos += 5
+                elif code == _BINARY_FLOAT:
+                    pos += 9
+                elif code in _ONE:
+                    pos += 1
+                else:
+                    break
+                at_key = not at_key
+            if pos > end:
+                raise _bad("data ends in the middle of a value", end)
+            top = stack[-1] = _DICT_KEY if at_key else _DICT_VALUE
         start = pos
         code = data[pos] & 0x7f
         pos += 1

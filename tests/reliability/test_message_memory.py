@@ -162,3 +162,25 @@ def test_prehandshake_compressed_message_is_bounded_by_the_small_limit():
         with pytest.raises(errors.ProtocolError, match="MAX_PREHANDSHAKE_SIZE=65536"):
             protocol.recv_stub(conn, [protocol.MSG_CONNECT], prehandshake=True)
     assert peak[0] < 2 * MIB      # one decompression step beyond 64 KiB, not 48 MiB
+
+
+# --- the servers' side -------------------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="the servers' enforcement of MAX_PREHANDSHAKE_SIZE belongs to pyro5-server "
+                                       "(issue 16 item 6): remove this marker when it is in")
+@pytest.mark.parametrize("servertype", ["thread", "multiplex"])
+def test_daemon_refuses_a_big_message_before_the_handshake(servertype):
+    pytest.importorskip("Pyro5.server")
+    from Pyro5.server import Daemon
+    from tests.server._helpers import RawClient, RunningDaemon
+    Pyro5.config.SERVERTYPE = servertype
+    rd = RunningDaemon(Daemon(host="127.0.0.1"))
+    try:
+        with RawClient(rd.address, serializer="serpent", timeout=10) as c:
+            try:
+                msg, reason = c.connect("Pyro.Daemon", handshake="h" * MIB)    # a 1 MiB connect message
+            except errors.ConnectionClosedError:
+                return      # refused by closing the connection: fine
+            assert msg.type == protocol.MSG_CONNECTFAIL and "MAX_PREHANDSHAKE_SIZE" in str(reason)
+    finally:
+        rd.stop()

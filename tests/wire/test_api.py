@@ -136,3 +136,10 @@ def test_other_import_errors_are_not_masked(monkeypatch, tmp_path):
         api.start_ns  # noqa: B018
     assert exc.value.name == "no_such_dependency_xyz"
     sys.modules.pop("Pyro5.nameserver", None)
+
+
+def test_api_has_the_version_as_the_original():
+    import Pyro5
+    import Pyro5.api
+    assert Pyro5.api.__version__ == Pyro5.__version__
+    assert "__version__" not in Pyro5.api.__all__       # a star import must not replace the importer's version

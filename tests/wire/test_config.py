@@ -57,6 +57,12 @@ DEFAULTS = [
     ("LOGLEVEL", type(None), None),
     ("LOGFILE", str, "pyro5.log"),   # the original 5.15 (the manual says pyro.log)
 ]
+MANUAL_NAMES = {name for name, _, _ in DEFAULTS}
+# items of ours beyond the manual's table (listed on the differences page)
+OUR_ITEMS = [
+    ("MAX_PREHANDSHAKE_SIZE", int, 64 * 1024),     # what a connection may send before its handshake
+]
+DEFAULTS += OUR_ITEMS
 ALL_NAMES = {name for name, _, _ in DEFAULTS}
 
 
@@ -82,7 +88,8 @@ def test_default_value_and_type(name, kind, default, no_pyro_env):
     assert getattr(Pyro5.config, name) == default  # the conftest reset the global config to the defaults
 
 
-def test_items_are_exactly_the_manuals_table():
+def test_items_are_exactly_the_manuals_table_plus_ours():
+    assert set(Pyro5.config.as_dict()) - {name for name, _, _ in OUR_ITEMS} == MANUAL_NAMES
     assert set(Pyro5.config.as_dict()) == ALL_NAMES
     assert set(Configuration.__slots__) == ALL_NAMES
 

@@ -490,3 +490,38 @@ def test_payload_in_parts_too_large():
     Pyro5.config.MAX_MESSAGE_SIZE = 100000
     with pytest.raises(errors.MessageTooLargeError):
         protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, 2, [b"x" * 60000, b"y" * 60000])
+
+
+class _RecordingConnection:
+    """A connection with a recv() of its own (like a server's buffered connection): it sees the sizes asked."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.asked: list[int] = []
+
+    def recv(self, size: int) -> bytes:
+        self.asked.append(size)
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+def test_recv_stub_reads_annotations_and_data_together_from_a_custom_connection():
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 3, 1, b"data" * 10, {"ANNA": b"a" * 5, "ANNB": b""})
+    conn = _RecordingConnection(msg.data)
+    received = protocol.recv_stub(conn)
+    assert conn.asked == [6, 34, received.annotations_size + received.data_size]
+    assert received.annotations == {"ANNA": b"a" * 5, "ANNB": b""} and received.data == b"data" * 10
+
+
+def test_recv_stub_reads_each_annotation_from_a_socket_connection(conns):
+    a, b = conns
+    msg = protocol.SendingMessage(protocol.MSG_RESULT, 0, 3, 1, b"data" * 10, {"ANNA": b"a" * 5, "ANNB": b""})
+    a.send(msg.parts)
+    received = protocol.recv_stub(b)
+    assert received.annotations == {"ANNA": b"a" * 5, "ANNB": b""} and received.data == b"data" * 10
+    # lying chunk lengths are refused there too
+    bad = bytearray(protocol.SendingMessage(protocol.MSG_RESULT, 0, 3, 1, b"xy", {"ANNA": b"abc"}).data)
+    bad[44:48] = (1000).to_bytes(4, "big")
+    a.send(bytes(bad))
+    with pytest.raises(errors.ProtocolError, match="invalid annotation chunk length 1000"):
+        protocol.recv_stub(b)

@@ -38,6 +38,10 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     "THREADPOOL_SIZE": (int, 80),
     "THREADPOOL_SIZE_MIN": (int, 4),
     "MAX_MESSAGE_SIZE": (int, 1024 * 1024 * 1024),
+    # ours, not in the original 5.15: the largest message a server accepts from a connection before its handshake
+    # (the MSG_CONNECT: handshake data and annotations), so that anyone who can reach the port can't make it
+    # buffer MAX_MESSAGE_SIZE per connection; 0 means: MAX_MESSAGE_SIZE applies there too
+    "MAX_PREHANDSHAKE_SIZE": (int, 64 * 1024),
     "BROADCAST_ADDRS": (list, ("<broadcast>", "0.0.0.0")),
     "PREFER_IP_VERSION": (int, 0),
     "SERIALIZER": (str, "serpent"),

@@ -38,11 +38,12 @@ from typing import Any, Iterable, Mapping
 
 from . import config, errors
 from .callcontext import current_context
+from .socketutil import SocketConnection as _SocketConnection
 
 __all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
            "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
            "FLAGS_ITEMSTREAMRESULT", "FLAGS_KEEPSERIALIZED", "FLAGS_CORR_ID", "SendingMessage",
-           "ReceivingMessage", "log_wiredata", "recv_stub", "message_payload"]
+           "ReceivingMessage", "log_wiredata", "recv_stub", "message_payload", "message_size_limit"]
 
 log = logging.getLogger("Pyro5.protocol")
 
@@ -83,12 +84,34 @@ _COMPRESSION_LEVEL = 4
 _JOIN_LIMIT = 64 * 1024
 
 
+def message_size_limit(prehandshake: bool = False) -> int:
+    """The largest message (annotations + data, after decompression too) that may be received: MAX_MESSAGE_SIZE,
+    and before the handshake of a connection (a server reading its MSG_CONNECT) the smaller MAX_PREHANDSHAKE_SIZE
+    (0: no separate limit)."""
+    limit = config.MAX_MESSAGE_SIZE
+    if prehandshake:
+        early = config.MAX_PREHANDSHAKE_SIZE
+        if early and early > 0:
+            return min(limit, early)
+    return limit
+
+
+def _limit_name(prehandshake: bool) -> str:
+    limit = config.MAX_MESSAGE_SIZE
+    if prehandshake and 0 < (config.MAX_PREHANDSHAKE_SIZE or 0) < limit:
+        return "MAX_PREHANDSHAKE_SIZE=%d (before the handshake)" % config.MAX_PREHANDSHAKE_SIZE
+    return "MAX_MESSAGE_SIZE=%d" % limit
+
+
 def _nbytes(buffer: Any) -> int:
     return len(buffer) if type(buffer) is bytes else memoryview(buffer).nbytes
 
 
-def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
+def _encode_annotations(annotations: Mapping[str, Any]) -> tuple[tuple, int]:
+    """The annotation chunks as a tuple of buffers, and their total size. Small chunks are joined into one bytes
+    object; a big bytes value stays a part of its own (sent as it is, not copied behind its chunk header)."""
     parts: list[Any] = []
+    total = 0
     for key, value in annotations.items():
         if not isinstance(key, str) or len(key) != 4 or not key.isascii():
             raise errors.ProtocolError("annotation identifier must be a string of exactly 4 ASCII characters, "
@@ -106,7 +129,24 @@ def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
                                        % (key, type(value).__name__))
         parts.append(_chunk_header.pack(key.encode("ascii"), size))
         parts.append(value)
-    return b"".join(parts)
+        total += 8 + size
+    if total <= _JOIN_LIMIT or not any(type(v) is bytes and len(v) > _JOIN_LIMIT for v in parts[1::2]):
+        return (b"".join(parts),), total
+    # keep the big immutable values as they are; join each run of the others (mutable values are copied, as the
+    # message may be sent later)
+    result: list[Any] = []
+    run: list[Any] = []
+    for part in parts:
+        if type(part) is bytes and len(part) > _JOIN_LIMIT:
+            if run:
+                result.append(b"".join(run))
+                run = []
+            result.append(part)
+        else:
+            run.append(part)
+    if run:
+        result.append(b"".join(run))
+    return tuple(result), total
 
 
 class SendingMessage:
@@ -153,9 +193,11 @@ class SendingMessage:
             flags |= FLAGS_COMPRESSED
             header_flags |= FLAGS_COMPRESSED
         self.flags = flags
-        annotations_data = _encode_annotations(self.annotations) if self.annotations else b""
+        annotation_parts: tuple = ()
+        self.annotations_size = 0
+        if self.annotations:
+            annotation_parts, self.annotations_size = _encode_annotations(self.annotations)
         self.data_size = sum(map(_nbytes, chunks)) if chunks else _nbytes(payload)
-        self.annotations_size = len(annotations_data)
         if self.data_size + self.annotations_size > config.MAX_MESSAGE_SIZE:
             raise errors.MessageTooLargeError(
                 "message too large to send (%d bytes, MAX_MESSAGE_SIZE=%d): send less data per call, for "
@@ -169,14 +211,15 @@ class SendingMessage:
                                        % (msgtype, serializer_id, flags, seq, x)) from None
         self._data: bytes | None
         if chunks:
-            self.parts: tuple = (header, annotations_data) + chunks if annotations_data else (header,) + chunks
+            self.parts: tuple = (header,) + annotation_parts + chunks
             self._data = None
-        elif self.data_size > _JOIN_LIMIT and type(payload) is bytes:     # (immutable: safe to send later)
-            self.parts = (header, annotations_data, payload) if annotations_data else (header, payload)
+        elif (self.data_size > _JOIN_LIMIT and type(payload) is bytes) or len(annotation_parts) > 1:
+            # big: sent in parts, not copied behind the header first (bytes are immutable: safe to send later)
+            self.parts = (header,) + annotation_parts + (payload,)
             self._data = None
         else:
-            if annotations_data:
-                self._data = b"".join((header, annotations_data, payload))
+            if annotation_parts:
+                self._data = b"".join((header, annotation_parts[0], payload))
             elif type(payload) is bytes:
                 self._data = header + payload
             else:
@@ -226,9 +269,14 @@ def _version_error(version: int) -> errors.ProtocolError:
 
 
 class ReceivingMessage:
-    """Wire protocol message that was received."""
+    """Wire protocol message that was received.
 
-    def __init__(self, header: bytes, payload: bytes | bytearray | memoryview | None = None) -> None:
+    The sizes in the header are checked against the limit at once (MessageTooLargeError): MAX_MESSAGE_SIZE, or
+    with ``prehandshake=True`` (a server reading a connection's first message) MAX_PREHANDSHAKE_SIZE. The same
+    limit bounds the payload after decompression."""
+
+    def __init__(self, header: bytes, payload: bytes | bytearray | memoryview | None = None, *,
+                 prehandshake: bool = False) -> None:
         if isinstance(header, str):
             raise TypeError("a bytes-like object is required for the message header, not 'str'")
         if len(header) < _header_size:
@@ -240,10 +288,11 @@ class ReceivingMessage:
             ReceivingMessage.validate(header)
             raise errors.ProtocolError("invalid message")   # pragma: no cover - validate raises
         total = self.data_size + self.annotations_size
-        max_size = config.MAX_MESSAGE_SIZE
-        if total > max_size:
-            raise errors.MessageTooLargeError("message too large (%d, max=%d): the peer sent more than "
-                                              "MAX_MESSAGE_SIZE allows" % (total, max_size))
+        self._max_size = message_size_limit(prehandshake)
+        self._prehandshake = prehandshake
+        if total > self._max_size:
+            raise errors.MessageTooLargeError("message too large (%d bytes): the peer sent more than %s allows"
+                                              % (total, _limit_name(prehandshake)))
         self.data: Any = None
         self.annotations: dict[str, bytes] = {}
         if payload is not None:
@@ -290,14 +339,29 @@ class ReceivingMessage:
             raise errors.ProtocolError("message payload size mismatch: got %d bytes, header says %d"
                                        % (len(payload), asize + self.data_size))
         if asize:
-            self.annotations = _parse_annotations(memoryview(payload)[:asize])
-            data = payload[asize:]
+            view = memoryview(payload)
+            self.annotations = _parse_annotations(view[:asize])
+            data: Any = view[asize:]
         else:
             data = payload
+        self._set_data(data)
+
+    def add_payload_parts(self, annotations: bytes | bytearray | memoryview, data: bytes | bytearray | memoryview
+                          ) -> None:
+        """add_payload() for a transport that received the annotation chunks and the data into buffers of their own
+        (their sizes are in the header): the data is kept as it is (no copy of a big payload) when it is bytes."""
+        if len(annotations) != self.annotations_size or len(data) != self.data_size:
+            raise errors.ProtocolError("message payload size mismatch: got %d + %d bytes, header says %d + %d"
+                                       % (len(annotations), len(data), self.annotations_size, self.data_size))
+        if self.annotations_size:
+            self.annotations = _parse_annotations(memoryview(annotations))
+        self._set_data(data)
+
+    def _set_data(self, data: bytes | bytearray | memoryview) -> None:
         if self.flags & FLAGS_COMPRESSED:
-            data = _decompress(data, config.MAX_MESSAGE_SIZE)
+            data = _decompress(data, self._max_size, self._prehandshake)
             self.flags &= ~FLAGS_COMPRESSED
-        elif not isinstance(data, bytes):
+        elif type(data) is not bytes:
             data = bytes(data)
         self.data = data
 
@@ -309,7 +373,7 @@ def message_payload(msg: SendingMessage | ReceivingMessage) -> bytes:
     if isinstance(msg, SendingMessage):
         view = memoryview(msg.data)[_header_size + msg.annotations_size:]
         if msg.flags & FLAGS_COMPRESSED:
-            return _decompress(view, config.MAX_MESSAGE_SIZE)
+            return _decompress(view, config.MAX_MESSAGE_SIZE, False)
         return view.tobytes()
     data = msg.data
     return data if type(data) is bytes else bytes(data)
@@ -338,18 +402,48 @@ def _parse_annotations(view: memoryview) -> dict[str, bytes]:
     return annotations
 
 
-def _decompress(data: bytes | bytearray | memoryview, max_size: int) -> bytes:
+# decompressed payloads up to this size are joined from their pieces; bigger ones are decompressed twice (the
+# first pass only measures) so that the result is allocated once, at its exact size, and written once
+_SMALL_DECOMPRESSED = 1024 * 1024
+_DECOMPRESS_STEP = 256 * 1024
+
+
+def _decompress(data: bytes | bytearray | memoryview, max_size: int, prehandshake: bool = False) -> bytes:
+    """Inflates a compressed payload, refusing (ProtocolError) more than max_size bytes of output.
+
+    Memory: the output exists once (plus one step of _DECOMPRESS_STEP bytes), never the 2x of joining the
+    pieces of a big output, so a message that inflates to the limit costs the limit, not twice that."""
     decompressor = zlib.decompressobj()
+    pieces: list[bytes] | None = []
+    size = 0
+    tail: Any = data
     try:
-        result = decompressor.decompress(data, max_size + 1)
+        while True:
+            piece = decompressor.decompress(tail, _DECOMPRESS_STEP)
+            size += len(piece)
+            if size > max_size:
+                raise errors.ProtocolError("decompressed message data too large: more than %s bytes"
+                                           % _limit_name(prehandshake))
+            if pieces is not None:
+                pieces.append(piece)
+                if size > _SMALL_DECOMPRESSED:
+                    pieces = None    # big: only measure now, and inflate again into one buffer below
+            tail = decompressor.unconsumed_tail
+            if decompressor.eof or (not tail and not piece):
+                break
     except zlib.error as x:
         raise errors.ProtocolError("invalid compressed message data: %s" % x) from None
-    if len(result) > max_size or decompressor.unconsumed_tail:
-        raise errors.ProtocolError("decompressed message data too large: more than MAX_MESSAGE_SIZE=%d bytes"
-                                   % max_size)
     if not decompressor.eof:
         raise errors.ProtocolError("invalid compressed message data: the zlib stream is incomplete")
-    return result
+    if pieces is not None:
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    compressed_size = len(data) - len(decompressor.unused_data)
+    source = data if not decompressor.unused_data else memoryview(data)[:compressed_size]
+    try:
+        # with the exact size as the buffer size, zlib fills one bytes object and returns it as it is
+        return zlib.decompress(source, zlib.MAX_WBITS, size)
+    except zlib.error as x:
+        raise errors.ProtocolError("invalid compressed message data: %s" % x) from None
 
 
 def log_wiredata(logger: logging.Logger, text: str, msg: SendingMessage | ReceivingMessage) -> None:
@@ -368,26 +462,66 @@ def _recv_exactly(connection: Any, size: int) -> bytes:
     return data
 
 
-def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None) -> ReceivingMessage:
+def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *,
+              prehandshake: bool = False) -> ReceivingMessage:
     """
     Receives a pyro message from a given connection.
     Accepts the given message types (None=any, or pass a sequence).
     Also reads annotation chunks and the actual payload data.
     Any serializer id is accepted (as in the original 5.15): whoever deserializes the payload checks it
     (see Pyro5.serializers.get_serializer_by_id).
+    ``prehandshake=True`` (a server reading a connection's MSG_CONNECT) applies MAX_PREHANDSHAKE_SIZE instead of
+    MAX_MESSAGE_SIZE, from the header, before the body is read.
+    From a plain socketutil.SocketConnection, each annotation value and the data are received as bytes objects of
+    their own (nothing is copied out of a larger buffer); a connection class with its own recv() is asked for the
+    header (6 + 34 bytes) and then for the annotations and data together, in one recv().
     """
     prefix = _recv_exactly(connection, 6)
     if prefix != _prefix:
         ReceivingMessage.validate(prefix)   # raises ProtocolError saying what is wrong
     header = prefix + _recv_exactly(connection, _header_size - 6)
-    msg = ReceivingMessage(header)
+    msg = ReceivingMessage(header, prehandshake=prehandshake)
     if accepted_msgtypes is not None and msg.type not in accepted_msgtypes:
         raise errors.ProtocolError("invalid msg type %d received (expected: %s)"
                                    % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
     if msg.type not in _MSG_TYPES:
         raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
-    size = msg.annotations_size + msg.data_size
-    msg.add_payload(_recv_exactly(connection, size) if size else b"")
+    if msg.annotations_size and getattr(type(connection), "recv", None) is _socket_connection_recv:
+        # a plain SocketConnection: each annotation value and the data straight into bytes objects of their own
+        msg.annotations = _recv_annotations(connection, msg.annotations_size)
+        msg._set_data(_recv_exactly(connection, msg.data_size) if msg.data_size else b"")
+    else:
+        # a connection with a recv() of its own (e.g. a server's buffered connection) gets one recv() for the
+        # annotations and data together, as it may expect
+        size = msg.annotations_size + msg.data_size
+        msg.add_payload(_recv_exactly(connection, size) if size else b"")
     if config.LOGWIRE:
         log_wiredata(log, "wiredata received", msg)
     return msg
+
+
+_socket_connection_recv = _SocketConnection.recv
+
+
+def _recv_annotations(connection: Any, size: int) -> dict[str, bytes]:
+    """Reads `size` bytes of annotation chunks, each value straight into a bytes object of its own."""
+    annotations: dict[str, bytes] = {}
+    chunk_size = _chunk_header.size
+    while size:
+        if size < chunk_size:
+            # (read them anyway, so that the error is about the chunk and not about a later read)
+            _recv_exactly(connection, size)
+            raise errors.ProtocolError("invalid annotation chunk: %d trailing bytes, a chunk header has %d"
+                                       % (size, chunk_size))
+        key, length = _chunk_header.unpack(_recv_exactly(connection, chunk_size))
+        size -= chunk_size
+        if length > size:
+            raise errors.ProtocolError("invalid annotation chunk length %d for %r: only %d bytes left"
+                                       % (length, key, size))
+        try:
+            name = key.decode("ascii")
+        except UnicodeDecodeError:
+            raise errors.ProtocolError("invalid annotation chunk id %r: must be 4 ASCII characters" % key) from None
+        annotations[name] = _recv_exactly(connection, length) if length else b""
+        size -= length
+    return annotations

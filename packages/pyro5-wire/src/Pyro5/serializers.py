@@ -34,6 +34,7 @@ from typing import Any, Callable
 import serpent
 
 from . import config, errors
+from ._marshalcheck import check_marshal
 
 try:
     import msgpack
@@ -41,7 +42,8 @@ except ImportError:  # pragma: no cover - msgpack is a dependency of pyro5-wire
     msgpack = None
 
 __all__ = ["SerializerBase", "SerpentSerializer", "MarshalSerializer", "JsonSerializer", "MsgpackSerializer",
-           "serializers", "serializers_by_id", "get_serializer", "get_serializer_by_id", "UnknownSerializerError", "register_class_to_dict", "register_dict_to_class",
+           "serializers", "serializers_by_id", "get_serializer", "get_serializer_by_id", "UnknownSerializerError",
+           "checked_marshal_loads", "register_class_to_dict", "register_dict_to_class",
            "unregister_class_to_dict", "unregister_dict_to_class", "register_type_replacement"]
 
 log = logging.getLogger("Pyro5.serializers")
@@ -512,6 +514,16 @@ _int32 = struct.Struct("<i")
 _STANDIN_LENGTH = _int32.pack(_STANDIN_SIZE)
 
 
+def checked_marshal_loads(data: bytes | bytearray | memoryview) -> Any:
+    """marshal.loads for data from the network: refuses (SerializeError) data that declares containers or ints
+    larger than the data could hold, before marshal.loads allocates them (see Pyro5._marshalcheck)."""
+    check_marshal(data)
+    try:
+        return marshal.loads(data)
+    except (ValueError, EOFError, TypeError) as x:
+        raise errors.SerializeError("cannot deserialize marshal data: %s: %s" % (type(x).__name__, x)) from x
+
+
 def _array_value(arr: array.array) -> Any:
     return arr.tounicode() if arr.typecode == "u" else arr.tolist()
 
@@ -597,7 +609,7 @@ class MarshalSerializer(SerializerBase):
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if type(data) is not bytes:
             data = bytes(data)
-        return self._load_recreating(marshal.loads, data)
+        return self._load_recreating(checked_marshal_loads, data)
 
     def _convert(self, obj: Any) -> Any:
         t = type(obj)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import struct
 import tracemalloc
 import uuid
 import zlib
@@ -18,15 +17,9 @@ import Pyro5
 from Pyro5 import errors, protocol, serializers
 from Pyro5.callcontext import current_context
 from Pyro5.protocol import MessageReader
+from tests._support.wire import header
 
-HEADER = struct.Struct("!4sHBBHHII16sHH")
 CORR = uuid.UUID("12345678-1234-5678-1234-567812345678")
-
-
-def header(msgtype=protocol.MSG_RESULT, serializer_id=1, flags=0, seq=1, data_size=0, annotations_size=0,
-           corr=b"\0" * 16, tag=b"PYRO", version=502, reserved=0, magic=0x4DC5) -> bytes:
-    return HEADER.pack(tag, version, msgtype, serializer_id, flags, seq, data_size, annotations_size, corr,
-                       reserved, magic)
 
 
 @pytest.fixture(autouse=True)

@@ -243,3 +243,27 @@ def test_track_resource_uses_the_tasks_client(_fresh_context):
 
 def test_module_exports():
     assert callcontext.__all__ == ["current_context"]
+
+
+def test_set_call_sets_a_whole_call_at_once(_fresh_context):
+    async def main():
+        async def task(i):
+            ctx._set_call("conn%d" % i, ("127.0.0.1", i), i, 4, 1, {"ANNO": b"%d" % i}, None)
+            ctx.response_annotations["RESP"] = b"%d" % i
+            await asyncio.sleep(0)
+            return values()
+
+        results = await asyncio.gather(*(task(i) for i in range(3)))
+        assert results == [("conn%d" % i, ("127.0.0.1", i), i, 4, 1, {"ANNO": b"%d" % i}, {"RESP": b"%d" % i}, None)
+                           for i in range(3)]
+        assert values() == DEFAULTS
+
+    run_in(_fresh_context, asyncio.run, main())
+    # in a new thread it starts from fresh values as any other assignment does
+    seen = {}
+
+    def worker():
+        ctx._set_call(None, None, 1, 0, 2, {}, None)
+        seen["v"] = values()
+    run_thread(worker)
+    assert seen["v"] == (None, None, 1, 0, 2, {}, {}, None)

@@ -38,6 +38,8 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
 }
 _VARS: dict[str, contextvars.ContextVar[Any]] = {
     name: contextvars.ContextVar("Pyro5.current_context." + name) for name in _ATTRIBUTES}
+(_client, _client_sock_addr, _seq, _msg_flags, _serializer_id, _annotations, _response_annotations,
+ _correlation_id) = (_VARS[name] for name in _ATTRIBUTES)
 _owner: contextvars.ContextVar[int | None] = contextvars.ContextVar("Pyro5.current_context.thread", default=None)
 _extra: contextvars.ContextVar[dict] = contextvars.ContextVar("Pyro5.current_context.extra")   # other attributes
 
@@ -112,6 +114,21 @@ class _CallContext:
         if extra.pop(name, _DELETED) is _DELETED:
             raise AttributeError("current_context has no attribute %r" % name)
         _extra.set(extra)
+
+    def _set_call(self, client: Any, client_sock_addr: Any, seq: int, msg_flags: int, serializer_id: int,
+                  annotations: dict, correlation_id: Any) -> None:
+        """Set the values of a call that starts (response_annotations becomes a new empty dict): what a
+        server does for every request, in one go (a third of the cost of setting the attributes one by one)."""
+        if _owner.get() != get_ident():
+            _claim()
+        _client.set(client)
+        _client_sock_addr.set(client_sock_addr)
+        _seq.set(seq)
+        _msg_flags.set(msg_flags)
+        _serializer_id.set(serializer_id)
+        _annotations.set(annotations)
+        _response_annotations.set({})
+        _correlation_id.set(correlation_id)
 
     def to_global(self) -> dict[str, Any]:
         """Returns the context values as a dict, to copy them into another thread with from_global()."""

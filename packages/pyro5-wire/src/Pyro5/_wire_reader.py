@@ -45,7 +45,7 @@ import logging
 import os
 from typing import Any, Iterable
 
-from . import config, errors
+from . import config, errors, protocol
 from .protocol import (
     _MSG_TYPES,
     _SERIALIZER_IDS,
@@ -381,3 +381,6 @@ class MessageReader:
         if config.LOGWIRE:
             log_wiredata(self.logger, "wiredata received", msg)
         return msg
+
+
+protocol.MessageReader = MessageReader  # type: ignore[misc]  # (the public name; see the end of protocol.py)

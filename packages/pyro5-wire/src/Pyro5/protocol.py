@@ -34,16 +34,20 @@ import logging
 import struct
 import uuid
 import zlib
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import config, errors
 from .callcontext import current_context
 from .socketutil import SocketConnection as _SocketConnection
 
+if TYPE_CHECKING:
+    from ._wire_reader import MessageReader
+
 __all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
            "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
            "FLAGS_ITEMSTREAMRESULT", "FLAGS_KEEPSERIALIZED", "FLAGS_CORR_ID", "SendingMessage",
-           "ReceivingMessage", "log_wiredata", "recv_stub", "message_payload", "message_size_limit"]
+           "ReceivingMessage", "MessageReader", "log_wiredata", "recv_stub", "message_payload",
+           "message_size_limit"]
 
 log = logging.getLogger("Pyro5.protocol")
 
@@ -65,6 +69,7 @@ FLAGS_KEEPSERIALIZED = 1 << 5
 FLAGS_CORR_ID = 1 << 6
 
 _MSG_TYPES = frozenset((MSG_CONNECT, MSG_CONNECTOK, MSG_CONNECTFAIL, MSG_INVOKE, MSG_RESULT, MSG_PING))
+_SERIALIZER_IDS = frozenset((1, 2, 3, 4))   # serpent, marshal, json, msgpack
 # the ping message carries no serialized data; the original Pyro5 sends it with this serializer id
 _PING_SERIALIZER_ID = 42
 
@@ -149,6 +154,9 @@ def _encode_annotations(annotations: Mapping[str, Any]) -> tuple[tuple, int]:
     return tuple(result), total
 
 
+_FROM_CONTEXT: Any = object()    # (SendingMessage: no correlation id given, take the call context's)
+
+
 class SendingMessage:
     """Wire protocol message that will be sent. ``data`` holds the complete message bytes.
 
@@ -156,15 +164,19 @@ class SendingMessage:
     ``parts`` holds the same bytes as a tuple of buffers (header, annotation chunks, payload): pass it to
     SocketConnection.send() to send a big payload without first copying it behind the header. ``data`` is
     joined from the parts when it is first used (at once for small messages).
+    The correlation id is ``correlation_id`` when that keyword is given (a uuid.UUID, or None for none),
+    else ``current_context.correlation_id``.
     """
 
     def __init__(self, msgtype: int, flags: int, seq: int, serializer_id: int, payload: bytes | bytearray |
-                 memoryview | list | tuple, annotations: Mapping[str, Any] | None = None) -> None:
+                 memoryview | list | tuple, annotations: Mapping[str, Any] | None = None, *,
+                 correlation_id: Any = _FROM_CONTEXT) -> None:
         self.type = msgtype
         self.seq = seq
         self.serializer_id = serializer_id
         self.annotations = annotations or {}
-        corr = current_context.correlation_id
+        # the correlation id: given explicitly (a uuid.UUID or None), else the current call context's
+        corr = current_context.correlation_id if correlation_id is _FROM_CONTEXT else correlation_id
         # FLAGS_COMPRESSED says what this message does, not what the caller wants: it is set below only when the
         # payload really gets compressed (as the original 5.15 does); a caller-supplied bit is cleared.
         flags &= ~FLAGS_COMPRESSED
@@ -340,11 +352,9 @@ class ReceivingMessage:
                                        % (len(payload), asize + self.data_size))
         if asize:
             view = memoryview(payload)
-            self.annotations = _parse_annotations(view[:asize])
-            data: Any = view[asize:]
+            _complete_body(self, view[:asize], view[asize:])
         else:
-            data = payload
-        self._set_data(data)
+            _complete_body(self, None, payload)
 
     def add_payload_parts(self, annotations: bytes | bytearray | memoryview, data: bytes | bytearray | memoryview
                           ) -> None:
@@ -353,9 +363,7 @@ class ReceivingMessage:
         if len(annotations) != self.annotations_size or len(data) != self.data_size:
             raise errors.ProtocolError("message payload size mismatch: got %d + %d bytes, header says %d + %d"
                                        % (len(annotations), len(data), self.annotations_size, self.data_size))
-        if self.annotations_size:
-            self.annotations = _parse_annotations(memoryview(annotations))
-        self._set_data(data)
+        _complete_body(self, annotations if self.annotations_size else None, data)
 
     def _set_data(self, data: bytes | bytearray | memoryview) -> None:
         if self.flags & FLAGS_COMPRESSED:
@@ -364,6 +372,19 @@ class ReceivingMessage:
         elif type(data) is not bytes:
             data = bytes(data)
         self.data = data
+
+
+def _complete_body(msg: ReceivingMessage, annotations: Any, data: Any) -> None:
+    """Sets a received message's annotations (parsed from the buffer `annotations`, or None for none) and data.
+    `data` is the payload as one buffer, or as a list of buffers in order (MessageReader's chunks); it is
+    decompressed (bounded by the message's size limit) when the message says so. The only place that does this."""
+    if annotations is not None:
+        msg.annotations = _parse_annotations(memoryview(annotations))
+    if type(data) is list:
+        # (a compressed payload is joined before it is inflated: it is at most the message size, and
+        # _decompress allocates a big result once, at its exact size)
+        data = data[0] if len(data) == 1 else b"".join(data)
+    msg._set_data(data)
 
 
 def message_payload(msg: SendingMessage | ReceivingMessage) -> bytes:
@@ -472,7 +493,8 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *
     (see Pyro5.serializers.get_serializer_by_id).
     ``prehandshake=True`` (a server reading a connection's MSG_CONNECT) applies MAX_PREHANDSHAKE_SIZE instead of
     MAX_MESSAGE_SIZE, from the header, before the body is read.
-    From a plain socketutil.SocketConnection, each annotation value and the data are received as bytes objects of
+    The header is decoded and checked by the same code as MessageReader's (ReceivingMessage, check_msgtype);
+    unlike MessageReader, recv_stub reads the body itself: from a plain socketutil.SocketConnection, each annotation value and the data are received as bytes objects of
     their own (nothing is copied out of a larger buffer); a connection class with its own recv() is asked for the
     header (6 + 34 bytes) and then for the annotations and data together, in one recv().
     """
@@ -481,11 +503,7 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *
         ReceivingMessage.validate(prefix)   # raises ProtocolError saying what is wrong
     header = prefix + _recv_exactly(connection, _header_size - 6)
     msg = ReceivingMessage(header, prehandshake=prehandshake)
-    if accepted_msgtypes is not None and msg.type not in accepted_msgtypes:
-        raise errors.ProtocolError("invalid msg type %d received (expected: %s)"
-                                   % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
-    if msg.type not in _MSG_TYPES:
-        raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
+    _wire_reader.check_msgtype(msg, accepted_msgtypes, check_serializer=False)
     if msg.annotations_size and getattr(type(connection), "recv", None) is _socket_connection_recv:
         # a plain SocketConnection: each annotation value and the data straight into bytes objects of their own
         msg.annotations = _recv_annotations(connection, msg.annotations_size)
@@ -525,3 +543,8 @@ def _recv_annotations(connection: Any, size: int) -> dict[str, bytes]:
         annotations[name] = _recv_exactly(connection, length) if length else b""
         size -= length
     return annotations
+
+
+# MessageReader lives in _wire_reader, which builds on the definitions above: importing it here defines it, and
+# _wire_reader binds protocol.MessageReader itself at its end (so either module may be imported first)
+from . import _wire_reader  # noqa: E402

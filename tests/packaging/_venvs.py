@@ -160,3 +160,22 @@ def build_all_wheels(outdir: Path) -> dict[str, Path]:
             _, dist, path = line.split(" ", 2)
             wheels[dist] = Path(path)
     return wheels
+
+
+ORIGINAL_PYRO5 = "Pyro5==5.15"
+
+
+def original_pyro5_wheel() -> Path:
+    """Directory with the wheel of the original Pyro5 5.15 (downloaded once; needs the package index once).
+
+    Only installed into throw-away venvs, to test what happens when it lands beside ours."""
+    d = cache_dir() / "orig-wheel"
+    with locked(cache_dir() / ".orig-wheel.lock"):
+        if not any(d.glob("pyro5-5.15-*.whl")) and not any(d.glob("Pyro5-5.15-*.whl")):
+            d.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--dest", str(d),
+                   ORIGINAL_PYRO5]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=child_env(hermetic=False))
+            if proc.returncode != 0:
+                raise RuntimeError(f"cannot download the original Pyro5 wheel ({' '.join(cmd)}):\n{proc.stderr[-3000:]}")
+    return d

@@ -85,17 +85,23 @@ def _original_pyro5_version() -> str | None:
 
 
 def _warn_original_pyro5() -> None:
-    """Warn once when an original Pyro5 5.x distribution is installed beside us (they share files)."""
+    """Warn once when an original Pyro5 5.x distribution is installed beside us (they share files), naming the
+    files of ours it overwrote (``Pyro5.check_install``, also run by ``pyro5-check-config``)."""
     try:
         version = _original_pyro5_version()
+        if not (version and version.startswith("5.")):
+            return
+        from . import check_install
+        problems = check_install.find_problems()
+        details = ("\n" + check_install.format_report(problems, check_install.installed_distributions(), limit=5)
+                   if problems else "")
     except Exception:  # never let this check break the import
         return
-    if version and version.startswith("5."):
-        _warnings.warn(
-            "The original Pyro5 %s distribution is installed beside pyro5 6 (pyro5-wire). Both ship files in "
-            "the same 'Pyro5' package folder, so they conflict: run 'pip uninstall Pyro5' first and then "
-            "reinstall pyro5-wire (and the other pyro5-* distributions you use)." % version,
-            UserWarning, stacklevel=3)
+    _warnings.warn(
+        "The original Pyro5 %s distribution is installed beside pyro5 6 (pyro5-wire). Both ship files in "
+        "the same 'Pyro5' package folder, so they conflict: run 'pip uninstall Pyro5' first and then "
+        "reinstall pyro5-wire (and the other pyro5-* distributions you use).%s" % (version, details),
+        UserWarning, stacklevel=3)
 
 
 _configure_logging()

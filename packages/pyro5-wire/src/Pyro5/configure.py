@@ -206,14 +206,24 @@ class Configuration:
 
 
 def main(args: list[str] | None = None) -> int:
-    """Print the active Pyro configuration (entry point of ``pyro5-check-config``)."""
+    """Print the active Pyro configuration and check the installation (entry point of ``pyro5-check-config``).
+
+    Exit status 1 when files of the pyro5 distributions were overwritten (see ``Pyro5.check_install``)."""
     import argparse
     parser = argparse.ArgumentParser(prog="pyro5-check-config",
                                      description="Show the active Pyro5 configuration (builtin defaults "
-                                                 "overridden by PYRO_* environment variables).")
+                                                 "overridden by PYRO_* environment variables) and check that "
+                                                 "no other distribution overwrote pyro5's files.")
     parser.parse_args(sys.argv[1:] if args is None else args)
     import Pyro5
+    from Pyro5 import check_install
     print(Pyro5.config.dump())
+    problems = check_install.find_problems()
+    original = check_install.original_pyro5()
+    if problems or original:
+        print("Installation problem: " + check_install.format_report(problems, check_install.installed_distributions(),
+                                                                      original))
+        return 1
     return 0
 
 

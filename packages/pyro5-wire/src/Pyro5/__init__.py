@@ -21,6 +21,7 @@ if _sys.argv[:1] == ["-m"] and ("-m Pyro5.configure" in _orig_argv or "-mPyro5.c
     _warnings.filterwarnings("ignore", message="'Pyro5.configure' found in sys.modules", category=RuntimeWarning)
 del _orig_argv
 
+from ._install_hint import install as _install_hints  # noqa: E402
 from .callcontext import current_context as current_context  # noqa: E402
 from .configure import Configuration as _Configuration  # noqa: E402
 
@@ -104,5 +105,15 @@ def _warn_original_pyro5() -> None:
         UserWarning, stacklevel=3)
 
 
+def __getattr__(name: str) -> object:
+    """``from Pyro5 import server`` without pyro5-server installed: ModuleNotFoundError naming the distribution."""
+    from ._install_hint import missing_module_error
+    error = missing_module_error("Pyro5." + name, list(__path__))
+    if error is not None:
+        raise error
+    raise AttributeError("module 'Pyro5' has no attribute %r" % name)
+
+
 _configure_logging()
 _warn_original_pyro5()
+_install_hints()      # `import Pyro5.server` without pyro5-server installed says what to install

@@ -10,7 +10,7 @@ REQUIRES = {
     "pyro5-client": {"pyro5-wire"},
     "pyro5-server": {"pyro5-wire"},
     "pyro5-naming": {"pyro5-wire", "pyro5-server", "pyro5-client", "regex"},
-    "pyro5-httpgateway": {"pyro5-wire", "pyro5-client"},
+    "pyro5-httpgateway": {"pyro5-wire", "pyro5-client", "waitress"},
     "pyro5-compat4": {"pyro5-wire", "pyro5-client", "pyro5-server", "pyro5-naming"},
     "pyro5-full": {"pyro5-wire", "pyro5-client", "pyro5-server", "pyro5-naming", "pyro5-httpgateway",
                    "pyro5-compat4"},

@@ -2,7 +2,7 @@
 
 Kept between sessions in $PYRO5_PACKAGING_CACHE or <repo>/.cache/packaging (both need the package index once):
   buildenv/   a venv with hatchling, to build the wheels through its PEP 517 hooks without network
-  deps/       wheels of the third-party dependencies (serpent, msgpack, regex), so test venvs install with --no-index
+  deps/       wheels of the third-party dependencies (serpent, msgpack, regex, waitress), so test venvs install with --no-index
 Everything else (wheels, venvs) lives in the session's tmp dirs.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_WHEELS = Path(__file__).resolve().parent / "build_wheels.py"
-THIRD_PARTY = ["serpent>=1.41", "msgpack>=1.0", "regex>=2024.0"]
+THIRD_PARTY = ["serpent>=1.41", "msgpack>=1.0", "regex>=2024.0", "waitress>=3.0"]
 BUILD_REQUIRES = ["hatchling>=1.25"]
 BIN = "Scripts" if sys.platform == "win32" else "bin"
 EXE = ".exe" if sys.platform == "win32" else ""
@@ -138,7 +138,7 @@ def dependency_wheels() -> Path:
     d = cache_dir() / "deps"
     with locked(cache_dir() / ".deps.lock"):
         have = {p.name.split("-")[0].lower() for p in d.glob("*.whl")} if d.is_dir() else set()
-        if not {"serpent", "msgpack", "regex"} <= have:
+        if not {"serpent", "msgpack", "regex", "waitress"} <= have:
             d.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", str(d), *THIRD_PARTY]
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=child_env(hermetic=False))

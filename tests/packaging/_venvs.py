@@ -20,7 +20,7 @@ from typing import Iterator
 REPO = Path(__file__).resolve().parents[2]
 BUILD_WHEELS = Path(__file__).resolve().parent / "build_wheels.py"
 THIRD_PARTY = ["serpent>=1.41", "msgpack>=1.0", "regex>=2024.0", "waitress>=3.0"]
-BUILD_REQUIRES = ["hatchling>=1.25"]
+BUILD_REQUIRES = ["hatchling>=1.27"]
 BIN = "Scripts" if sys.platform == "win32" else "bin"
 EXE = ".exe" if sys.platform == "win32" else ""
 

@@ -1,24 +1,19 @@
-"""A proxy that adds an annotation to every call and reads the server's annotations."""
+"""Adds an annotation to each call and reads the server's annotations of the answer (Pyro5.current_context)."""
 from __future__ import annotations
 
 import sys
 
-from Pyro5.api import Proxy
-
-
-class TaggingProxy(Proxy):
-    def _pyroAnnotations(self) -> dict[str, bytes]:
-        return {"XTAG": b"client-42"}               # keys are 4 characters, values bytes
-
-    def _pyroResponseAnnotations(self, annotations: dict[str, bytes], msgtype: int) -> None:
-        if "XSRV" in annotations:
-            print("the server annotated its answer:", annotations["XSRV"].decode())
+from Pyro5.api import Proxy, current_context
 
 
 def main(uri: str) -> None:
-    with TaggingProxy(uri) as service:
+    with Proxy(uri) as service:
         for job in ("first", "second"):
+            current_context.annotations = {"XTAG": b"client-42"}    # sent with the next call: 4-char keys, bytes
             print("result:", service.work(job))
+            answer = current_context.response_annotations.get("XSRV")
+            if answer is not None:
+                print("the server annotated its answer:", bytes(answer).decode())
 
 
 if __name__ == "__main__":

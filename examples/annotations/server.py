@@ -12,9 +12,10 @@ from Pyro5.api import current_context
 @Pyro5.api.expose
 class Service:
     def work(self, job: str) -> str:
-        tag = current_context.annotations.get("XTAG", b"(none)").decode()
+        # annotation values are bytes-like: bytes() makes them bytes on every implementation
+        tag = bytes(current_context.annotations.get("XTAG", b"(none)")).decode()
         print(f"job {job!r} arrived with XTAG={tag}", flush=True)
-        current_context.response_annotations["XSRV"] = f"{job} done for {tag}".encode()
+        current_context.response_annotations = {"XSRV": f"{job} done for {tag}".encode()}
         return f"{job}: ok"
 
 

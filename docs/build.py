@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_site(out: Path) -> int:
     """Build the HTML site with Sphinx, every warning an error (the whole build is checked, then it fails)."""
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-j", "auto",
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-W", "--keep-going", "-q",
            "-d", str(out.parent / "doctrees"), str(DOCS), str(out)]
     proc = subprocess.run(cmd)
     if proc.returncode != 0:

@@ -38,6 +38,7 @@ myst_heading_anchors = 3            # GitHub-style anchors (#the-distributions),
 
 autodoc_default_options = {
     "members": True,
+    "undoc-members": True,          # a public name without a docstring is still part of the API
     "show-inheritance": True,
     "member-order": "bysource",
 }

@@ -40,6 +40,7 @@ class Problem:
     owner: str | None = None   # "Pyro5 5.15": the distribution whose record matches the file now
 
     def describe(self) -> str:
+        """One line: the file, its distribution, and what happened to it."""
         if self.state == "missing":
             return "%s (%s) is missing" % (self.path, self.distribution)
         if self.owner:

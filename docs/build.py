@@ -1,19 +1,27 @@
-"""Checks the documentation; exits non-zero when something is wrong.
+"""Checks the documentation and builds the site; exits non-zero when something is wrong.
 
-    python docs/build.py                  # or: hatch run docs:build
-    python docs/build.py --root DIR ...   # check other folders (used by the tests)
+    python docs/build.py                  # or: hatch run docs:build -> docs/_build/html
+    python docs/build.py --check-only     # only the checks below (standard library only, fast)
+    python docs/build.py --out DIR        # build the site into DIR
+    python docs/build.py --screenshots    # also screenshot the home page and an API page (headless Chromium)
+    python docs/build.py --root DIR ...   # check other folders (used by the tests; implies --check-only)
 
 For every Markdown file in docs/ (and the READMEs in examples/):
 - every relative link resolves to an existing file or folder, and a `#fragment` to a heading of its page;
 - every ```python code block compiles, and every code fence is closed;
 - every page in docs/ is reachable from docs/index.md.
-Standard library only, so it runs in the bare `docs` hatch environment.
+The checks use the standard library only. The site is built afterwards by Sphinx (with myst-parser for the
+Markdown pages and autodoc for the API reference) with warnings as errors: `hatch run docs:build` has them.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -151,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder or file to check (repeatable; default: docs/ and examples/)")
     parser.add_argument("--index", type=Path, help="the start page for the reachability check "
                         "(default: index.md in the first root, if there is one)")
+    parser.add_argument("--check-only", action="store_true", help="run the checks, do not build the site")
+    parser.add_argument("--out", type=Path, default=DOCS / "_build" / "html",
+                        help="output folder of the site (default: docs/_build/html)")
+    parser.add_argument("--screenshots", action="store_true",
+                        help="screenshot the built home page and an API page into OUT/_screenshots (Chromium)")
     args = parser.parse_args(argv)
     roots = [r.resolve() for r in (args.root or [DOCS, REPO / "examples"])]
     index = (args.index or roots[0] / "index.md").resolve()
@@ -165,7 +178,58 @@ def main(argv: list[str] | None = None) -> int:
         print(f"docs check FAILED: {len(problems)} problem(s); {summary}")
         return 1
     print(f"docs OK: {summary}")
+    if args.check_only or args.root:
+        return 0
+    status = build_site(args.out)
+    if status == 0 and args.screenshots:
+        browser = find_chromium()
+        if browser is None:
+            print("screenshots skipped: no Chromium found (apt-get install chromium)")
+        else:
+            for page, png in SCREENSHOTS.items():
+                shot = screenshot(browser, args.out / page, args.out / "_screenshots" / png)
+                print(f"screenshot: {shot}")
+    return status
+
+
+def build_site(out: Path) -> int:
+    """Build the HTML site with Sphinx, every warning an error (the whole build is checked, then it fails)."""
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-W", "--keep-going", "-q",
+           "-d", str(out.parent / "doctrees"), str(DOCS), str(out)]
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0:
+        print(f"site build FAILED ({' '.join(cmd)})")
+        return proc.returncode or 1
+    print(f"site OK: {out / 'index.html'}")
     return 0
+
+
+# built page -> picture in <out>/_screenshots
+SCREENSHOTS = {"index.html": "home.png", "api/client.html": "api-client.png"}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1280,900"]
+
+
+def find_chromium() -> str | None:
+    for name in (os.environ.get("CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"):
+        found = name and shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(browser: str, page: Path, png: Path, timeout: float = 90) -> Path:
+    """A 1280x900 PNG of a built page, taken by headless Chromium with a profile of its own."""
+    png.parent.mkdir(parents=True, exist_ok=True)
+    if png.exists():
+        png.unlink()
+    with tempfile.TemporaryDirectory(prefix="pyro5-docs-chromium-") as profile:
+        cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}", page.as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if not png.is_file():
+        raise RuntimeError(f"Chromium made no screenshot of {page} (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return png
 
 
 if __name__ == "__main__":

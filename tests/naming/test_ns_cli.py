@@ -206,8 +206,8 @@ def test_ns_port_in_use(ns_process):
     result = subprocess.run(PYRO5_NS + ["-n", "127.0.0.1", "-p", port], capture_output=True, text=True,
                             timeout=30, env=cli_env())
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: cannot start the name server:")
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("pyro5-ns: cannot listen on 127.0.0.1:%s: the address is already in use" % port)
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_ns_help():

@@ -10,7 +10,7 @@ REQUIRES = {
     "pyro5-client": {"pyro5-wire"},
     "pyro5-server": {"pyro5-wire"},
     "pyro5-naming": {"pyro5-wire", "pyro5-server", "pyro5-client", "regex"},
-    "pyro5-httpgateway": {"pyro5-wire", "pyro5-client"},
+    "pyro5-httpgateway": {"pyro5-wire", "pyro5-client", "waitress"},
     "pyro5-compat4": {"pyro5-wire", "pyro5-client", "pyro5-server", "pyro5-naming"},
     "pyro5-full": {"pyro5-wire", "pyro5-client", "pyro5-server", "pyro5-naming", "pyro5-httpgateway",
                    "pyro5-compat4"},
@@ -42,7 +42,7 @@ def third_party(dists: set[str]) -> set[str]:
 PUBLIC_FILES = {
     "pyro5-wire": {"Pyro5/__init__.py", "Pyro5/configure.py", "Pyro5/errors.py", "Pyro5/core.py",
                    "Pyro5/protocol.py", "Pyro5/serializers.py", "Pyro5/socketutil.py", "Pyro5/callcontext.py",
-                   "Pyro5/api.py", "Pyro5/py.typed"},
+                   "Pyro5/api.py", "Pyro5/check_install.py", "Pyro5/py.typed"},
     "pyro5-client": {"Pyro5/client.py"},
     "pyro5-server": {"Pyro5/server.py", "Pyro5/svr_threads.py", "Pyro5/svr_multiplex.py",
                      "Pyro5/svr_existingconn.py"},
@@ -73,7 +73,7 @@ OWNED_TREES = {
 # importable public modules per distribution
 MODULES = {
     "pyro5-wire": ["Pyro5", "Pyro5.configure", "Pyro5.errors", "Pyro5.core", "Pyro5.protocol", "Pyro5.serializers",
-                   "Pyro5.socketutil", "Pyro5.callcontext", "Pyro5.api"],
+                   "Pyro5.socketutil", "Pyro5.callcontext", "Pyro5.api", "Pyro5.check_install"],
     "pyro5-client": ["Pyro5.client"],
     "pyro5-server": ["Pyro5.server", "Pyro5.svr_threads", "Pyro5.svr_multiplex", "Pyro5.svr_existingconn"],
     "pyro5-naming": ["Pyro5.nameserver", "Pyro5.nsc", "Pyro5.utils.echoserver"],
@@ -84,7 +84,7 @@ MODULES = {
 
 # console scripts: name -> entry point
 SCRIPTS = {
-    "pyro5-wire": {"pyro5-check-config": "Pyro5.configure:main"},
+    "pyro5-wire": {"pyro5-check-config": "Pyro5.configure:main", "pyro5-check-install": "Pyro5.check_install:main"},
     "pyro5-client": {},
     "pyro5-server": {},
     "pyro5-naming": {"pyro5-ns": "Pyro5.nameserver:main", "pyro5-nsc": "Pyro5.nsc:main",

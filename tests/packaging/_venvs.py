@@ -2,7 +2,7 @@
 
 Kept between sessions in $PYRO5_PACKAGING_CACHE or <repo>/.cache/packaging (both need the package index once):
   buildenv/   a venv with hatchling, to build the wheels through its PEP 517 hooks without network
-  deps/       wheels of the third-party dependencies (serpent, msgpack, regex), so test venvs install with --no-index
+  deps/       wheels of the third-party dependencies (serpent, msgpack, regex, waitress), so test venvs install with --no-index
 Everything else (wheels, venvs) lives in the session's tmp dirs.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_WHEELS = Path(__file__).resolve().parent / "build_wheels.py"
-THIRD_PARTY = ["serpent>=1.41", "msgpack>=1.0", "regex>=2024.0"]
-BUILD_REQUIRES = ["hatchling>=1.25"]
+THIRD_PARTY = ["serpent>=1.41", "msgpack>=1.0", "regex>=2024.0", "waitress>=3.0"]
+BUILD_REQUIRES = ["hatchling>=1.27"]
 BIN = "Scripts" if sys.platform == "win32" else "bin"
 EXE = ".exe" if sys.platform == "win32" else ""
 
@@ -138,7 +138,7 @@ def dependency_wheels() -> Path:
     d = cache_dir() / "deps"
     with locked(cache_dir() / ".deps.lock"):
         have = {p.name.split("-")[0].lower() for p in d.glob("*.whl")} if d.is_dir() else set()
-        if not {"serpent", "msgpack", "regex"} <= have:
+        if not {"serpent", "msgpack", "regex", "waitress"} <= have:
             d.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", str(d), *THIRD_PARTY]
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=child_env(hermetic=False))
@@ -160,3 +160,22 @@ def build_all_wheels(outdir: Path) -> dict[str, Path]:
             _, dist, path = line.split(" ", 2)
             wheels[dist] = Path(path)
     return wheels
+
+
+ORIGINAL_PYRO5 = "Pyro5==5.15"
+
+
+def original_pyro5_wheel() -> Path:
+    """Directory with the wheel of the original Pyro5 5.15 (downloaded once; needs the package index once).
+
+    Only installed into throw-away venvs, to test what happens when it lands beside ours."""
+    d = cache_dir() / "orig-wheel"
+    with locked(cache_dir() / ".orig-wheel.lock"):
+        if not any(d.glob("pyro5-5.15-*.whl")) and not any(d.glob("Pyro5-5.15-*.whl")):
+            d.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--dest", str(d),
+                   ORIGINAL_PYRO5]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=child_env(hermetic=False))
+            if proc.returncode != 0:
+                raise RuntimeError(f"cannot download the original Pyro5 wheel ({' '.join(cmd)}):\n{proc.stderr[-3000:]}")
+    return d

@@ -1,13 +1,14 @@
-"""Build the wheels of the pyro5 distributions in packages/.
+"""Build the wheels (and with --sdist also the sdists) of the pyro5 distributions in packages/.
 
-    python tests/packaging/build_wheels.py [--outdir DIR] [--method auto|hooks|build|pip] [DIST ...]
+    python tests/packaging/build_wheels.py [--outdir DIR] [--method auto|hooks|build|pip] [--sdist] [DIST ...]
 
 `hatch run dist:wheels` runs this. Methods:
   hooks  call hatchling's PEP 517 hooks in this interpreter (needs hatchling importable; no network, fastest)
   build  `python -m build --wheel` per distribution (isolated build env, fetches hatchling)
   pip    `python -m pip wheel --no-deps` per distribution (isolated build env, fetches hatchling)
   auto   hooks when hatchling is importable, else build when installed, else pip.
-Prints one line `WHEEL <dist> <path>` per built wheel; exits non-zero when a build fails.
+Prints one line `WHEEL <dist> <path>` per built wheel (and `SDIST <dist> <path>` per sdist); exits non-zero
+when a build fails. `hatch run dist:all` builds both into dist/, `hatch run dist:check` runs twine check on them.
 """
 from __future__ import annotations
 
@@ -57,6 +58,37 @@ def _build_hooks(pkgdir: Path, outdir: Path) -> str:
         os.chdir(cwd)
 
 
+def _build_sdist_hooks(pkgdir: Path, outdir: Path) -> str:
+    from hatchling.build import build_sdist  # type: ignore[import-not-found]
+    cwd = os.getcwd()
+    os.chdir(pkgdir)
+    try:
+        return build_sdist(str(outdir))
+    finally:
+        os.chdir(cwd)
+
+
+def build_sdist(dist: str, outdir: Path, method: str) -> Path:
+    """The source distribution (.tar.gz) of one distribution."""
+    pkgdir = PACKAGES_DIR / dist
+    outdir.mkdir(parents=True, exist_ok=True)
+    prefix = dist.replace("-", "_") + "-"
+    for old in outdir.glob(prefix + "*.tar.gz"):
+        old.unlink()
+    if method == "hooks":
+        return outdir / _build_sdist_hooks(pkgdir, outdir)
+    if method in ("build", "pip"):   # pip cannot build sdists: use build for both
+        cmd = [sys.executable, "-m", "build", "--sdist", "--outdir", str(outdir), str(pkgdir)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"building the sdist of {dist} failed:\n{proc.stdout}\n{proc.stderr}")
+        found = sorted(outdir.glob(prefix + "*.tar.gz"))
+        if not found:
+            raise RuntimeError(f"building {dist} produced no sdist in {outdir}")
+        return found[-1]
+    raise ValueError(f"unknown build method {method!r} (use auto, hooks, build or pip)")
+
+
 def build_one(dist: str, outdir: Path, method: str) -> Path:
     pkgdir = PACKAGES_DIR / dist
     if not (pkgdir / "pyproject.toml").is_file():
@@ -90,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dists", nargs="*", help=f"distributions to build (default: all of {', '.join(DISTRIBUTIONS)})")
     ap.add_argument("--outdir", default=str(REPO / "dist"), help="where to put the wheels (default: <repo>/dist)")
     ap.add_argument("--method", default="auto", choices=["auto", "hooks", "build", "pip"])
+    ap.add_argument("--sdist", action="store_true", help="also build the source distributions")
     args = ap.parse_args(argv)
     unknown = [d for d in args.dists if d not in DISTRIBUTIONS]
     if unknown:
@@ -101,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for dist, path in wheels.items():
         print(f"WHEEL {dist} {path}")
+    if args.sdist:
+        method = pick_method(args.method)
+        try:
+            for dist in args.dists or DISTRIBUTIONS:
+                print(f"SDIST {dist} {build_sdist(dist, Path(args.outdir).resolve(), method)}")
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as x:
+            print(f"error: {x}", file=sys.stderr)
+            return 1
     return 0
 
 

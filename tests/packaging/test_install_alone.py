@@ -70,7 +70,7 @@ def test_full_installs_everything(venv_with, wheel_files):
 
 
 @pytest.mark.parametrize("script", ["pyro5-ns", "pyro5-nsc", "pyro5-echoserver", "pyro5-check-config",
-                                    "pyro5-httpgateway"])
+                                    "pyro5-check-install", "pyro5-httpgateway"])
 def test_full_console_scripts_help(venv_with, script):
     v = venv_with("pyro5-full")
     exe = v.script(script)

@@ -146,7 +146,7 @@ class Proxy:
         self._pyroHandshake: Any = "hello"  # the data object that should be sent in the initial connection handshake
         self._pyroMaxRetries = int(config.MAX_RETRIES)
         self._pyroLocalSocket: Any = None
-        self.__pyroTimeout = config.COMMTIMEOUT
+        self.__pyroTimeout: float | None = config.COMMTIMEOUT
         self.__pyroOwnerThread = _get_ident()
         self.__pyroConnLock = threading.RLock()
         self.__pendingStreamCloses: list[str] = []

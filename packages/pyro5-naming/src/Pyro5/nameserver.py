@@ -611,7 +611,12 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("NS shut down.")
         return 0
-    except (PyroError, OSError, ValueError) as x:
+    except OSError as x:
+        from ._cli import listen_error
+        print(listen_error("pyro5-ns", x) if x.filename else "Error: cannot start the name server: %s" % x,
+              file=sys.stderr)
+        return 1
+    except (PyroError, ValueError) as x:
         print("Error: cannot start the name server: %s" % x, file=sys.stderr)
         return 1
     finally:

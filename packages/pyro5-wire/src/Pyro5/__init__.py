@@ -22,6 +22,7 @@ if _sys.argv[:1] == ["-m"] and ("-m Pyro5.configure" in _orig_argv or "-mPyro5.c
     _warnings.filterwarnings("ignore", message="'Pyro5.configure' found in sys.modules", category=RuntimeWarning)
 del _orig_argv
 
+from ._install_hint import install as _install_hints  # noqa: E402
 from .callcontext import current_context as current_context  # noqa: E402
 from .configure import global_config as config  # noqa: E402, F401 - the same object after importlib.reload(Pyro5)
 
@@ -95,18 +96,34 @@ def _original_pyro5_version() -> str | None:
 
 
 def _warn_original_pyro5() -> None:
-    """Warn once when an original Pyro5 5.x distribution is installed beside us (they share files)."""
+    """Warn once when an original Pyro5 5.x distribution is installed beside us (they share files), naming the
+    files of ours it overwrote (``Pyro5.check_install``, also run by ``pyro5-check-config``)."""
     try:
         version = _original_pyro5_version()
+        if not (version and version.startswith("5.")):
+            return
+        from . import check_install
+        problems = check_install.find_problems()
+        details = ("\n" + check_install.format_report(problems, check_install.installed_distributions(), limit=5)
+                   if problems else "")
     except Exception:  # never let this check break the import
         return
-    if version and version.startswith("5."):
-        _warnings.warn(
-            "The original Pyro5 %s distribution is installed beside pyro5 6 (pyro5-wire). Both ship files in "
-            "the same 'Pyro5' package folder, so they conflict: run 'pip uninstall Pyro5' first and then "
-            "reinstall pyro5-wire (and the other pyro5-* distributions you use)." % version,
-            UserWarning, stacklevel=3)
+    _warnings.warn(
+        "The original Pyro5 %s distribution is installed beside pyro5 6 (pyro5-wire). Both ship files in "
+        "the same 'Pyro5' package folder, so they conflict: run 'pip uninstall Pyro5' first and then "
+        "reinstall pyro5-wire (and the other pyro5-* distributions you use).%s" % (version, details),
+        UserWarning, stacklevel=3)
+
+
+def __getattr__(name: str) -> object:
+    """``from Pyro5 import server`` without pyro5-server installed: ModuleNotFoundError naming the distribution."""
+    from ._install_hint import missing_module_error
+    error = missing_module_error("Pyro5." + name, list(__path__))
+    if error is not None:
+        raise error
+    raise AttributeError("module 'Pyro5' has no attribute %r" % name)
 
 
 _pyro_logfile, _pyro_loglevel = _configure_logging()
 _warn_original_pyro5()
+_install_hints()      # `import Pyro5.server` without pyro5-server installed says what to install

@@ -4,11 +4,14 @@ Names from the other distributions (pyro5-client, pyro5-server, pyro5-naming) ar
 access. When the distribution providing a name is not installed, accessing the name raises
 ModuleNotFoundError that says what to install, e.g.
 ``Pyro5.api.Daemon needs pyro5-server: pip install pyro5-server``.
+
+Type checkers see the real names: the ``if TYPE_CHECKING:`` imports below give ``from Pyro5.api import Proxy``
+the type of ``Pyro5.client.Proxy`` under mypy and pyright, while at run time nothing is imported before use.
 """
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__ as __version__  # noqa: F401 - Pyro5.api.__version__, as in the original
 from . import config, errors
@@ -36,10 +39,37 @@ _LAZY: dict[str, tuple[str, str]] = {
     "unregister_dict_to_class": ("Pyro5.serializers", "pyro5-wire"),
 }
 
-__all__ = ["config", "current_context", "errors", "URI", "locate_ns", "resolve", "type_meta"] + list(_LAZY)
+if TYPE_CHECKING:  # the real types for type checkers; at run time these names are resolved lazily below
+    from .client import BatchProxy as BatchProxy
+    from .client import Proxy as Proxy
+    from .client import SerializedBlob as SerializedBlob
+    from .nameserver import start_ns as start_ns
+    from .nameserver import start_ns_loop as start_ns_loop
+    from .serializers import SerializerBase as SerializerBase
+    from .serializers import register_class_to_dict as register_class_to_dict
+    from .serializers import register_dict_to_class as register_dict_to_class
+    from .serializers import unregister_class_to_dict as unregister_class_to_dict
+    from .serializers import unregister_dict_to_class as unregister_dict_to_class
+    from .server import Daemon as Daemon
+    from .server import DaemonObject as DaemonObject
+    from .server import behavior as behavior
+    from .server import callback as callback
+    from .server import expose as expose
+    from .server import oneway as oneway
+    from .server import serve as serve
+
+__all__ = [
+    "config", "current_context", "errors", "URI", "locate_ns", "resolve", "type_meta",
+    "Proxy", "BatchProxy", "SerializedBlob",
+    "Daemon", "DaemonObject", "expose", "oneway", "behavior", "callback", "serve",
+    "start_ns", "start_ns_loop",
+    "SerializerBase", "register_class_to_dict", "register_dict_to_class", "unregister_class_to_dict",
+    "unregister_dict_to_class",
+]
 
 
 def __getattr__(name: str) -> Any:
+    """Import a name of another distribution on first use (ModuleNotFoundError naming it when missing)."""
     try:
         modulename, distribution = _LAZY[name]
     except KeyError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Configuration", "global_config", "main"]
 
@@ -96,19 +96,63 @@ class Configuration:
 
     __slots__ = tuple(_ITEMS)
 
+    # The items with their types, for type checkers (annotations only: the values live in the slots).
+    HOST: str
+    NS_HOST: str
+    NS_PORT: int
+    NS_BCPORT: int
+    NS_BCHOST: str | None
+    NS_AUTOCLEAN: float
+    NS_LOOKUP_DELAY: float
+    NATHOST: str | None
+    NATPORT: int
+    COMPRESSION: bool
+    SERVERTYPE: str
+    ONEWAY_THREADED: bool
+    COMMTIMEOUT: float
+    POLLTIMEOUT: float
+    MAX_RETRIES: int
+    SOCK_REUSE: bool
+    SOCK_NODELAY: bool
+    DETAILED_TRACEBACK: bool
+    THREADPOOL_SIZE: int
+    THREADPOOL_SIZE_MIN: int
+    MAX_MESSAGE_SIZE: int
+    BROADCAST_ADDRS: list[str]
+    PREFER_IP_VERSION: int
+    SERIALIZER: str
+    SERPENT_BYTES_REPR: bool
+    ITER_STREAMING: bool
+    ITER_STREAM_LIFETIME: float
+    ITER_STREAM_LINGER: float
+    LOGFILE: str
+    LOGLEVEL: str | None
+    LOGWIRE: bool
+    SSL: bool
+    SSL_SERVERCERT: str
+    SSL_SERVERKEY: str
+    SSL_SERVERKEYPASSWD: str
+    SSL_REQUIRECLIENTCERT: bool
+    SSL_CLIENTCERT: str
+    SSL_CLIENTKEY: str
+    SSL_CLIENTKEYPASSWD: str
+    SSL_CACERTS: str
+
     def __init__(self, use_environment: bool = True) -> None:
         self.reset(use_environment)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name not in _ITEMS:
+    if not TYPE_CHECKING:  # hidden from type checkers, so that they report unknown items and wrong types
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name not in _ITEMS:
+                raise AttributeError("unknown Pyro config item %r; valid items are: %s"
+                                     % (name, ", ".join(sorted(_ITEMS))))
+            object.__setattr__(self, name, value)
+
+        def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails
+            if name in _ITEMS:
+                raise AttributeError("Pyro config item %r has not been set" % name)
             raise AttributeError("unknown Pyro config item %r; valid items are: %s"
                                  % (name, ", ".join(sorted(_ITEMS))))
-        object.__setattr__(self, name, value)
-
-    def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails
-        if name in _ITEMS:
-            raise AttributeError("Pyro config item %r has not been set" % name)
-        raise AttributeError("unknown Pyro config item %r; valid items are: %s" % (name, ", ".join(sorted(_ITEMS))))
 
     def reset(self, use_environment: bool = True) -> None:
         """Resets the configuration items to their builtin default values.
@@ -172,14 +216,24 @@ global_config = Configuration()
 
 
 def main(args: list[str] | None = None) -> int:
-    """Print the active Pyro configuration (entry point of ``pyro5-check-config``)."""
+    """Print the active Pyro configuration and check the installation (entry point of ``pyro5-check-config``).
+
+    Exit status 1 when files of the pyro5 distributions were overwritten (see ``Pyro5.check_install``)."""
     import argparse
     parser = argparse.ArgumentParser(prog="pyro5-check-config",
                                      description="Show the active Pyro5 configuration (builtin defaults "
-                                                 "overridden by PYRO_* environment variables).")
+                                                 "overridden by PYRO_* environment variables) and check that "
+                                                 "no other distribution overwrote pyro5's files.")
     parser.parse_args(sys.argv[1:] if args is None else args)
     import Pyro5
+    from Pyro5 import check_install
     print(Pyro5.config.dump())
+    problems = check_install.find_problems()
+    original = check_install.original_pyro5()
+    if problems or original:
+        print("Installation problem: " + check_install.format_report(problems, check_install.installed_distributions(),
+                                                                      original))
+        return 1
     return 0
 
 

@@ -227,7 +227,7 @@ def create_socket(bind: Optional[Address] = None, connect: Optional[Address] = N
         if bind is not None:
             if family == socket.AF_UNIX:
                 _remove_stale_unix_socket(address)  # type: ignore[arg-type]
-            sock.bind(address)  # type: ignore[arg-type]
+            _bind(sock, address)
             sock.listen(_LISTEN_BACKLOG)
             if sslContext is not None:
                 # The TLS handshake of an accepted connection happens on its first recv/send, in the
@@ -290,6 +290,21 @@ def _remove_stale_unix_socket(path: str) -> None:
         log.debug("removed stale unix socket file %s", path)
 
 
+def _bind(sock: socket.socket, address: Any, kind: str = "") -> None:
+    """sock.bind(); when it fails, the OSError names the address in its ``filename`` ("127.0.0.1:9090"), so
+    the command line tools can say which address is taken."""
+    try:
+        sock.bind(address)
+    except OSError as x:
+        if x.filename is None:
+            if isinstance(address, tuple):
+                host = str(address[0]) or "*"
+                x.filename = ("[%s]:%s" if ":" in host else "%s:%s") % (host, address[1]) + kind
+            else:
+                x.filename = str(address) + kind
+        raise
+
+
 def create_bc_socket(bind: Optional[Address] = None, reuseaddr: bool = False, timeout: Optional[float] = -1,
                      ipv6: Optional[bool] = False) -> socket.socket:
     """Create a UDP socket able to send broadcasts (IPv4), bound when `bind` is given.
@@ -314,7 +329,7 @@ def create_bc_socket(bind: Optional[Address] = None, reuseaddr: bool = False, ti
         sock.settimeout(_effective_timeout(timeout))
         if bind is not None:
             host = bind[0] or ("::" if family == socket.AF_INET6 else "")
-            sock.bind((host,) + tuple(bind[1:]))
+            _bind(sock, (host,) + tuple(bind[1:]), " (udp)")
     except BaseException:
         sock.close()
         raise

@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
 
 def locateNS(host: Any = None, port: int | None = None, broadcast: bool = True,
              hmac_key: Any = None) -> NameServerProxy:
-    """Get a proxy for the name server (Pyro4 signature). The proxy also accepts Pyro4's list(metadata_...)."""
+    """Get a proxy for the name server (Pyro4 signature). The proxy also accepts Pyro4's ``list(metadata_...)``."""
     if hmac_key:
         raise _hmac_error()
     ns = core.locate_ns(host or "", port, broadcast)

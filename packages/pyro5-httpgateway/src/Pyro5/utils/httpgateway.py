@@ -10,6 +10,9 @@ http gateway server running:
   :command:`python -m Pyro5.utils.httpgateway`
   or simply: :command:`pyro5-httpgateway`
 
+The command serves through waitress, a production WSGI server (``--server wsgiref`` uses the standard
+library's development server instead; ``make_server()`` makes one of those).
+
 It is also possible to import the 'pyro_app' function and stick that into a WSGI
 server of your choice, to have more control. Its settings are attributes of the function:
 ``pyro_app.ns_regex`` (exposed names), ``pyro_app.gateway_key``, ``pyro_app.comm_timeout``,
@@ -43,6 +46,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 import Pyro5
 from Pyro5 import client, config, core, errors, protocol, serializers
+from Pyro5._cli import listen_error
+from Pyro5.utils import _httpgateway_server as _gwserver
 
 __all__ = ["pyro_app", "main", "make_server", "DEFAULT_EXPOSE"]
 
@@ -577,6 +582,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="Pyro timeout value to use (COMMTIMEOUT setting, default=%(default)f)")
     parser.add_argument("-n", "--nshost", help="hostname of the name server (default: the NS_HOST config item)")
     parser.add_argument("--nsport", type=int, help="port of the name server (default: the NS_PORT config item)")
+    parser.add_argument("--server", choices=_gwserver.SERVERS, default="waitress",
+                        help="the WSGI server: waitress (production, default) or wsgiref (the standard library's "
+                             "development server)")
+    parser.add_argument("--threads", type=int, default=_gwserver.DEFAULT_THREADS,
+                        help="worker threads of the waitress server: requests handled at once (default=%(default)d)")
     return parser
 
 
@@ -602,20 +612,26 @@ def main(args: Sequence[str] | None = None) -> int:
         print("Connected to name server at: ", get_nameserver_uri())
     except errors.PyroError as x:
         print("Warning: cannot find the name server now (%s); will retry on every request" % x)
+    if options.threads < 1:
+        parser.error("--threads must be at least 1")
     try:
-        server = make_server(options.host, options.port)
+        server = _gwserver.create_server(pyro_app, options.host, options.port, options.server, options.threads)
     except OSError as x:
-        print("Cannot start the http gateway on %s:%s: %s" % (options.host, options.port, x), file=sys.stderr)
+        shown = "[%s]:%d" % (options.host, options.port) if ":" in options.host else "%s:%d" % (options.host,
+                                                                                                options.port)
+        print(listen_error("pyro5-httpgateway", x, shown), file=sys.stderr)
         return 1
-    host, port = str(server.server_address[0]), int(server.server_address[1])
-    shown_host = "[%s]" % host if ":" in host else host
-    print("Pyro HTTP gateway running on http://%s:%d/pyro/" % (shown_host, port), flush=True)
+    except ModuleNotFoundError as x:
+        print("pyro5-httpgateway: %s" % x, file=sys.stderr)
+        return 1
+    shown_host = "[%s]" % server.host if ":" in server.host else server.host
+    print("Pyro HTTP gateway running on http://%s:%d/pyro/ (%s)" % (shown_host, server.port, server.kind), flush=True)
     try:
-        server.serve_forever()
+        server.serve()
     except KeyboardInterrupt:
         print("Stopping the gateway.")
     finally:
-        server.server_close()
+        server.close()
     return 0
 
 

@@ -20,6 +20,7 @@ import time
 from typing import Any, Iterator, Sequence
 
 from Pyro5 import config, core, server
+from Pyro5._cli import listen_error
 
 __all__ = ["EchoServer", "main", "start_nameserver"]
 
@@ -194,7 +195,13 @@ def main(args: Sequence[str] | None = None, returnWithoutLooping: bool = False):
     nameserver = None
     if options.nameserver:
         options.naming = True
-        nameserver = start_nameserver(hostname)
+        try:
+            nameserver = start_nameserver(hostname)
+        except OSError as x:
+            if returnWithoutLooping:
+                raise
+            print(listen_error("pyro5-echoserver", x), file=sys.stderr)
+            return 1
         if options.verbose:   # the original reports the name server only in verbose mode
             out("using name server at %s" % nameserver.uri)
             if nameserver.bc_server is not None:
@@ -202,7 +209,15 @@ def main(args: Sequence[str] | None = None, returnWithoutLooping: bool = False):
             else:
                 out("not using a broadcast server")
 
-    d = server.Daemon(host=hostname, port=options.port, unixsocket=options.unixsocket)
+    try:
+        d = server.Daemon(host=hostname, port=options.port, unixsocket=options.unixsocket)
+    except OSError as x:
+        if nameserver is not None:
+            nameserver.stop()
+        if returnWithoutLooping:
+            raise
+        print(listen_error("pyro5-echoserver", x), file=sys.stderr)
+        return 1
     echo = EchoServer()
     echo._verbose = options.verbose
     objectName = OBJECT_NAME

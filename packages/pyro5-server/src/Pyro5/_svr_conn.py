@@ -25,10 +25,12 @@ from typing import Any, Optional, cast
 from . import config, errors, protocol
 from ._svr_common import ClientConnection
 
-__all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "message_length", "ThreadConnection", "MuxConnection"]
+__all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "HANDSHAKE_TIMEOUT", "handshake_limit", "message_length",
+           "ThreadConnection", "MuxConnection"]
 
 PARTIAL_MESSAGE_TIMEOUT = 20.0      # seconds to complete a started message / TLS handshake / stalled send
 MIN_TRANSFER_RATE = 64 * 1024       # bytes per second that extend that time while a big message arrives
+HANDSHAKE_TIMEOUT = 30.0            # (thread pool server) seconds a new connection has to send its connect message
 
 _HEADER_SIZE = 40
 _PREFIX = b"PYRO" + protocol.PROTOCOL_VERSION.to_bytes(2, "big")
@@ -105,6 +107,13 @@ def wait_readable(sock: Any, timeout: float) -> bool:
         poller.register(sock, select.POLLIN)
         return bool(poller.poll(max(0, int(timeout * 1000))))
     return bool(select.select([sock], [], [], timeout)[0])
+
+
+def handshake_limit() -> float:
+    """Seconds a new connection of the thread pool server may take to send its connect message: COMMTIMEOUT
+    when that is set, else HANDSHAKE_TIMEOUT."""
+    timeout = config.COMMTIMEOUT
+    return timeout if timeout and timeout > 0 else HANDSHAKE_TIMEOUT
 
 
 def allowed_until(started: float, received: int) -> float:

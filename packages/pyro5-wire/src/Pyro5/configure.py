@@ -37,6 +37,8 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     "DETAILED_TRACEBACK": (bool, False),
     "THREADPOOL_SIZE": (int, 80),
     "THREADPOOL_SIZE_MIN": (int, 4),
+    # True: a thread pool server connection keeps one worker thread while connected (as Pyro5 5.15 did)
+    "THREADPOOL_PER_CONNECTION": (bool, False),
     "MAX_MESSAGE_SIZE": (int, 1024 * 1024 * 1024),
     "BROADCAST_ADDRS": (list, ("<broadcast>", "0.0.0.0")),
     "PREFER_IP_VERSION": (int, 0),

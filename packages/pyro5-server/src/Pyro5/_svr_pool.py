@@ -7,11 +7,11 @@ in the queue (at most `max_queued` jobs; None: no limit); beyond that, submit() 
 """
 from __future__ import annotations
 
-import collections
 import logging
+import queue
 import threading
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 __all__ = ["Pool", "PoolError", "NoFreeWorkersError"]
 
@@ -28,6 +28,9 @@ class NoFreeWorkersError(PoolError):
     """All worker threads of the pool are busy (and its queue, if any, is full)."""
 
 
+_STOP = object()
+
+
 class Pool:
     """Worker threads that run jobs (callables without arguments)."""
 
@@ -37,21 +40,21 @@ class Pool:
         self.max_workers = max(1, int(max_workers), self.min_workers)
         self.max_queued = max_queued
         self._name = name
-        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
-        self._cond = threading.Condition()
+        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()     # (C level: a cheap hand-off)
+        self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._busy_threads: set[threading.Thread] = set()
-        self._waiting = 0           # workers waiting for a job
+        self._queued = 0            # jobs put in the queue and not taken by a worker yet
         self._closed = False
         self._counter = 0
-        with self._cond:
+        with self._lock:
             for _ in range(self.min_workers):
                 self._spawn()
 
     def __repr__(self) -> str:
         return "<%s.%s at 0x%x; %d workers, %d busy, %d queued>" % (
             self.__module__, self.__class__.__name__, id(self), len(self._workers), len(self._busy_threads),
-            len(self._jobs))
+            self._queued)
 
     @property
     def num_workers(self) -> int:
@@ -63,18 +66,18 @@ class Pool:
 
     @property
     def num_queued(self) -> int:
-        return len(self._jobs)
+        return self._queued
 
     @property
     def busy(self) -> frozenset:
         """the worker threads that are running a job (read only snapshot, as the original's pool.busy)"""
-        with self._cond:
+        with self._lock:
             return frozenset(self._busy_threads)
 
     @property
     def idle(self) -> frozenset:
         """the worker threads that wait for a job (read only snapshot, as the original's pool.idle)"""
-        with self._cond:
+        with self._lock:
             return frozenset(self._workers - self._busy_threads)
 
     def _spawn(self) -> None:
@@ -86,55 +89,62 @@ class Pool:
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run the job on a free worker, or queue it; NoFreeWorkersError when the queue is full too."""
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise PoolError("pool is closed")
-            if self._waiting > len(self._jobs):
+            idle = len(self._workers) - len(self._busy_threads)
+            if idle > self._queued:
                 pass                                    # a waiting worker takes it
             elif len(self._workers) < self.max_workers:
                 self._spawn()
-            elif self.max_queued is not None and len(self._jobs) >= self.max_queued:
+            elif self.max_queued is not None and self._queued - idle >= self.max_queued:
                 if self.max_queued:
                     raise NoFreeWorkersError("no free workers: all %d worker threads are busy and %d jobs are "
-                                             "queued" % (self.max_workers, len(self._jobs)))
+                                             "queued" % (self.max_workers, self._queued))
                 raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
-            self._jobs.append(job)
-            self._cond.notify()
+            self._queued += 1
+            self._jobs.put(job)
 
     def _work(self) -> None:
         me = threading.current_thread()
+        jobs = self._jobs
+        lock = self._lock
         try:
             while True:
-                with self._cond:
-                    while not self._jobs:
-                        if self._closed:
+                try:
+                    job = jobs.get(timeout=_IDLE_TIMEOUT)
+                except queue.Empty:
+                    with lock:
+                        if self._closed or (self._queued == 0 and len(self._workers) > self.min_workers):
                             return
-                        self._waiting += 1
-                        woken = self._cond.wait(_IDLE_TIMEOUT)
-                        self._waiting -= 1
-                        if not woken and not self._jobs and len(self._workers) > self.min_workers:
-                            return
-                    job = self._jobs.popleft()
+                    continue
+                if job is _STOP:
+                    return
+                with lock:
+                    self._queued -= 1
                     self._busy_threads.add(me)
                 try:
                     job()
                 except BaseException:       # (a job's SystemExit etc. must not shrink the pool unnoticed)
                     log.exception("unexpected error in worker thread")
                 finally:
-                    with self._cond:
+                    job = None
+                    with lock:
                         self._busy_threads.discard(me)
         finally:
-            with self._cond:
+            with lock:
                 self._workers.discard(me)
                 self._busy_threads.discard(me)
 
     def close(self, join_timeout: float = 0.5) -> bool:
         """No new jobs; the workers finish the queued ones and stop. Waits up to join_timeout for them;
         returns True when every worker has stopped."""
-        with self._cond:
-            self._closed = True
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                for _ in self._workers:
+                    self._jobs.put(_STOP)
             workers = list(self._workers)
-            self._cond.notify_all()
         deadline = time.monotonic() + join_timeout
         current = threading.current_thread()
         for thread in workers:

@@ -5,7 +5,9 @@ life of a proxy that is kept around) it waits in the server's selector, as on th
 idle proxies cost no threads, and new clients are served next to them. The loop thread reads every request
 non-blockingly into the connection's buffer (see the multiplex server: a client that stalls mid-message is
 dropped after _svr_conn.PARTIAL_MESSAGE_TIMEOUT) and hands a complete message to a worker, which runs it and
-sends the response; the connection is watched again after that (one request at a time per connection).
+sends the response; the connection is watched again after that (one request at a time per connection). A worker
+that has answered waits up to LINGER (2 ms) for the same connection's next request when no other request waits
+for a worker, so a client that calls in a loop costs no hand-off between threads per call.
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message
@@ -27,7 +29,7 @@ from typing import Any, Optional
 
 from . import _svr_conn, config, errors, protocol, serializers
 from ._svr_common import close_socket
-from ._svr_conn import MuxConnection
+from ._svr_conn import MuxConnection, message_length
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
 from .svr_multiplex import SocketServer_Multiplex
@@ -37,6 +39,7 @@ __all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError",
 log = logging.getLogger("Pyro5.threadpoolserver")
 
 MAX_QUEUED_REQUESTS = 16 * 1024     # requests waiting for a worker (at most one per connection)
+LINGER = 0.002                      # seconds a worker waits for a connection's next request (see _work)
 _PENDING_SCAN_INTERVAL = 0.5        # how often connections without a handshake are checked
 _MARSHAL_ID = 2
 
@@ -103,8 +106,8 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         self._accept_per_connection(csock, caddr)
 
     def _dispatch(self, conn: MuxConnection) -> bool:
-        """Hand the complete message at the front of the connection's buffer to a worker (the connection
-        leaves the selector until the worker is done). Returns False: stop processing this connection now."""
+        """Hand the complete message at the front of the connection's buffer to a worker (the connection leaves
+        the selector until the worker hands it back). Returns False: the loop stops processing it for now."""
         try:
             self.selector.unregister(conn.sock)  # type: ignore[union-attr]
         except (KeyError, ValueError, OSError):
@@ -115,20 +118,31 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
         except PoolError as x:
             self._busy.discard(conn)
+            self._rewatch(conn)
             self._refuse_message(conn, str(x))
         return False
 
+    def _rewatch(self, conn: MuxConnection) -> bool:
+        try:
+            self.selector.register(conn.sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
+            return True
+        except (KeyError, ValueError, OSError, AttributeError):
+            return False
+
     def _work(self, conn: MuxConnection) -> None:
-        """(worker thread) process one message of the connection."""
+        """(worker thread) process the connection's message; then the next ones while they come right away."""
         keep = False
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
         try:
-            keep = self._run_message(conn)
+            while True:
+                keep = self._run_message(conn)
+                if not keep or not self._next_message_ready(conn):
+                    break
         finally:
             with self._busy_lock:
                 closing = self._closing
                 if not closing:
-                    self._done.append((conn, keep))
+                    self._done.append((conn, keep))     # the loop thread takes it back
             if closing:     # the server is gone: this worker closes the connection itself
                 conn.close()
                 if conn.handshaked and self.daemon is not None:
@@ -136,19 +150,31 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             else:
                 self.wakeup()
 
+    def _next_message_ready(self, conn: MuxConnection) -> bool:
+        """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
+        LINGER seconds for it? (A client calling in a loop then keeps its worker: no hand-offs between the loop
+        thread and a worker per call. Not when other requests wait for a worker.)"""
+        if self.shutting_down:
+            return False
+        if _complete_message_buffered(conn):
+            return True
+        pool = self.pool
+        if pool is None or pool.num_queued or conn.big is not None:
+            return False
+        if not conn.tls_pending() and not _svr_conn.wait_readable(conn.sock, LINGER):
+            return False
+        if not conn.read_available():
+            return False        # (the peer closed: the loop thread sees that again and closes)
+        return _complete_message_buffered(conn)
+
     def _finish_done(self) -> None:
-        """(loop thread) take back the connections whose workers are done."""
+        """(loop thread) take back the connections that their workers are done with."""
         while self._done:
             conn, keep = self._done.popleft()
             self._busy.discard(conn)
             if conn.sock not in self._connections:
                 continue
-            if not keep or self.shutting_down:
-                self._close_connection(conn)
-                continue
-            try:
-                self.selector.register(conn.sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
-            except (KeyError, ValueError, OSError):
+            if not keep or self.shutting_down or not self._rewatch(conn):
                 self._close_connection(conn)
                 continue
             # handle what arrived meanwhile: buffered messages, more bytes, or the peer's EOF
@@ -179,10 +205,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             log.debug("closing connection from %s: %s", conn.sock_addr, x)
             self._close_connection(conn)
             return
-        try:
-            self.selector.register(conn.sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
-        except (KeyError, ValueError, OSError):
-            pass
         if conn.outbuf is not None:
             self._watch.add(conn)
             self._set_events(conn, selectors.EVENT_WRITE)
@@ -221,3 +243,10 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         if self.pool is not None:
             self.pool.close()
 
+
+def _complete_message_buffered(conn: MuxConnection) -> bool:
+    """Does the connection's buffer hold the next message completely (or bytes that aren't a message)?"""
+    if conn.big is not None or len(conn.inbuf) == conn.rpos:
+        return False
+    length = message_length(conn.inbuf, conn.rpos)
+    return length is not None and (length == 0 or conn.buffered >= length)

@@ -22,7 +22,7 @@ import ssl
 import time
 from typing import Any, Optional, cast
 
-from . import config, errors, protocol
+from . import _svr_memory, config, errors, protocol
 from ._svr_common import ClientConnection
 
 __all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "HANDSHAKE_TIMEOUT", "handshake_limit", "message_length",
@@ -171,6 +171,8 @@ class _Buffered(ClientConnection):
         self.big = [first]
         if not _allocator_settled:
             _settle_allocator()
+        if size >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
         self.big_pos = self.big_fill = len(first)
         self.big_size = size
         self.big_head = head
@@ -270,6 +272,8 @@ class ThreadConnection(_Buffered):
         sock = self.sock
         if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
             data = b"".join(data)
+        if len(data) >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
         if not _DONTWAIT or isinstance(sock, ssl.SSLSocket):
             timeout = self.idle_timeout if self.idle_timeout is not None else PARTIAL_MESSAGE_TIMEOUT
             if sock.gettimeout() != timeout:
@@ -404,6 +408,8 @@ class MuxConnection(_Buffered):
     def send(self, data: Any) -> None:
         if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
             data = b"".join(data)
+        if len(data) >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
         view = memoryview(data).cast("B")
         if self.outbuf is not None:
             self.outbuf = memoryview(bytes(self.outbuf) + bytes(view))

@@ -15,7 +15,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
 
-from . import config, core, errors, protocol, serializers, socketutil
+from . import _svr_memory, config, core, errors, protocol, serializers, socketutil
 from ._svr_meta import class_info, is_private_attribute, metadata_of, reset_class_info
 from ._svr_pool import Pool, PoolError
 from ._svr_streams import StreamRegistry, is_iterator
@@ -1012,6 +1012,7 @@ class Daemon:
         try:
             self._last_housekeeping = now
             self._streams.housekeeping()
+            _svr_memory.release_after_burst()
             self.housekeeping()
         except Exception:
             log.warning("error during housekeeping", exc_info=True)

@@ -118,8 +118,11 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
         except PoolError as x:
             self._busy.discard(conn)
-            self._rewatch(conn)
+            if not self._rewatch(conn):
+                self._close_connection(conn)
+                return False
             self._refuse_message(conn, str(x))
+            return conn.sock in self._connections      # (then the next buffered message, if any)
         return False
 
     def _rewatch(self, conn: MuxConnection) -> bool:
@@ -204,10 +207,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         except Exception as x:
             log.debug("closing connection from %s: %s", conn.sock_addr, x)
             self._close_connection(conn)
-            return
-        if conn.outbuf is not None:
-            self._watch.add(conn)
-            self._set_events(conn, selectors.EVENT_WRITE)
 
     def _housekeeping(self) -> None:
         if self._done:

@@ -187,3 +187,30 @@ def test_thread_per_connection_switch(start_daemon, service):
         for c in clients:
             c.close()
     wait_for(lambda: pool.num_busy == 0)
+
+
+def test_many_clients_on_a_small_pool_get_their_own_answers(start_daemon, service):
+    """48 proxies calling in loops (some reconnecting) through 4 workers: every answer is the right one."""
+    from Pyro5.client import Proxy
+    rd = _thread_server(start_daemon, service, THREADPOOL_SIZE=4, THREADPOOL_SIZE_MIN=1)
+    uri = rd.daemon.uriFor("service")
+    wrong: list = []
+    finished: list[int] = []
+
+    def client(n: int) -> None:
+        with Proxy(uri) as p:
+            p._pyroTimeout = 30
+            for i in range(150):
+                result = p.add(n * 1000, i)
+                if result != n * 1000 + i:
+                    wrong.append((n, i, result))
+                if i % 50 == 49:
+                    p._pyroRelease()        # (connection churn: the next call reconnects)
+        finished.append(n)
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(48)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(finished) == list(range(48)) and wrong == []
+    assert rd.daemon.transportServer.pool.num_workers <= 4

@@ -240,7 +240,9 @@ def test_callback(server):
 
 
 def test_pool_full_refusal():
+    # one thread per connection (as Pyro5 5.15); by default idle proxies hold no worker (tests/reliability)
     Pyro5.config.SERVERTYPE = "thread"
+    Pyro5.config.THREADPOOL_PER_CONNECTION = True
     Pyro5.config.THREADPOOL_SIZE = 2
     Pyro5.config.THREADPOOL_SIZE_MIN = 1
     d = Daemon(host="127.0.0.1")

@@ -521,5 +521,17 @@ def test_sockets_property(servertype, start_daemon):
         if servertype == "multiplex":
             assert len(sockets) == 2       # server socket + our connection
         else:
-            assert sockets == [rd.daemon.sock]   # connections belong to the worker threads
+            # server socket + our (idle) connection (a connection's worker does not own it between requests)
+            assert len(sockets) == 2
             assert len(rd.daemon.transportServer.connections) == 1
+
+
+def test_sockets_property_thread_per_connection(start_daemon):
+    Pyro5.config.THREADPOOL_PER_CONNECTION = True
+    rd = start_daemon()
+    rd.daemon.register(Thing, "thing")
+    with RawClient(rd.address) as c:
+        c.connect("thing")
+        assert c.result("thing", "add", 1, 1) == 2
+        assert rd.daemon.sockets == [rd.daemon.sock]    # connections belong to their worker threads
+        assert len(rd.daemon.transportServer.connections) == 1

@@ -261,9 +261,10 @@ def test_many_idle_sockets_dont_block_multiplex(start_daemon):
 def test_threadpool_refusal_is_clear_when_full_of_silent_sockets(start_daemon, monkeypatch):
     """THREADPOOL_SIZE silent sockets occupy the workers: a new client gets a clear refusal, and once the
     silent ones are dropped (connect message limit) the server serves again."""
-    from Pyro5 import svr_threads
-    monkeypatch.setattr(svr_threads, "_HANDSHAKE_TIMEOUT", 1.0)
+    from Pyro5 import _svr_conn
+    monkeypatch.setattr(_svr_conn, "HANDSHAKE_TIMEOUT", 1.0)
     Pyro5.config.SERVERTYPE = "thread"
+    Pyro5.config.THREADPOOL_PER_CONNECTION = True     # (else silent sockets hold no worker at all)
     Pyro5.config.THREADPOOL_SIZE = 3
     Pyro5.config.THREADPOOL_SIZE_MIN = 1
     rd = start_daemon()

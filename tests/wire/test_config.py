@@ -38,6 +38,7 @@ DEFAULTS = [
     ("SERPENT_BYTES_REPR", bool, False),
     ("THREADPOOL_SIZE", int, 80),
     ("THREADPOOL_SIZE_MIN", int, 4),
+    ("THREADPOOL_PER_CONNECTION", bool, False),   # (ours, not in the manual: issue 16, see docs/differences.md)
     ("SERIALIZER", str, "serpent"),
     ("LOGWIRE", bool, False),
     ("MAX_RETRIES", int, 0),

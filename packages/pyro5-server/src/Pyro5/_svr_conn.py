@@ -22,13 +22,15 @@ import ssl
 import time
 from typing import Any, Optional, cast
 
-from . import config, errors, protocol
+from . import _svr_memory, config, errors, protocol
 from ._svr_common import ClientConnection
 
-__all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "message_length", "ThreadConnection", "MuxConnection"]
+__all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "HANDSHAKE_TIMEOUT", "handshake_limit", "message_length",
+           "ThreadConnection", "MuxConnection"]
 
 PARTIAL_MESSAGE_TIMEOUT = 20.0      # seconds to complete a started message / TLS handshake / stalled send
 MIN_TRANSFER_RATE = 64 * 1024       # bytes per second that extend that time while a big message arrives
+HANDSHAKE_TIMEOUT = 30.0            # (thread pool server) seconds a new connection has to send its connect message
 
 _HEADER_SIZE = 40
 _PREFIX = b"PYRO" + protocol.PROTOCOL_VERSION.to_bytes(2, "big")
@@ -107,6 +109,13 @@ def wait_readable(sock: Any, timeout: float) -> bool:
     return bool(select.select([sock], [], [], timeout)[0])
 
 
+def handshake_limit() -> float:
+    """Seconds a new connection of the thread pool server may take to send its connect message: COMMTIMEOUT
+    when that is set, else HANDSHAKE_TIMEOUT."""
+    timeout = config.COMMTIMEOUT
+    return timeout if timeout and timeout > 0 else HANDSHAKE_TIMEOUT
+
+
 def allowed_until(started: float, received: int) -> float:
     return started + PARTIAL_MESSAGE_TIMEOUT + received / MIN_TRANSFER_RATE
 
@@ -162,6 +171,8 @@ class _Buffered(ClientConnection):
         self.big = [first]
         if not _allocator_settled:
             _settle_allocator()
+        if size >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
         self.big_pos = self.big_fill = len(first)
         self.big_size = size
         self.big_head = head
@@ -261,6 +272,8 @@ class ThreadConnection(_Buffered):
         sock = self.sock
         if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
             data = b"".join(data)
+        if len(data) >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
         if not _DONTWAIT or isinstance(sock, ssl.SSLSocket):
             timeout = self.idle_timeout if self.idle_timeout is not None else PARTIAL_MESSAGE_TIMEOUT
             if sock.gettimeout() != timeout:
@@ -395,6 +408,8 @@ class MuxConnection(_Buffered):
     def send(self, data: Any) -> None:
         if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
             data = b"".join(data)
+        if len(data) >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
         view = memoryview(data).cast("B")
         if self.outbuf is not None:
             self.outbuf = memoryview(bytes(self.outbuf) + bytes(view))

@@ -15,8 +15,9 @@ import time
 import weakref
 from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
 
-from . import config, core, errors, protocol, serializers, socketutil
+from . import _svr_memory, config, core, errors, protocol, serializers, socketutil
 from ._svr_meta import class_info, is_private_attribute, metadata_of, reset_class_info
+from ._svr_pool import Pool, PoolError
 from ._svr_streams import StreamRegistry, is_iterator
 from ._svr_wireobjs import AutoProxy, ExceptionWrapper, SerializedBlob
 from .callcontext import current_context
@@ -30,6 +31,7 @@ _T = TypeVar("_T")
 _INSTANCE_MODES = ("single", "session", "percall")
 _MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
 _HOUSEKEEPING_INTERVAL = 1.0
+_ONEWAY_JOIN_TIMEOUT = 5.0      # close() waits this long for running/queued oneway calls
 
 
 # --------------------------------------------------------------------------------------------- decorators
@@ -254,6 +256,8 @@ class Daemon:
         self._close_after_loop = False
         self._last_housekeeping = time.monotonic()
         self._housekeeping_lock = threading.Lock()
+        self._oneway_pool: Optional[Pool] = None
+        self._oneway_lock = threading.Lock()
         servertype = config.SERVERTYPE
         if connected_socket is not None:
             from .svr_existingconn import SocketServer_ExistingConnection
@@ -354,6 +358,10 @@ class Daemon:
         if server is not None:
             log.debug("daemon %s closing", self.locationStr)
             server.close()
+        with self._oneway_lock:
+            pool, self._oneway_pool = self._oneway_pool, None
+        if pool is not None and not pool.close(join_timeout=_ONEWAY_JOIN_TIMEOUT):
+            log.warning("daemon closed while oneway calls are still running (%d threads)", pool.num_workers)
 
     def __enter__(self) -> "Daemon":
         if self._closed:
@@ -373,7 +381,7 @@ class Daemon:
             raise ValueError("cannot combine a daemon with itself")
         if not hasattr(daemon, "sockets") or not hasattr(daemon, "events"):
             raise TypeError("can only combine with a Daemon or another object that has sockets and events()")
-        if isinstance(daemon, Daemon) and not isinstance(self.transportServer, _multiplex_server_class()):
+        if isinstance(daemon, Daemon) and isinstance(self.transportServer, _threadpool_server_class()):
             raise TypeError("You can't use the loop combiner on the threadpool server type: combining daemons "
                             "needs config.SERVERTYPE = 'multiplex'")
         log.debug("combining event loop with other daemon")
@@ -958,9 +966,17 @@ class Daemon:
                     log.warning("methodcall_error_handler raised an exception", exc_info=True)
             finally:
                 current_context.client = None
-        thread = threading.Thread(target=run, name="Pyro-oneway-%s" % getattr(method, "__name__", "call"))
-        thread.daemon = True
-        thread.start()
+        pool = self._oneway_pool
+        if pool is None:
+            with self._oneway_lock:
+                if self._oneway_pool is None:
+                    # at most THREADPOOL_SIZE threads run oneway calls; more calls wait in the queue (none is lost)
+                    self._oneway_pool = Pool(0, max(1, config.THREADPOOL_SIZE), name="Pyro-oneway", max_queued=None)
+                pool = self._oneway_pool
+        try:
+            pool.submit(run)
+        except PoolError:       # (the daemon is closing: run the call here rather than lose it)
+            run()
 
     def _stream_message(self, conn: Any, msg: Any, serializer: Any, data: Any,
                         response_flags: int) -> protocol.SendingMessage:
@@ -996,6 +1012,7 @@ class Daemon:
         try:
             self._last_housekeeping = now
             self._streams.housekeeping()
+            _svr_memory.release_after_burst()
             self.housekeeping()
         except Exception:
             log.warning("error during housekeeping", exc_info=True)
@@ -1034,9 +1051,9 @@ def _class_of(obj_or_class: Any) -> type:
     return obj_or_class if inspect.isclass(obj_or_class) else type(obj_or_class)
 
 
-def _multiplex_server_class() -> type:
-    from .svr_multiplex import SocketServer_Multiplex
-    return SocketServer_Multiplex
+def _threadpool_server_class() -> type:
+    from .svr_threads import SocketServer_Threadpool
+    return SocketServer_Threadpool
 
 
 def _init_unusable(daemon: Daemon) -> None:
@@ -1050,6 +1067,8 @@ def _init_unusable(daemon: Daemon) -> None:
     daemon._shutting_down = threading.Event()
     daemon._shutting_down.set()
     daemon._streams = StreamRegistry()
+    daemon._oneway_pool = None
+    daemon._oneway_lock = threading.Lock()
 
 
 def _unusable_daemon(classname: str, data: dict) -> Daemon:

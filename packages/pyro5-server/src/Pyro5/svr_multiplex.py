@@ -57,9 +57,15 @@ class SocketServer_Multiplex(CombinedSockets):
         self._combined: list[Any] = []
         self._in_loop = False
         self._last_idle_scan = 0.0
+        # connections whose message is being processed elsewhere (the thread pool server's workers): not in
+        # the selector meanwhile
+        self._busy: set[MuxConnection] = set()
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
         log.info("starting multiplexed socketserver")
+        self._listen(daemon, host, port, unixsocket)
+
+    def _listen(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str]) -> None:
         self.daemon = daemon
         self._ssl_context = server_ssl_context()
         self.sock, self.locationStr = create_listening_socket(host, port, unixsocket)
@@ -119,7 +125,8 @@ class SocketServer_Multiplex(CombinedSockets):
             elif self._wakeup is not None and s is self._wakeup.reader:
                 self._wakeup.drain()
             elif s in self._connections:
-                self._handle_connection(self._connections[s], _READ | _WRITE)
+                if self._connections[s] not in self._busy:
+                    self._handle_connection(self._connections[s], _READ | _WRITE)
             else:
                 for other in self._combined:
                     if s in other.sockets:
@@ -139,7 +146,7 @@ class SocketServer_Multiplex(CombinedSockets):
             if now - self._last_idle_scan >= _IDLE_SCAN_INTERVAL:
                 self._last_idle_scan = now
                 for conn in list(self._connections.values()):
-                    if now - conn.last_use > timeout:
+                    if now - conn.last_use > timeout and conn not in self._busy:
                         log.info("closing idle connection from %s (COMMTIMEOUT %s expired)", conn.sock_addr, timeout)
                         self._close_connection(conn)
         self.daemon._housekeeping()
@@ -246,7 +253,7 @@ class SocketServer_Multiplex(CombinedSockets):
             self._set_events(conn, _READ)
             mask = _READ     # messages that arrived meanwhile may be buffered already
             self._process(conn)
-            if conn.sock not in self._connections or conn.outbuf is not None:
+            if conn.sock not in self._connections or conn.outbuf is not None or conn in self._busy:
                 return
         if not mask & _READ:
             return
@@ -254,6 +261,8 @@ class SocketServer_Multiplex(CombinedSockets):
         while True:
             open_ = conn.read_available()
             self._process(conn)
+            if conn in self._busy:      # (a worker has the connection now; it is looked at again afterwards)
+                return
             # (TLS: decrypted bytes already inside the SSL object never make the socket readable again)
             if not (open_ and conn.outbuf is None and not self.shutting_down and conn.tls_pending()
                     and conn.sock in self._connections):
@@ -288,19 +297,25 @@ class SocketServer_Multiplex(CombinedSockets):
             self._set_events(conn, _WRITE)
 
     def _dispatch(self, conn: MuxConnection) -> bool:
-        """Hand one message to the daemon; False when the connection was closed."""
+        """Hand one message to the daemon; False when the connection was closed (or is busy elsewhere)."""
+        try:
+            keep = self._run_message(conn)
+        except BaseException:
+            # (e.g. SystemExit from validateHandshake: it ends the loop, as in the original; but the client
+            # learns it right away, instead of waiting for its timeout)
+            self._close_connection(conn)
+            raise
+        if not keep:
+            self._close_connection(conn)
+        return keep
+
+    def _run_message(self, conn: MuxConnection) -> bool:
+        """Let the daemon handle one complete message (the connect message first); False when the connection
+        must be closed."""
         if not conn.handshaked:
-            try:
-                accepted = self.daemon._handshake(conn)
-            except BaseException:
-                # (e.g. SystemExit from validateHandshake: it ends the loop, as in the original; but the client
-                # learns it right away, instead of waiting for its timeout)
-                self._close_connection(conn, notify=False)
-                raise
-            if accepted:
+            if self.daemon._handshake(conn):
                 conn.handshaked = True
                 return True
-            self._close_connection(conn, notify=False)
             return False
         try:
             self.daemon.handleRequest(conn)
@@ -315,7 +330,6 @@ class SocketServer_Multiplex(CombinedSockets):
             log.debug("socket error on connection from %s: %s", conn.sock_addr, x)
         except Exception:
             log.exception("unexpected error handling request from %s; closing the connection", conn.sock_addr)
-        self._close_connection(conn)
         return False
 
     def _close_connection(self, conn: MuxConnection, notify: bool = True) -> None:
@@ -342,7 +356,8 @@ class SocketServer_Multiplex(CombinedSockets):
     def sockets(self) -> list:
         """the server socket, the client connections, and the sockets of the combined daemons/servers"""
         combined = [s for other in self._combined for s in other.sockets]
-        return ([self.sock] if self.sock is not None else []) + list(self._connections) + combined
+        connections = [s for s, conn in self._connections.items() if conn not in self._busy]
+        return ([self.sock] if self.sock is not None else []) + connections + combined
 
     def close(self) -> None:
         self.shutting_down = True

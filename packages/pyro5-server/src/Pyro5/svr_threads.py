@@ -1,253 +1,96 @@
-"""Socket server based on a worker thread pool. Doesn't use select.
+"""Socket server based on a worker thread pool.
 
-Every client connection (proxy) gets a worker thread from the pool for as long as it stays connected.
-The pool holds between THREADPOOL_SIZE_MIN and THREADPOOL_SIZE threads: it grows on demand and shrinks
-again when workers stay idle. When all THREADPOOL_SIZE workers are busy, a new connection is refused with
-a CONNECTFAIL message that says so (the proxy raises CommunicationError), instead of hanging.
-A connection must send its connect message within _HANDSHAKE_TIMEOUT (or COMMTIMEOUT), and a message that
-has started must be completed in time (see _svr_conn.PARTIAL_MESSAGE_TIMEOUT), so a client that stalls
-mid-message (or takes none of its result for that long) can't hold a worker forever; a client idle between
-calls keeps its worker (COMMTIMEOUT limits that).
+A connection holds a worker thread only while one of its requests is processed. Between requests (the normal
+life of a proxy that is kept around) it waits in the server's selector, as on the multiplex server: a thousand
+idle proxies cost no threads, and new clients are served next to them. The loop thread reads every request
+non-blockingly into the connection's buffer (see the multiplex server: a client that stalls mid-message is
+dropped after _svr_conn.PARTIAL_MESSAGE_TIMEOUT) and hands a complete message to a worker, which runs it and
+sends the response; the connection is watched again after that (one request at a time per connection). A worker
+that has answered waits up to LINGER (2 ms) for the same connection's next request when no other request waits
+for a worker, so a client that calls in a loop costs no hand-off between threads per call.
+The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
+busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
+the request is answered with a "server is busy" error). A connection that doesn't send its connect message
+within _svr_conn.HANDSHAKE_TIMEOUT seconds (or COMMTIMEOUT, when set) is closed.
+
+config.THREADPOOL_PER_CONNECTION = True restores the behaviour of Pyro5 5.15: each connection keeps one worker
+thread as long as it is connected (for programs that keep per-connection state in thread-locals); see
+_svr_perconn.
 """
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from . import _svr_conn, config, errors
-from ._svr_common import (
-    ClientConnection,
-    CombinedSockets,
-    Wakeup,
-    close_socket,
-    comm_timeout,
-    create_listening_socket,
-    remove_unix_socket,
-    server_ssl_context,
-    wrap_ssl,
-)
-from ._svr_conn import ThreadConnection
+from . import _svr_conn, config, errors, protocol, serializers
+from ._svr_common import close_socket
+from ._svr_conn import MuxConnection, message_length
+from ._svr_perconn import PerConnectionServing
+from ._svr_pool import NoFreeWorkersError, Pool, PoolError
+from .svr_multiplex import SocketServer_Multiplex
 
-__all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError"]
+__all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError", "MAX_QUEUED_REQUESTS"]
 
 log = logging.getLogger("Pyro5.threadpoolserver")
 
-_IDLE_TIMEOUT = 5.0         # seconds an extra (above the minimum) worker may stay idle before it stops
-_MAX_REFUSERS = 16          # concurrent threads telling clients that the server is busy
-_REFUSE_TIMEOUT = 3.0
-_HANDSHAKE_TIMEOUT = 30.0   # without COMMTIMEOUT: a client must send its connect message within this time
-_STOP = object()
+MAX_QUEUED_REQUESTS = 16 * 1024     # requests waiting for a worker (at most one per connection)
+LINGER = 0.002                      # seconds a worker waits for a connection's next request (see _work)
+_PENDING_SCAN_INTERVAL = 0.5        # how often connections without a handshake are checked
+_MARSHAL_ID = 2
 
 
-class PoolError(Exception):
-    """The pool has no free worker (or is closed)."""
-
-
-class NoFreeWorkersError(PoolError):
-    """All worker threads of the pool are busy (and it is at its maximum size)."""
-
-
-class Pool:
-    """A dynamically sized pool of worker threads that run jobs (callables)."""
-
-    def __init__(self, min_workers: int, max_workers: int, name: str = "Pyro-worker") -> None:
-        self.min_workers = max(0, int(min_workers))
-        self.max_workers = max(1, int(max_workers), self.min_workers)
-        self._name = name
-        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._workers: set[threading.Thread] = set()
-        self._busy_threads: set[threading.Thread] = set()
-        self._idle = 0
-        self._busy = 0
-        self._closed = False
-        self._counter = 0
-        with self._lock:
-            for _ in range(self.min_workers):
-                self._idle += 1
-                self._spawn(None)
-
-    def __repr__(self) -> str:
-        return "<%s.%s at 0x%x; %d workers, %d busy>" % (self.__module__, self.__class__.__name__, id(self),
-                                                       len(self._workers), self._busy)
-
-    @property
-    def num_workers(self) -> int:
-        return len(self._workers)
-
-    @property
-    def num_busy(self) -> int:
-        return self._busy
-
-    @property
-    def busy(self) -> frozenset:
-        """the worker threads that are running a job (read only snapshot, as the original's pool.busy)"""
-        with self._lock:
-            return frozenset(self._busy_threads)
-
-    @property
-    def idle(self) -> frozenset:
-        """the worker threads that wait for a job (read only snapshot, as the original's pool.idle)"""
-        with self._lock:
-            return frozenset(self._workers - self._busy_threads)
-
-    def _spawn(self, job: Any) -> None:
-        self._counter += 1
-        thread = threading.Thread(target=self._work, args=(job,), name="%s-%d" % (self._name, self._counter))
-        thread.daemon = True
-        self._workers.add(thread)
-        thread.start()
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run the job on a free worker; raises PoolError when none is free and the pool is at its maximum."""
-        with self._lock:
-            if self._closed:
-                raise PoolError("pool is closed")
-            if self._idle > 0:
-                self._idle -= 1
-                self._busy += 1
-                self._jobs.put(job)
-                return
-            if len(self._workers) < self.max_workers:
-                self._busy += 1
-                self._spawn(job)
-                return
-        raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
-
-    def _work(self, job: Any) -> None:
-        me = threading.current_thread()
-        try:
-            while True:
-                if job is None:
-                    try:
-                        job = self._jobs.get(timeout=_IDLE_TIMEOUT)
-                    except queue.Empty:
-                        with self._lock:
-                            if len(self._workers) > self.min_workers and self._idle > 0 and self._jobs.empty():
-                                self._idle -= 1
-                                return
-                        continue
-                if job is _STOP:
-                    return
-                with self._lock:
-                    self._busy_threads.add(me)
-                try:
-                    job()
-                except Exception:
-                    log.exception("unexpected error in worker thread")
-                job = None
-                with self._lock:
-                    self._busy_threads.discard(me)
-                    self._busy -= 1
-                    if self._closed:
-                        return
-                    self._idle += 1
-        finally:
-            with self._lock:
-                self._workers.discard(me)
-                self._busy_threads.discard(me)
-
-    def close(self, join_timeout: float = 0.5) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            workers = list(self._workers)
-        for _ in workers:
-            self._jobs.put(_STOP)
-        deadline = time.monotonic() + join_timeout
-        current = threading.current_thread()
-        for thread in workers:
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic()))
-
-
-class SocketServer_Threadpool(CombinedSockets):
+class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
     """transport server for socket connections, worker thread pool version."""
 
     def __init__(self) -> None:
-        self.daemon: Any = None
-        self.sock: Optional[socket.socket] = None
-        self.locationStr = ""
+        super().__init__()
         self.pool: Optional[Pool] = None
-        self.selector: Optional[selectors.BaseSelector] = None
-        self.shutting_down = False
-        self._wakeup: Optional[Wakeup] = None
-        self._ssl_context: Any = None
-        self._connections: set[ClientConnection] = set()
-        self._conn_lock = threading.Lock()
-        self._refusers = threading.BoundedSemaphore(_MAX_REFUSERS)
-        self._combined: list[Any] = []
+        self._per_connection = False
+        self._done: collections.deque[tuple[MuxConnection, bool]] = collections.deque()
+        self._busy_lock = threading.Lock()
+        self._closing = False
+        self._last_pending_scan = 0.0
+        self._init_per_connection()
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
         log.info("starting thread pool socketserver")
-        self.daemon = daemon
-        self._ssl_context = server_ssl_context()
-        self.sock, self.locationStr = create_listening_socket(host, port, unixsocket)
-        self.sock.setblocking(False)
-        self._wakeup = Wakeup()
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.sock, selectors.EVENT_READ, "accept")
-        self.selector.register(self._wakeup.reader, selectors.EVENT_READ, "wakeup")
-        self.pool = Pool(config.THREADPOOL_SIZE_MIN, config.THREADPOOL_SIZE)
+        self._per_connection = bool(getattr(config, "THREADPOOL_PER_CONNECTION", False))
+        self._listen(daemon, host, port, unixsocket)
+        queued = 0 if self._per_connection else MAX_QUEUED_REQUESTS
+        self.pool = Pool(config.THREADPOOL_SIZE_MIN, config.THREADPOOL_SIZE, max_queued=queued)
 
     def __repr__(self) -> str:
         return "<%s on %s; %d workers>" % (self.__class__.__name__, self.locationStr,
                                            self.pool.num_workers if self.pool else 0)
 
-    # ------------------------------------------------------------------ loop
+    @property
+    def connections(self) -> list:
+        """the active client connections"""
+        if self._per_connection:
+            with self._pc_lock:
+                return list(self._pc_connections)
+        return list(self._connections.values())
 
-    def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
-        log.debug("threadpool server requestloop")
-        poll = min(max(float(config.POLLTIMEOUT or 1.0), 0.05), 1.0)
-        while self.sock is not None and not self.shutting_down and loopCondition():
-            try:
-                self._sync_combined()
-                events = self.selector.select(poll)  # type: ignore[union-attr]
-            except (OSError, ValueError, AttributeError):
-                if self.shutting_down or self.sock is None:
-                    break
-                raise
-            if events:
-                self._dispatch([key for key, _ in events])
-            self.daemon._housekeeping()
-        log.debug("threadpool server exits requestloop")
-
-    def _dispatch(self, keys: list) -> None:
-        for key in keys:
-            if key.data == "accept":
-                self._accept()
-            elif key.data == "wakeup":
-                self._wakeup.drain()  # type: ignore[union-attr]
-            elif isinstance(key.data, tuple) and key.data[0] == "combined":
-                try:
-                    key.data[1].events([key.fileobj])
-                except Exception:
-                    log.exception("error handling events of combined server")
-
-    def events(self, eventsockets: Any) -> None:
-        """used for external event loops: handle events that occur on one of the sockets of this server"""
-        for s in eventsockets:
-            if s is self.sock:
-                self._accept()
-            elif self._wakeup is not None and s is self._wakeup.reader:
-                self._wakeup.drain()
-            else:
-                for other in self._combined:
-                    if s in other.sockets:
-                        other.events([s])
-                        break
-        if self.daemon is not None:
-            self.daemon._housekeeping()
+    @property
+    def sockets(self) -> list:
+        if self._per_connection:   # (the connections are read by their worker threads, not by a selector)
+            return ([self.sock] if self.sock is not None else []) + [s for o in self._combined for s in o.sockets]
+        # in an external event loop, the wakeup socket tells when a worker is done with a connection (which is
+        # not in this list while it is busy)
+        wakeup = [self._wakeup.reader] if self._wakeup is not None and (self._busy or self._done) else []
+        return super().sockets + wakeup
 
     # ------------------------------------------------------------------ connections
 
     def _accept(self) -> None:
+        if not self._per_connection:
+            super()._accept()
+            return
         accepted = self._accept_socket()
         if accepted is None:
             return
@@ -255,127 +98,154 @@ class SocketServer_Threadpool(CombinedSockets):
         if self.shutting_down:
             close_socket(csock)
             return
-        csock.setblocking(True)
-        csock.settimeout(comm_timeout())
         if csock.family in (socket.AF_INET, socket.AF_INET6):
             try:
                 csock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+        self._accept_per_connection(csock, caddr)
+
+    def _dispatch(self, conn: MuxConnection) -> bool:
+        """Hand the complete message at the front of the connection's buffer to a worker (the connection leaves
+        the selector until the worker hands it back). Returns False: the loop stops processing it for now."""
         try:
-            self.pool.submit(lambda: self._serve_connection(csock, caddr))  # type: ignore[union-attr]
+            self.selector.unregister(conn.sock)  # type: ignore[union-attr]
+        except (KeyError, ValueError, OSError):
+            pass
+        self._watch.discard(conn)
+        self._busy.add(conn)
+        try:
+            self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
         except PoolError as x:
-            self._refuse(csock, caddr, str(x))
+            self._busy.discard(conn)
+            if not self._rewatch(conn):
+                self._close_connection(conn)
+                return False
+            self._refuse_message(conn, str(x))
+            return conn.sock in self._connections      # (then the next buffered message, if any)
+        return False
 
-    def _refuse(self, csock: socket.socket, caddr: Any, reason: str) -> None:
-        log.warning("refusing connection from %s: %s (THREADPOOL_SIZE=%d)", caddr, reason, config.THREADPOOL_SIZE)
-        if not self._refusers.acquire(blocking=False):
-            close_socket(csock)
-            return
-        message = ("server is busy: too many connections, all %d worker threads are in use; try again later, "
-                   "or increase THREADPOOL_SIZE on the server (or use SERVERTYPE=multiplex)"
-                   % (self.pool.max_workers if self.pool else config.THREADPOOL_SIZE))
-
-        def refuse() -> None:
-            try:
-                csock.settimeout(_REFUSE_TIMEOUT)
-                sock = wrap_ssl(csock, self._ssl_context) if self._ssl_context else csock
-                conn = ClientConnection(sock, caddr)
-                self.daemon._handshake(conn, denied_reason=message)
-            except Exception as x:
-                log.debug("refusing connection from %s: %s", caddr, x)
-            finally:
-                close_socket(csock)
-                self._refusers.release()
-        thread = threading.Thread(target=refuse, name="Pyro-refuse")
-        thread.daemon = True
-        thread.start()
-
-    def _serve_connection(self, csock: socket.socket, caddr: Any) -> None:
-        conn: Optional[ClientConnection] = None
-        daemon = self.daemon
+    def _rewatch(self, conn: MuxConnection) -> bool:
         try:
-            sock: Any = csock
-            if self._ssl_context:
-                try:
-                    sock = wrap_ssl(csock, self._ssl_context, _svr_conn.PARTIAL_MESSAGE_TIMEOUT)
-                except Exception as x:
-                    log.warning("SSL handshake with %s failed: %s", caddr, x)
-                    return
-            idle_timeout = comm_timeout()
-            # a silent client must not hold a worker forever: the connect message must come within a limit
-            conn = ThreadConnection(sock, caddr, idle_timeout if idle_timeout is not None else _HANDSHAKE_TIMEOUT)
-            with self._conn_lock:
-                if self.shutting_down:
-                    return
-                self._connections.add(conn)
-            if not daemon._handshake(conn):
-                return
-            conn.idle_timeout = idle_timeout
-            conn.handshaked = True
-            handle = daemon.handleRequest
-            while not self.shutting_down:
-                conn.begin_message()    # idle between messages is fine; a started message has a deadline
-                try:
-                    handle(conn)
-                except errors.ConnectionClosedError:
-                    log.debug("disconnected %s", caddr)
-                    break
-                except errors.TimeoutError as x:
-                    log.info("closing connection from %s: %s", caddr, x)
-                    break
-                except errors.ProtocolError as x:
-                    log.warning("closing connection from %s after protocol error: %s", caddr, x)
-                    break
-                except OSError as x:
-                    log.debug("socket error on connection from %s: %s", caddr, x)
-                    break
-                except Exception:
-                    log.exception("unexpected error handling request from %s; closing the connection", caddr)
+            self.selector.register(conn.sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
+            return True
+        except (KeyError, ValueError, OSError, AttributeError):
+            return False
+
+    def _work(self, conn: MuxConnection) -> None:
+        """(worker thread) process the connection's message; then the next ones while they come right away."""
+        keep = False
+        conn.buffer_writes = False      # a worker may block while sending (with a deadline)
+        try:
+            while True:
+                keep = self._run_message(conn)
+                if not keep or not self._next_message_ready(conn):
                     break
         finally:
-            if conn is not None:
-                with self._conn_lock:
-                    self._connections.discard(conn)
+            with self._busy_lock:
+                closing = self._closing
+                if not closing:
+                    self._done.append((conn, keep))     # the loop thread takes it back
+            if closing:     # the server is gone: this worker closes the connection itself
                 conn.close()
-                if conn.handshaked and daemon is not None:
-                    daemon._clientDisconnected(conn)
+                if conn.handshaked and self.daemon is not None:
+                    self.daemon._clientDisconnected(conn)
             else:
-                close_socket(csock)
+                self.wakeup()
+
+    def _next_message_ready(self, conn: MuxConnection) -> bool:
+        """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
+        LINGER seconds for it? (A client calling in a loop then keeps its worker: no hand-offs between the loop
+        thread and a worker per call. Not when other requests wait for a worker.)"""
+        if self.shutting_down:
+            return False
+        if _complete_message_buffered(conn):
+            return True
+        pool = self.pool
+        if pool is None or pool.num_queued or conn.big is not None:
+            return False
+        if not conn.tls_pending() and not _svr_conn.wait_readable(conn.sock, LINGER):
+            return False
+        if not conn.read_available():
+            return False        # (the peer closed: the loop thread sees that again and closes)
+        return _complete_message_buffered(conn)
+
+    def _finish_done(self) -> None:
+        """(loop thread) take back the connections that their workers are done with."""
+        while self._done:
+            conn, keep = self._done.popleft()
+            self._busy.discard(conn)
+            if conn.sock not in self._connections:
+                continue
+            if not keep or self.shutting_down or not self._rewatch(conn):
+                self._close_connection(conn)
+                continue
+            # handle what arrived meanwhile: buffered messages, more bytes, or the peer's EOF
+            self._handle_connection(conn, selectors.EVENT_READ)
+
+    def _refuse_message(self, conn: MuxConnection, reason: str) -> None:
+        """(loop thread) the queue is full: answer the message with a clear error instead of processing it."""
+        message = ("server is busy: all %d worker threads are in use and %d requests are waiting; try again later, "
+                   "or increase THREADPOOL_SIZE on the server" % (config.THREADPOOL_SIZE, MAX_QUEUED_REQUESTS))
+        log.warning("refusing a request from %s: %s", conn.sock_addr, reason)
+        conn.buffer_writes = self._in_loop
+        if not conn.handshaked:
+            self.daemon._handshake(conn, denied_reason=message)
+            self._close_connection(conn)
+            return
+        try:
+            msg = protocol.recv_stub(conn, (protocol.MSG_INVOKE, protocol.MSG_PING))
+            if msg.flags & protocol.FLAGS_ONEWAY:
+                log.warning("oneway call from %s dropped: the server is too busy", conn.sock_addr)
+                return
+            serializer = serializers.serializers_by_id.get(msg.serializer_id) \
+                or serializers.serializers_by_id[_MARSHAL_ID]
+            error = errors.CommunicationError(message)
+            error._pyroTraceback = None  # type: ignore[attr-defined]
+            conn.send(protocol.SendingMessage(protocol.MSG_RESULT, protocol.FLAGS_EXCEPTION, msg.seq,
+                                              serializer.serializer_id, serializer.dumps(error)).data)
+        except Exception as x:
+            log.debug("closing connection from %s: %s", conn.sock_addr, x)
+            self._close_connection(conn)
+
+    def _housekeeping(self) -> None:
+        if self._done:
+            self._finish_done()
+        now = time.monotonic()
+        if not self._per_connection and self._connections and now - self._last_pending_scan > _PENDING_SCAN_INTERVAL:
+            self._last_pending_scan = now
+            limit = _svr_conn.handshake_limit()
+            for conn in list(self._connections.values()):
+                if not conn.handshaked and conn not in self._busy and conn.msg_start is None \
+                        and now - conn.last_use > limit:
+                    log.info("closing connection from %s: no connect message within %s s", conn.sock_addr, limit)
+                    self._close_connection(conn)
+        super()._housekeeping()
 
     # ------------------------------------------------------------------ control
 
-    @property
-    def sockets(self) -> list:
-        # only the server socket: the client connections are read by their worker threads, an external event
-        # loop must not select on them (use len(connections) for the number of active connections)
-        return [self.sock] if self.sock is not None else []
-
-    @property
-    def connections(self) -> list:
-        """the active client connections (SocketConnection objects)"""
-        with self._conn_lock:
-            return list(self._connections)
-
     def close(self) -> None:
-        self.shutting_down = True
-        self.wakeup()
-        sock, self.sock = self.sock, None
-        if self.selector is not None:
-            try:
-                self.selector.close()
-            except Exception:
-                pass
-        if sock is not None:
-            remove_unix_socket(sock)
-            close_socket(sock)
-        with self._conn_lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for conn in connections:
-            close_socket(conn.sock)      # unblocks the worker that is reading from it
+        with self._busy_lock:
+            self._closing = True
+            done = list(self._done)
+            self._done.clear()
+        for conn, _ in done:
+            self._busy.discard(conn)
+            self._close_connection(conn)
+        busy = set(self._busy)
+        # the busy connections are closed by their workers when they are done (their callers get the result)
+        for sock, conn in list(self._connections.items()):
+            if conn in busy:
+                self._connections.pop(sock, None)
+        super().close()
+        self._close_per_connection()
         if self.pool is not None:
             self.pool.close()
-        if self._wakeup is not None:
-            self._wakeup.close()
-            self._wakeup = None
+
+
+def _complete_message_buffered(conn: MuxConnection) -> bool:
+    """Does the connection's buffer hold the next message completely (or bytes that aren't a message)?"""
+    if conn.big is not None or len(conn.inbuf) == conn.rpos:
+        return False
+    length = message_length(conn.inbuf, conn.rpos)
+    return length is not None and (length == 0 or conn.buffered >= length)

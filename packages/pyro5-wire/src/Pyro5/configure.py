@@ -37,6 +37,8 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     "DETAILED_TRACEBACK": (bool, False),
     "THREADPOOL_SIZE": (int, 80),
     "THREADPOOL_SIZE_MIN": (int, 4),
+    # True: a thread pool server connection keeps one worker thread while connected (as Pyro5 5.15 did)
+    "THREADPOOL_PER_CONNECTION": (bool, False),
     "MAX_MESSAGE_SIZE": (int, 1024 * 1024 * 1024),
     # ours, not in the original 5.15: the largest message a server accepts from a connection before its handshake
     # (the MSG_CONNECT: handshake data and annotations), so that anyone who can reach the port can't make it

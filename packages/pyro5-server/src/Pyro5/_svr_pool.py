@@ -1,0 +1,153 @@
+"""A bounded, dynamically sized pool of worker threads with an optional job queue.
+
+Used by the thread pool server (requests, or whole connections in the one-thread-per-connection mode) and by
+the daemon for oneway calls. At most `max_workers` threads exist; they are started on demand and stop again
+after _IDLE_TIMEOUT seconds without work (down to `min_workers`). A job that finds every worker busy waits
+in the queue (at most `max_queued` jobs; None: no limit); beyond that, submit() raises NoFreeWorkersError.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable, Optional
+
+__all__ = ["Pool", "PoolError", "NoFreeWorkersError"]
+
+log = logging.getLogger("Pyro5.threadpoolserver")
+
+_IDLE_TIMEOUT = 5.0         # seconds an extra (above the minimum) worker may stay idle before it stops
+
+
+class PoolError(Exception):
+    """The pool has no free worker (or is closed)."""
+
+
+class NoFreeWorkersError(PoolError):
+    """All worker threads of the pool are busy (and its queue, if any, is full)."""
+
+
+_STOP = object()
+
+
+class Pool:
+    """Worker threads that run jobs (callables without arguments)."""
+
+    def __init__(self, min_workers: int, max_workers: int, name: str = "Pyro-worker",
+                 max_queued: Optional[int] = 0) -> None:
+        self.min_workers = max(0, int(min_workers))
+        self.max_workers = max(1, int(max_workers), self.min_workers)
+        self.max_queued = max_queued
+        self._name = name
+        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()     # (C level: a cheap hand-off)
+        self._lock = threading.Lock()
+        self._workers: set[threading.Thread] = set()
+        self._busy_threads: set[threading.Thread] = set()
+        self._queued = 0            # jobs put in the queue and not taken by a worker yet
+        self._closed = False
+        self._counter = 0
+        with self._lock:
+            for _ in range(self.min_workers):
+                self._spawn()
+
+    def __repr__(self) -> str:
+        return "<%s.%s at 0x%x; %d workers, %d busy, %d queued>" % (
+            self.__module__, self.__class__.__name__, id(self), len(self._workers), len(self._busy_threads),
+            self._queued)
+
+    @property
+    def num_workers(self) -> int:
+        return len(self._workers)
+
+    @property
+    def num_busy(self) -> int:
+        return len(self._busy_threads)
+
+    @property
+    def num_queued(self) -> int:
+        return self._queued
+
+    @property
+    def busy(self) -> frozenset:
+        """the worker threads that are running a job (read only snapshot, as the original's pool.busy)"""
+        with self._lock:
+            return frozenset(self._busy_threads)
+
+    @property
+    def idle(self) -> frozenset:
+        """the worker threads that wait for a job (read only snapshot, as the original's pool.idle)"""
+        with self._lock:
+            return frozenset(self._workers - self._busy_threads)
+
+    def _spawn(self) -> None:
+        self._counter += 1
+        thread = threading.Thread(target=self._work, name="%s-%d" % (self._name, self._counter))
+        thread.daemon = True
+        self._workers.add(thread)
+        thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run the job on a free worker, or queue it; NoFreeWorkersError when the queue is full too."""
+        with self._lock:
+            if self._closed:
+                raise PoolError("pool is closed")
+            idle = len(self._workers) - len(self._busy_threads)
+            if idle > self._queued:
+                pass                                    # a waiting worker takes it
+            elif len(self._workers) < self.max_workers:
+                self._spawn()
+            elif self.max_queued is not None and self._queued - idle >= self.max_queued:
+                if self.max_queued:
+                    raise NoFreeWorkersError("no free workers: all %d worker threads are busy and %d jobs are "
+                                             "queued" % (self.max_workers, self._queued))
+                raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
+            self._queued += 1
+            self._jobs.put(job)
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        jobs = self._jobs
+        lock = self._lock
+        try:
+            while True:
+                try:
+                    job = jobs.get(timeout=_IDLE_TIMEOUT)
+                except queue.Empty:
+                    with lock:
+                        if self._closed or (self._queued == 0 and len(self._workers) > self.min_workers):
+                            return
+                    continue
+                if job is _STOP:
+                    return
+                with lock:
+                    self._queued -= 1
+                    self._busy_threads.add(me)
+                try:
+                    job()
+                except BaseException:       # (a job's SystemExit etc. must not shrink the pool unnoticed)
+                    log.exception("unexpected error in worker thread")
+                finally:
+                    job = None
+                    with lock:
+                        self._busy_threads.discard(me)
+        finally:
+            with lock:
+                self._workers.discard(me)
+                self._busy_threads.discard(me)
+
+    def close(self, join_timeout: float = 0.5) -> bool:
+        """No new jobs; the workers finish the queued ones and stop. Waits up to join_timeout for them;
+        returns True when every worker has stopped."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                for _ in self._workers:
+                    self._jobs.put(_STOP)
+            workers = list(self._workers)
+        deadline = time.monotonic() + join_timeout
+        current = threading.current_thread()
+        for thread in workers:
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in workers if t is not current)

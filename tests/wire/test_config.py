@@ -98,6 +98,7 @@ def test_items_are_exactly_the_manuals_table_plus_ours():
 def test_every_item_has_a_declared_type_for_type_checkers():
     """Configuration declares each item's type (what mypy sees for `config.X`); a new item needs one too."""
     import typing
+
     from Pyro5 import configure
     hints = typing.get_type_hints(Configuration)
     assert set(configure._ITEMS) <= set(hints)

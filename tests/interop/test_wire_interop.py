@@ -423,3 +423,24 @@ def test_original_proxy_against_our_messages(orig_env):
     assert [entry for entry in log if entry[0] == "connect"] == [("connect", {"handshake": "hello",
                                                                              "object": "thing"})] * len(NAMES)
     assert log.count(("fire", 1)) == len(NAMES)
+
+
+def test_message_reader_takes_the_originals_messages_in_any_split(exchange):
+    # every message the original built (all four serializers, annotations, correlation id, compression, batch,
+    # exceptions, connect, ping), fed to a MessageReader in every two-way split and as one stream in pieces
+    def fields(m):
+        return m.type, m.flags, m.seq, m.serializer_id, m.data, m.annotations, m.corr_id
+
+    built = [bytes.fromhex(h) for n, c, h in exchange["theirs"]["built"]]
+    assert len(built) >= 60
+    expected = [fields(protocol.ReceivingMessage(data[:40], data[40:])) for data in built]
+    for data, want in zip(built, expected, strict=True):
+        for cut in range(len(data) + 1):
+            reader = protocol.MessageReader()
+            got = reader.feed(data[:cut]) + reader.feed(data[cut:])
+            assert [fields(m) for m in got] == [want], cut
+    stream = b"".join(built)
+    for size in (1, 13, 40, 41, 1000):
+        reader = protocol.MessageReader()
+        got = [m for i in range(0, len(stream), size) for m in reader.feed(stream[i:i + size])]
+        assert [fields(m) for m in got] == expected

@@ -2,7 +2,7 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 __doc__ = """Pyro5 - Python Remote Objects (wire-compatible reimplementation, protocol 502).
 
 ``Pyro5.config`` holds the configuration (builtin defaults overridden by PYRO_* environment variables),
-``Pyro5.current_context`` the per-thread call context. Import ``Pyro5.api`` for the main API.
+``Pyro5.current_context`` the call context (per thread and per asyncio task). Import ``Pyro5.api`` for the main API.
 Logging is configured only when the environment variable PYRO_LOGLEVEL is set (file from PYRO_LOGFILE,
 default ``pyro5.log`` as in the original 5.15; ``{stderr}`` logs to the standard error output); otherwise the
 "Pyro5" logger is kept quiet (level 9999) like the original does.

@@ -42,7 +42,7 @@ from .callcontext import current_context
 __all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
            "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
            "FLAGS_ITEMSTREAMRESULT", "FLAGS_KEEPSERIALIZED", "FLAGS_CORR_ID", "SendingMessage",
-           "ReceivingMessage", "log_wiredata", "recv_stub", "message_payload"]
+           "ReceivingMessage", "MessageReader", "log_wiredata", "recv_stub", "message_payload"]
 
 log = logging.getLogger("Pyro5.protocol")
 
@@ -109,6 +109,9 @@ def _encode_annotations(annotations: Mapping[str, Any]) -> bytes:
     return b"".join(parts)
 
 
+_FROM_CONTEXT: Any = object()    # (SendingMessage: no correlation id given, take the call context's)
+
+
 class SendingMessage:
     """Wire protocol message that will be sent. ``data`` holds the complete message bytes.
 
@@ -116,15 +119,19 @@ class SendingMessage:
     ``parts`` holds the same bytes as a tuple of buffers (header, annotation chunks, payload): pass it to
     SocketConnection.send() to send a big payload without first copying it behind the header. ``data`` is
     joined from the parts when it is first used (at once for small messages).
+    The correlation id is ``correlation_id`` when that keyword is given (a uuid.UUID, or None for none),
+    else ``current_context.correlation_id``.
     """
 
     def __init__(self, msgtype: int, flags: int, seq: int, serializer_id: int, payload: bytes | bytearray |
-                 memoryview | list | tuple, annotations: Mapping[str, Any] | None = None) -> None:
+                 memoryview | list | tuple, annotations: Mapping[str, Any] | None = None, *,
+                 correlation_id: Any = _FROM_CONTEXT) -> None:
         self.type = msgtype
         self.seq = seq
         self.serializer_id = serializer_id
         self.annotations = annotations or {}
-        corr = current_context.correlation_id
+        # the correlation id: given explicitly (a uuid.UUID or None), else the current call context's
+        corr = current_context.correlation_id if correlation_id is _FROM_CONTEXT else correlation_id
         # FLAGS_COMPRESSED says what this message does, not what the caller wants: it is set below only when the
         # payload really gets compressed (as the original 5.15 does); a caller-supplied bit is cleared.
         flags &= ~FLAGS_COMPRESSED
@@ -225,6 +232,24 @@ def _version_error(version: int) -> errors.ProtocolError:
                                 "(both sides must use Pyro5)" % (version, PROTOCOL_VERSION))
 
 
+def _check_start(data: bytes | bytearray | memoryview) -> None:
+    """ProtocolError when the first bytes of a message (any number, up to the whole header) are not what a
+    Pyro message of this protocol version starts with."""
+    data = bytes(data[:_header_size])
+    if data[:4] != b"PYRO"[:len(data)]:
+        raise errors.ProtocolError("invalid data: not a Pyro message (it must start with b'PYRO', got %r); "
+                                   "is the peer speaking another protocol?" % data[:8])
+    if len(data) >= 6:
+        version = int.from_bytes(data[4:6], "big")
+        if version != PROTOCOL_VERSION:
+            raise _version_error(version)
+    if len(data) >= _header_size:
+        magic = int.from_bytes(data[38:40], "big")
+        if magic != _magic_number:
+            raise errors.ProtocolError("invalid magic number 0x%04x in message header (expected 0x%04x): "
+                                       "corrupt message" % (magic, _magic_number))
+
+
 class ReceivingMessage:
     """Wire protocol message that was received."""
 
@@ -270,18 +295,7 @@ class ReceivingMessage:
         if len(data) < 4:
             raise _TooShortError("data must be at least 4 bytes to be able to identify a Pyro message, got %d"
                                  % len(data))
-        if data[:4] != b"PYRO":
-            raise errors.ProtocolError("invalid data: not a Pyro message (it must start with b'PYRO', got %r); "
-                                       "is the peer speaking another protocol?" % data[:8])
-        if len(data) >= 6:
-            version = int.from_bytes(data[4:6], "big")
-            if version != PROTOCOL_VERSION:
-                raise _version_error(version)
-        if len(data) >= _header_size:
-            magic = int.from_bytes(data[38:40], "big")
-            if magic != _magic_number:
-                raise errors.ProtocolError("invalid magic number 0x%04x in message header (expected 0x%04x): "
-                                           "corrupt message" % (magic, _magic_number))
+        _check_start(data)
 
     def add_payload(self, payload: bytes | bytearray | memoryview) -> None:
         """Parses (annotations processing) and adds payload data to a received message."""
@@ -290,16 +304,25 @@ class ReceivingMessage:
             raise errors.ProtocolError("message payload size mismatch: got %d bytes, header says %d"
                                        % (len(payload), asize + self.data_size))
         if asize:
-            self.annotations = _parse_annotations(memoryview(payload)[:asize])
-            data = payload[asize:]
+            _complete_body(self, memoryview(payload)[:asize], payload[asize:])
         else:
-            data = payload
-        if self.flags & FLAGS_COMPRESSED:
-            data = _decompress(data, config.MAX_MESSAGE_SIZE)
-            self.flags &= ~FLAGS_COMPRESSED
-        elif not isinstance(data, bytes):
-            data = bytes(data)
-        self.data = data
+            _complete_body(self, None, payload)
+
+
+def _complete_body(msg: ReceivingMessage, annotations: Any, data: Any) -> None:
+    """Sets a received message's annotations (parsed from the buffer `annotations`, or None for none) and data.
+    `data` is the payload as one buffer, or as a list of buffers in order (MessageReader's chunks); it is
+    decompressed (bounded by MAX_MESSAGE_SIZE) when the message says so. The only place that does this."""
+    if annotations is not None:
+        msg.annotations = _parse_annotations(memoryview(annotations))
+    if msg.flags & FLAGS_COMPRESSED:
+        data = _decompress(data, config.MAX_MESSAGE_SIZE)
+        msg.flags &= ~FLAGS_COMPRESSED
+    elif type(data) is list:
+        data = bytes(data[0]) if len(data) == 1 else b"".join(data)
+    elif not isinstance(data, bytes):
+        data = bytes(data)
+    msg.data = data
 
 
 def message_payload(msg: SendingMessage | ReceivingMessage) -> bytes:
@@ -338,18 +361,27 @@ def _parse_annotations(view: memoryview) -> dict[str, bytes]:
     return annotations
 
 
-def _decompress(data: bytes | bytearray | memoryview, max_size: int) -> bytes:
+def _decompress(data: Any, max_size: int) -> bytes:
+    """zlib-decompress `data` (a buffer, or a list of buffers that form one stream); at most max_size bytes
+    come out (ProtocolError when the data would give more: a decompression bomb costs no more than that)."""
     decompressor = zlib.decompressobj()
+    parts = data if type(data) is list else (data,)
+    out = []
+    total = 0
     try:
-        result = decompressor.decompress(data, max_size + 1)
+        for part in parts:
+            # (total <= max_size here, so the limit is at least 1: 0 would mean "no limit" to zlib)
+            result = decompressor.decompress(part, max_size + 1 - total)
+            total += len(result)
+            out.append(result)
+            if total > max_size or decompressor.unconsumed_tail:
+                raise errors.ProtocolError("decompressed message data too large: more than MAX_MESSAGE_SIZE=%d "
+                                           "bytes" % max_size)
     except zlib.error as x:
         raise errors.ProtocolError("invalid compressed message data: %s" % x) from None
-    if len(result) > max_size or decompressor.unconsumed_tail:
-        raise errors.ProtocolError("decompressed message data too large: more than MAX_MESSAGE_SIZE=%d bytes"
-                                   % max_size)
     if not decompressor.eof:
         raise errors.ProtocolError("invalid compressed message data: the zlib stream is incomplete")
-    return result
+    return out[0] if len(out) == 1 else b"".join(out)
 
 
 def log_wiredata(logger: logging.Logger, text: str, msg: SendingMessage | ReceivingMessage) -> None:
@@ -375,19 +407,19 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None) -
     Also reads annotation chunks and the actual payload data.
     Any serializer id is accepted (as in the original 5.15): whoever deserializes the payload checks it
     (see Pyro5.serializers.get_serializer_by_id).
+
+    A blocking wrapper around MessageReader: it reads the first 6 bytes (so a peer speaking another protocol
+    is told at once), then the rest of the header, then the annotations and payload in one recv().
     """
-    prefix = _recv_exactly(connection, 6)
-    if prefix != _prefix:
-        ReceivingMessage.validate(prefix)   # raises ProtocolError saying what is wrong
-    header = prefix + _recv_exactly(connection, _header_size - 6)
-    msg = ReceivingMessage(header)
-    if accepted_msgtypes is not None and msg.type not in accepted_msgtypes:
-        raise errors.ProtocolError("invalid msg type %d received (expected: %s)"
-                                   % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
-    if msg.type not in _MSG_TYPES:
-        raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
-    size = msg.annotations_size + msg.data_size
-    msg.add_payload(_recv_exactly(connection, size) if size else b"")
-    if config.LOGWIRE:
-        log_wiredata(log, "wiredata received", msg)
-    return msg
+    reader = MessageReader(accepted_msgtypes)
+    data = _recv_exactly(connection, 6)
+    if data == _prefix:     # (else feed() raises the error that says what is wrong)
+        data += _recv_exactly(connection, _header_size - 6)
+    while True:
+        messages = reader.feed(data)
+        if messages:
+            return messages[0]
+        data = _recv_exactly(connection, reader.needed)
+
+
+from ._wire_reader import MessageReader  # noqa: E402  (it builds on the definitions above)

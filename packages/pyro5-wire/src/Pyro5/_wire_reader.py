@@ -1,0 +1,378 @@
+"""The receiving side of the wire protocol without I/O (h11 style): bytes in, validated messages out.
+
+Import it as ``Pyro5.protocol.MessageReader``. A transport gives a MessageReader the bytes it receives, in any
+split, and gets back the complete messages; the reader does no I/O and never blocks::
+
+    reader = MessageReader()
+    for msg in reader.feed(data):      # data: what one recv() gave (any size, 0..many messages)
+        ...
+
+A blocking transport that wants to read exactly what is needed (no buffering, no copies) asks the reader::
+
+    while True:
+        with reader.recv_buffer() as buf:       # where the next bytes go: at most `reader.needed` bytes
+            n = sock.recv_into(buf)
+        if not n:
+            reader.eof()                        # ConnectionClosedError when a message was cut off
+            break
+        for msg in reader.received(n):
+            ...
+
+Every check of received bytes happens here (the header itself is decoded by ReceivingMessage, the body by
+protocol._complete_body; the reader calls both): the 'PYRO' tag and the protocol version as soon as the first
+bytes arrive (a peer speaking another protocol is rejected after 6 bytes, not after 40), the magic number,
+MAX_MESSAGE_SIZE from the header before any of the body is buffered, the message type (known, and accepted
+when `accepted_msgtypes` is set), the annotation chunks and the bounded decompression. Any serializer id is
+accepted (as the original 5.15 does): whoever deserializes the payload checks it.
+Bad input raises ProtocolError (MessageTooLargeError for an oversized message) and leaves the reader failed:
+every later call raises the same error. When bad bytes follow complete messages in the same feed(), those
+messages are returned first and the error is raised by the next call (``feed(b"")`` raises it at once).
+
+A body that spans several receives is kept as the pieces it arrived in and joined into the message's payload
+bytes once at the end, so each byte is copied once after the kernel (and not at all when one fed bytes
+object is exactly the payload). Pieces of a fed ``bytes`` object are kept by reference (it cannot change);
+bytes from a bytearray or memoryview, which the caller may reuse, are copied into the reader's own buffers,
+as are the bytes received through recv_buffer(). Those buffers are allocated as the bytes arrive, doubling in
+size, so a header that merely claims a huge size costs nothing.
+
+For a large body, ``feed(sock.recv(reader.needed))`` is the cheapest way to use the reader from Python:
+recv() fills a new bytes object without zeroing it first, while recv_buffer() must hand out a zeroed buffer,
+and its bytes are copied once more into the payload (recv_buffer suits transports that ask for a buffer,
+such as asyncio's BufferedProtocol).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Iterable
+
+from . import config, errors
+from .protocol import (
+    _MSG_TYPES,
+    _check_start,
+    ReceivingMessage,
+    _complete_body,
+    _header_size,
+    log,
+    log_wiredata,
+)
+
+__all__ = ["MessageReader", "check_msgtype", "READING_HEADER", "READING_BODY", "FAILED"]
+
+READING_HEADER = "reading header"    # between messages, or part of a header received
+READING_BODY = "reading body"        # a valid header received, the annotations and payload not complete yet
+FAILED = "failed"                    # bad input was received: every call raises the error
+
+_FIRST_CHUNK = 256 * 1024            # first buffer of a body that is collected over several receives
+_PREFIX_SIZE = 6                     # b"PYRO" and the protocol version: enough to recognise another protocol
+_SETTLE_SIZE = 1024 * 1024           # a body this large, collected in pieces, settles the allocator first
+
+
+def _is_glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+_allocator_settled = not _is_glibc()
+
+
+def _settle_allocator() -> None:
+    """(glibc) Let malloc settle at its largest heap thresholds before the first large body is collected.
+
+    glibc gives freed memory at the top of its heap back to the OS once more than twice the largest freed
+    mmap()ed block is free there (a threshold it raises by itself, up to 32 MiB blocks). A large message
+    frees its pieces and its payload together, which hits that threshold: every message gave its memory
+    back and faulted it in again, a page fault per 4 KiB (several times the cost of the copies for a 10 MiB
+    message). Freeing one untouched 32 MiB block (calloc: mmap without touching a page) once raises the
+    thresholds now, as any message of that size would have done anyway."""
+    global _allocator_settled
+    _allocator_settled = True
+    block = bytes(32 * 1024 * 1024 - 8192)
+    del block
+
+
+def check_msgtype(msg: ReceivingMessage, accepted_msgtypes: Any = None) -> None:
+    """ProtocolError unless the message's type is known (and in accepted_msgtypes, when that is given)."""
+    if accepted_msgtypes is not None and msg.type not in accepted_msgtypes:
+        raise errors.ProtocolError("invalid msg type %d received (expected: %s)"
+                                   % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
+    if msg.type not in _MSG_TYPES:
+        raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
+
+
+class MessageReader:
+    """Turns received bytes into validated ReceivingMessages; no I/O (see the module documentation).
+
+    `accepted_msgtypes`: the message types allowed (None: any known type); it may be changed between calls.
+    `logger`: where received messages are logged when config.LOGWIRE is set.
+    Not thread-safe: one reader per connection, used by one thread (or task) at a time.
+    ``state`` is one of READING_HEADER, READING_BODY, FAILED (also attributes of this class);
+    ``check_msgtype(msg, accepted)`` checks a message's type against another set (e.g. a dispatcher that
+    expects a connect message first).
+    """
+
+    READING_HEADER = READING_HEADER
+    READING_BODY = READING_BODY
+    FAILED = FAILED
+    check_msgtype = staticmethod(check_msgtype)
+
+    # the state between messages (class defaults: a new reader, as recv_stub makes for every message, is cheap)
+    _head: bytearray | None = None          # a header that arrives in pieces
+    _hfill = 0                              # bytes of it received
+    _msg: ReceivingMessage | None = None    # the message whose body is being collected
+    _asize = 0                              # its annotations size
+    _size = 0                               # its body size (annotations + payload)
+    _got = 0                                # body bytes received
+    _ann: Any = None                        # the annotation chunks (when they came in pieces)
+    _chunk: Any = None                      # the reader's buffer (a bytearray) being filled, the last of _parts
+    _cfill = 0                              # bytes in it
+    _error: errors.ProtocolError | None = None
+
+    def __init__(self, accepted_msgtypes: Iterable[int] | None = None, logger: logging.Logger | None = None) -> None:
+        self.accepted_msgtypes = accepted_msgtypes
+        self.logger = logger or log
+        self._parts: list = []                  # the pieces of the body region (annotations or payload) so far
+
+    # ---------------------------------------------------------------------------------------- state
+
+    @property
+    def state(self) -> str:
+        """READING_HEADER, READING_BODY or FAILED."""
+        if self._error is not None:
+            return FAILED
+        return READING_HEADER if self._msg is None else READING_BODY
+
+    @property
+    def needed(self) -> int:
+        """How many bytes complete the current step: the rest of the header, or the rest of the body (once the
+        header is known). A blocking transport can receive exactly this many bytes; never 0 (except FAILED)."""
+        if self._error is not None:
+            return 0
+        if self._msg is None:
+            return _header_size - self._hfill
+        return self._size - self._got
+
+    @property
+    def received_bytes(self) -> int:
+        """Bytes of the message in progress received so far (0 between messages)."""
+        return self._hfill if self._msg is None else _header_size + self._got
+
+    @property
+    def message_size(self) -> int | None:
+        """Total size (header included) of the message in progress once its header is known, else None."""
+        return None if self._msg is None else _header_size + self._size
+
+    def eof(self) -> None:
+        """The peer closed the connection: ConnectionClosedError when that cut off a message."""
+        if self._error is None and self.received_bytes:
+            expected = "" if self._msg is None else " of %d" % (_header_size + self._size)
+            raise errors.ConnectionClosedError("connection closed: received %d%s bytes of a Pyro message"
+                                               % (self.received_bytes, expected))
+
+    # ---------------------------------------------------------------------------------------- input
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[ReceivingMessage]:
+        """Take received bytes (any amount); return the messages they complete, in order (often none)."""
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if type(data) is bytes and not self._hfill and not self._got:
+            # a blocking transport that reads exactly what is needed: a whole header, or exactly the body
+            try:
+                if self._msg is None:
+                    if len(data) == _header_size:
+                        self._start(data)
+                        return [] if self._size else [self._complete(b"")]
+                elif len(data) == self._size:
+                    return [self._complete(data)]
+            except errors.ProtocolError as x:
+                self._fail(x)
+                raise
+        messages: list[ReceivingMessage] = []
+        with memoryview(data) as view:
+            if view.format != "B" or view.ndim != 1:
+                view = view.cast("B")
+            try:
+                self._feed(data, view, messages)
+            except errors.ProtocolError as x:
+                self._fail(x)
+                if not messages:
+                    raise
+                x.__traceback__ = None    # (raised by the next call; its frames would pin the caller's buffer)
+        return messages
+
+    def recv_buffer(self, limit: int | None = None) -> memoryview:
+        """A writable buffer for the next bytes (at most `needed`, and at most `limit`): receive into it
+        (socket.recv_into, asyncio's BufferedProtocol.get_buffer), release it, then report the count with
+        received(). The body goes into the reader's own buffers (zeroed when allocated), which are joined
+        into the payload bytes when the message is complete."""
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if self._msg is None:
+            end = _header_size if limit is None else min(_header_size, self._hfill + limit)
+            if self._head is None:
+                self._head = bytearray(_header_size)
+            return memoryview(self._head)[self._hfill:end]
+        view = self._next_buffer()
+        return view if limit is None or limit >= len(view) else view[:limit]
+
+    def received(self, nbytes: int) -> list[ReceivingMessage]:
+        """`nbytes` bytes were written into the buffer from recv_buffer(): return the message they complete
+        (a list of at most one)."""
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if nbytes <= 0:
+            return []
+        try:
+            if self._msg is None:
+                before = self._hfill
+                if nbytes > _header_size - before:
+                    raise ValueError("received(%d): more bytes than the buffer from recv_buffer() holds" % nbytes)
+                msg = self._complete(b"") if self._header_arrived(before, nbytes) and not self._size else None
+            else:
+                chunk = self._chunk
+                if chunk is None or nbytes > len(chunk) - self._cfill:
+                    raise ValueError("received(%d): more bytes than the buffer from recv_buffer() holds" % nbytes)
+                self._cfill += nbytes
+                msg = self._advance(nbytes)
+        except errors.ProtocolError as x:
+            self._fail(x)
+            raise
+        return [] if msg is None else [msg]
+
+    # ---------------------------------------------------------------------------------------- internals
+
+    def _fail(self, error: errors.ProtocolError) -> None:
+        self._error = error
+        self._msg = self._ann = self._chunk = None
+        self._parts = []
+
+    def _feed(self, data: Any, view: memoryview, messages: list) -> None:
+        pos = 0
+        end = len(view)
+        immutable = type(data) is bytes
+        while pos < end:
+            if self._msg is None:
+                hfill = self._hfill
+                if hfill == 0 and end - pos >= _header_size:      # a whole header (the usual case)
+                    self._start(view[pos:pos + _header_size])
+                    pos += _header_size
+                else:
+                    count = min(_header_size - hfill, end - pos)
+                    head = self._head
+                    if head is None:
+                        head = self._head = bytearray(_header_size)
+                    head[hfill:hfill + count] = view[pos:pos + count]
+                    pos += count
+                    if not self._header_arrived(hfill, count):
+                        continue
+            size = self._size
+            got = self._got
+            if got == 0 and end - pos >= size:    # the whole body is here: take it directly
+                body = data if (pos == 0 and size == end and immutable) else view[pos:pos + size]
+                messages.append(self._complete(body))
+                pos += size
+                continue
+            if pos == end:
+                break
+            # a body in pieces: keep them (up to the end of the annotations, or of the body)
+            count = min((self._asize if got < self._asize else size) - got, end - pos)
+            if immutable:
+                msg = self._keep(data if (pos == 0 and count == end) else view[pos:pos + count], count)
+            else:
+                buf = self._next_buffer()
+                count = min(len(buf), count)
+                buf[:count] = view[pos:pos + count]
+                self._cfill += count
+                msg = self._advance(count)
+            pos += count
+            if msg is not None:
+                messages.append(msg)
+
+    def _header_arrived(self, before: int, count: int) -> bool:
+        """`count` header bytes arrived in self._head after `before` others: check what can be checked;
+        True when the header is complete (the message has begun)."""
+        hfill = self._hfill = before + count
+        head = self._head
+        assert head is not None
+        if hfill < _header_size:
+            if before < _PREFIX_SIZE:
+                _check_start(head[:hfill])
+            return False
+        self._hfill = 0
+        self._start(head)
+        return True
+
+    def _start(self, header: Any) -> None:
+        """Begin a message from its 40 header bytes; the reader then collects its body."""
+        msg = ReceivingMessage(header)     # checks the tag, version, magic number and MAX_MESSAGE_SIZE
+        mtype = msg.type
+        accepted = self.accepted_msgtypes
+        if (accepted is not None and mtype not in accepted) or mtype not in _MSG_TYPES:
+            check_msgtype(msg, accepted)     # (raises the error that says what is wrong)
+        self._msg = msg
+        self._asize = asize = msg.annotations_size
+        self._size = asize + msg.data_size
+        self._got = 0
+
+    def _next_buffer(self) -> memoryview:
+        """Writable view of the free part of the current body buffer (a new one when it is full). Buffers
+        never cross the boundary between the annotations and the payload, and double in size."""
+        chunk = self._chunk
+        if chunk is None or self._cfill == len(chunk):
+            got = self._got
+            if got < self._asize:
+                remaining, received = self._asize - got, got
+            else:
+                remaining, received = self._size - got, got - self._asize
+            if not _allocator_settled and self._size >= _SETTLE_SIZE:
+                _settle_allocator()
+            chunk = self._chunk = bytearray(min(remaining, max(_FIRST_CHUNK, received)))
+            self._parts.append(chunk)
+            self._cfill = 0
+        return memoryview(chunk)[self._cfill:]
+
+    def _keep(self, piece: Any, count: int) -> ReceivingMessage | None:
+        """Keep a piece of an immutable fed buffer as the next part of the body (no copy)."""
+        chunk = self._chunk
+        if chunk is not None:
+            if self._cfill < len(chunk):    # (the buffer before it is not full: keep only what it holds)
+                self._parts[-1] = memoryview(chunk)[:self._cfill]
+            self._chunk = None
+        self._parts.append(piece)
+        return self._advance(count)
+
+    def _advance(self, nbytes: int) -> ReceivingMessage | None:
+        """nbytes more of the body are in self._parts: complete the annotations, or the message."""
+        got = self._got = self._got + nbytes
+        if got == self._asize:        # the annotations are complete: the payload goes into new parts
+            parts = self._parts
+            self._ann = parts[0] if len(parts) == 1 else b"".join(parts)
+            self._parts = []
+            self._chunk = None
+        if got < self._size:
+            return None
+        parts = self._parts
+        self._parts = []
+        self._chunk = None
+        return self._complete(parts)
+
+    def _complete(self, body: Any) -> ReceivingMessage:
+        """The body is complete: `body` is all of it as one buffer, or the payload's buffers (a list) when it
+        was collected (the annotations are in self._ann then)."""
+        msg = self._msg
+        assert msg is not None
+        self._msg = None
+        asize = self._asize
+        if type(body) is list:
+            annotations, self._ann = self._ann, None
+            _complete_body(msg, annotations, body)
+        elif asize:
+            view = memoryview(body)
+            _complete_body(msg, view[:asize], view[asize:])
+        else:
+            _complete_body(msg, None, body)
+        if config.LOGWIRE:
+            log_wiredata(self.logger, "wiredata received", msg)
+        return msg

@@ -49,8 +49,8 @@ from typing import Any, Iterable
 from . import config, errors
 from .protocol import (
     _MSG_TYPES,
-    _check_start,
     ReceivingMessage,
+    _check_start,
     _complete_body,
     _header_size,
     log,

@@ -109,7 +109,7 @@ def call_request(serializer: serializers.SerializerBase, object_id: str, method:
     `oneway_methods`). A SerializedBlob as first argument is sent still serialized (FLAGS_KEEPSERIALIZED); with
     marshal, big bytes arguments are not copied into the message (SendingMessage.parts references them)."""
     serializer_id = serializer.serializer_id
-    if vargs and _is_blob(vargs[0]):
+    if vargs and (type(vargs[0]) is SerializedBlob or _is_blob(vargs[0])):
         data, annotations, serializer_id = _blob_payload(serializer, object_id, method, vargs, kwargs, annotations)
         flags |= _FLAGS_KEEPSERIALIZED
     elif type(serializer) is _MarshalSerializer:

@@ -27,43 +27,63 @@ log = logging.getLogger("Pyro5.client")
 _MSG_RESULT = (protocol.MSG_RESULT,)
 _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
 _HEADER_SIZE = 40
+_FIRST_RECV = 4096
 _receive_data = socketutil.receive_data
 _SocketConnection = socketutil.SocketConnection
 _monotonic = time.monotonic
 
 
 def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | None) -> protocol.ReceivingMessage:
-    """Blocking read of the next message on `sock`, within `timeout` seconds (None: no limit)."""
-    if not timeout:     # a blocking socket: receive exactly what the reader needs next (header, then the rest)
-        data = _receive_data(sock, _HEADER_SIZE)
-        while True:
-            messages = reader.feed(data)
-            if messages:
-                return messages[0]
-            data = _receive_data(sock, reader.needed)
-    deadline = _monotonic() + timeout
-    try:
-        while True:
+    """Blocking read of the next message on `sock` (the reply to the one request in flight), within `timeout`
+    seconds (None: no limit). The first receive asks for up to _FIRST_RECV bytes, which is usually the whole
+    reply in one system call; the rest of a bigger one is received exactly as the reader needs it."""
+    if timeout:
+        deadline = _monotonic() + timeout
+        try:
+            data = _recv(sock, _FIRST_RECV, deadline, reader)
+            messages = reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:]) \
+                if len(data) > _HEADER_SIZE else reader.feed(data)
+            while not messages:
+                messages = reader.feed(_recv(sock, reader.needed, deadline, reader))
+        finally:
+            sock.settimeout(timeout)
+    else:
+        try:
+            data = sock.recv(_FIRST_RECV)
+        except OSError:
+            data = _recv(sock, _FIRST_RECV, None, reader)     # (says what went wrong, or retries)
+        if not data:
+            data = _recv(sock, _FIRST_RECV, None, reader)
+        # (the header and the body fed apart: the reader's fast path for both)
+        messages = reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:]) \
+            if len(data) > _HEADER_SIZE else reader.feed(data)
+        while not messages:
+            messages = reader.feed(_receive_data(sock, reader.needed))
+    if len(messages) > 1:
+        raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
+    return messages[0]
+
+
+def _recv(sock: Any, size: int, deadline: float | None, reader: protocol.MessageReader) -> bytes:
+    """One receive of at most `size` bytes (some bytes, never none), before the deadline (None: none)."""
+    while True:
+        if deadline is not None:
             remaining = deadline - _monotonic()
             if remaining <= 0:
                 raise errors.TimeoutError("receiving: timeout")
             sock.settimeout(remaining)
-            try:
-                data = sock.recv(reader.needed)
-            except (socket.timeout, TimeoutError):
-                raise errors.TimeoutError("receiving: timeout") from None
-            except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                continue
-            except OSError as x:
-                raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
-            if not data:
-                reader.eof()
-                raise errors.ConnectionClosedError("receiving: not enough data")
-            messages = reader.feed(data)
-            if messages:
-                return messages[0]
-    finally:
-        sock.settimeout(timeout)
+        try:
+            data = sock.recv(size)
+        except (socket.timeout, TimeoutError):
+            raise errors.TimeoutError("receiving: timeout") from None
+        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            continue
+        except OSError as x:
+            raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
+        if not data:
+            reader.eof()    # (says how much of a message was cut off)
+            raise errors.ConnectionClosedError("receiving: connection closed by the daemon")
+        return data
 
 
 class ProxyConnection:
@@ -71,7 +91,7 @@ class ProxyConnection:
     SocketConnection (the proxy's ``_pyroConnection``) or None while not connected."""
 
     __slots__ = ("conn", "seq", "lock", "pending_closes", "busy", "connected_socket", "local_socket", "timeout",
-                 "reader", "peer")
+                 "reader", "peer", "blocking")
 
     def __init__(self, connected_socket: Any = None, timeout: float | None = None) -> None:
         self.conn: socketutil.SocketConnection | None = None
@@ -84,14 +104,17 @@ class ProxyConnection:
         self.timeout = timeout
         self.reader: protocol.MessageReader | None = None
         self.peer = ""                      # what the connection goes to (for messages)
+        self.blocking = True                # the socket is not in non-blocking mode (sendall() works)
 
     def set_timeout(self, timeout: float | None) -> None:
         self.timeout = timeout
         conn = self.conn
         if conn is not None:
             conn.timeout = timeout or None
+            self.blocking = conn.sock.gettimeout() != 0.0
 
     def next_seq(self) -> int:
+        """The sequence number for the next request."""
         seq = self.seq = (self.seq + 1) & 0xffff
         return seq
 
@@ -158,6 +181,7 @@ class ProxyConnection:
         self.local_socket = conn.sock.getsockname()
         self.reader = protocol.MessageReader(_MSG_RESULT, log)
         self.peer = peer
+        self.blocking = conn.sock.gettimeout() != 0.0
 
     def release(self) -> bool:
         """Close the connection (True when there was one). The daemon discards the streams of a closed connection,
@@ -183,7 +207,15 @@ class ProxyConnection:
         self.busy = reply
         try:
             parts = request.parts
-            socketutil.send_data(conn.sock, parts[0] if len(parts) == 1 else parts)
+            if len(parts) == 1 and self.blocking:
+                try:
+                    conn.sock.sendall(parts[0])
+                except (socket.timeout, TimeoutError) as x:
+                    raise errors.TimeoutError("sending: timeout") from x
+                except OSError as x:
+                    raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
+            else:
+                socketutil.send_data(conn.sock, parts)
         except BaseException as x:
             self.__lost(x)
             raise

@@ -390,14 +390,14 @@ class Proxy:
         if link.conn is None:
             self.__pyroCreateConnection()
         serializer = _serializer_by_name(self._pyroSerializer or config.SERIALIZER)
+        seq = link.seq = (link.seq + 1) & 0xffff
         request = _call_request(serializer, objectId or link.conn.objectId or self._pyroUri.object,  # type: ignore
-                                methodname, vargs, kwargs, flags, link.next_seq(), self._pyroAnnotations(),
-                                self._pyroOneway)
+                                methodname, vargs, kwargs, flags, seq, self._pyroAnnotations(), self._pyroOneway)
         oneway = request.flags & _FLAGS_ONEWAY
         link.send(request, not oneway)
         if oneway:
             return None
-        seq, serializer_id = request.seq, request.serializer_id
+        serializer_id = request.serializer_id
         del request     # (a big request need not stay in memory while waiting for the reply)
         msg = link.receive(seq)
         self._pyroResponseAnnotations(msg.annotations, msg.type)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from . import _client_codec as _codec
 from . import _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
+from ._client_magic import ProxyMagic, _RemoteMethod
 from ._client_stream import _StreamResultIterator
 from ._nslookup import locate_ns, resolve
 from ._serialized_blob import SerializedBlob
@@ -42,30 +43,27 @@ _UnknownSerializerError = serializers.UnknownSerializerError   # (one class, in 
 _serializer_by_name = serializers.get_serializer
 
 
-class _RemoteMethod:
-    """method call abstraction"""
-
-    __slots__ = ("__send", "__name")  # mangled by Python like the attribute names
-
-    def __init__(self, send: Callable[..., Any], name: str) -> None:
-        self.__send = send
-        self.__name = name
-
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError("remote method %r has no attribute %r: dotted names (object traversal) are not "
-                             "supported; expose a method that does it on the server instead" % (self.__name, name))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.__send(self.__name, args, kwargs)
-
-    def __repr__(self) -> str:
-        return "<%s.%s %r>" % (type(self).__module__, type(self).__name__, self.__name)
-
-
 _ProxyT = TypeVar("_ProxyT", bound="Proxy")
 
 
-class Proxy:
+def _proxy_uri(uri: str | core.URI, connected_socket: Any) -> core.URI:
+    """The uri of a new proxy; over a user-supplied connected socket only the object id of it counts."""
+    if connected_socket is not None:
+        if isinstance(uri, core.URI):
+            name = uri.object
+        else:
+            name = str(uri)
+            if name.upper().startswith("PYRO:") and "@" in name:
+                name = core.URI(name).object
+        return core.URI("PYRO:%s@%s:0" % (name, _CONNECTED_SOCKET_HOST))
+    if isinstance(uri, str):
+        return core.URI(uri)
+    if not isinstance(uri, core.URI):
+        raise TypeError("expected Pyro URI (a str or Pyro5.core.URI), got %s" % type(uri).__name__)
+    return uri
+
+
+class Proxy(ProxyMagic):
     """Pyro proxy for a remote object. Intercepts method calls and dispatches them to the remote object.
 
     .. automethod:: _pyroBind
@@ -82,18 +80,7 @@ class Proxy:
     __pyro_class__ = "Pyro5.client.Proxy"
 
     def __init__(self, uri: str | core.URI, connected_socket: Any = None) -> None:
-        if connected_socket is not None:
-            if isinstance(uri, core.URI):
-                name = uri.object
-            else:
-                name = str(uri)
-                if name.upper().startswith("PYRO:") and "@" in name:
-                    name = core.URI(name).object
-            uri = core.URI("PYRO:%s@%s:0" % (name, _CONNECTED_SOCKET_HOST))
-        elif isinstance(uri, str):
-            uri = core.URI(uri)
-        elif not isinstance(uri, core.URI):
-            raise TypeError("expected Pyro URI (a str or Pyro5.core.URI), got %s" % type(uri).__name__)
+        uri = _proxy_uri(uri, connected_socket)
         _serializer_by_name(config.SERIALIZER)   # a wrong config item fails here, like the original (ValueError)
         self.__setup(uri, set(), set(), set(), "hello", None, connected_socket)
 
@@ -192,57 +179,6 @@ class Proxy:
 
     def __deepcopy__(self: _ProxyT, memo: Any) -> _ProxyT:
         return self.__copy__()
-
-    def __enter__(self: _ProxyT) -> _ProxyT:
-        return self
-
-    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
-        self._pyroRelease()
-
-    def __eq__(self, other: object) -> bool:
-        if other is self:
-            return True
-        return isinstance(other, Proxy) and other._pyroUri == self._pyroUri
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash(self._pyroUri)
-
-    def __dir__(self) -> list[str]:
-        result = set(dir(type(self))) | set(self.__dict__)
-        return sorted(result | self._pyroMethods | self._pyroAttrs)
-
-    def __bool__(self) -> bool:
-        return True  # never ask the remote object (no __len__ call)
-
-    # Python looks these up on the class, so they must exist here; they call the remote object.
-    def __len__(self) -> int:
-        if not self._pyroMethods and not self._pyroAttrs:
-            self._pyroGetMetadata()
-        if "__len__" not in self._pyroMethods:
-            raise TypeError("remote object '%s' has no len(): it doesn't expose __len__" % self._pyroUri)
-        return self._pyroInvoke("__len__", (), {})
-
-    def __iter__(self) -> Any:
-        return iter(self.__remote_dunder("__iter__")())
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.__remote_dunder("__getitem__")(index)
-
-    def __setitem__(self, index: Any, val: Any) -> None:
-        self.__remote_dunder("__setitem__")(index, val)
-
-    def __delitem__(self, index: Any) -> None:
-        self.__remote_dunder("__delitem__")(index)
-
-    def __remote_dunder(self, name: str) -> _RemoteMethod:
-        if not self._pyroMethods and not self._pyroAttrs:
-            self._pyroGetMetadata()
-        if name in self._pyroMethods:
-            return _RemoteMethod(self._pyroInvoke, name)
-        raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
 
     # ------------------------------------------------------------------------------------ public proxy API
 

@@ -96,17 +96,35 @@ def test_threads_run_concurrently_with_their_own_values():
     assert results == {i: (i, {"NUMB": b"%d" % i}) for i in range(count)}
 
 
-def test_a_context_carried_into_another_thread_is_not_used_there(_fresh_context):
-    # asyncio.to_thread / Context.run in a worker thread: the worker gets fresh values, as with threading.local
+def test_a_context_carried_into_another_thread_carries_its_values(_fresh_context):
+    # Context.run in a worker thread (what asyncio.to_thread does): the worker sees the caller's values, and what
+    # it assigns stays in that copy
     def main_part():
         ctx.seq = 7
+        ctx.annotations = {"MAIN": b"1"}
         copied = contextvars.copy_context()
         seen = {}
-        run_thread(lambda: seen.update(values=copied.run(values)))
-        assert seen["values"] == DEFAULTS
-        assert ctx.seq == 7
+
+        def in_copy():
+            seen["values"] = values()
+            ctx.seq = 8
+
+        run_thread(lambda: copied.run(in_copy))
+        assert seen["values"] == (None, None, 7, 0, 0, {"MAIN": b"1"}, {}, None)
+        assert ctx.seq == 7 and copied[callcontext._seq] == 8
 
     run_in(_fresh_context, main_part)
+
+
+def test_asyncio_to_thread_sees_the_tasks_values(_fresh_context):
+    async def main():
+        async def task(i):
+            ctx.seq = i
+            return await asyncio.wait_for(asyncio.to_thread(lambda: ctx.seq), 10)
+
+        assert await asyncio.gather(*(task(i) for i in range(4))) == [0, 1, 2, 3]
+
+    run_in(_fresh_context, asyncio.run, main())
 
 
 async def _two_tasks_interleaved():

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import random
 import re
+import subprocess
+import sys
 import tracemalloc
 import uuid
 import zlib
@@ -462,3 +464,11 @@ def test_logwire(caplog):
     with caplog.at_level("DEBUG", logger="Pyro5.protocol"):
         MessageReader().feed(SAMPLES[0].wire)
     assert any("wiredata received" in r.getMessage() and r.name == "Pyro5.protocol" for r in caplog.records)
+
+
+@pytest.mark.parametrize("first", ["Pyro5.protocol", "Pyro5._wire_reader"])
+def test_either_module_may_be_imported_first(first):
+    code = ("import %s, Pyro5.protocol as p; r = p.MessageReader(); "
+            "print(len(r.feed(p.SendingMessage(p.MSG_PING, 0, 0, 42, b'ping').data)))" % first)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, text=True)
+    assert (out.returncode, out.stdout.strip()) == (0, "1"), out.stderr

@@ -46,7 +46,7 @@ import logging
 import os
 from typing import Any, Iterable
 
-from . import config, errors
+from . import config, errors, protocol
 from .protocol import (
     _MSG_TYPES,
     ReceivingMessage,
@@ -126,6 +126,7 @@ class MessageReader:
     _size = 0                               # its body size (annotations + payload)
     _got = 0                                # body bytes received
     _ann: Any = None                        # the annotation chunks (when they came in pieces)
+    _parts: list | None = None              # the pieces of the body region (annotations or payload) so far
     _chunk: Any = None                      # the reader's buffer (a bytearray) being filled, the last of _parts
     _cfill = 0                              # bytes in it
     _error: errors.ProtocolError | None = None
@@ -133,7 +134,6 @@ class MessageReader:
     def __init__(self, accepted_msgtypes: Iterable[int] | None = None, logger: logging.Logger | None = None) -> None:
         self.accepted_msgtypes = accepted_msgtypes
         self.logger = logger or log
-        self._parts: list = []                  # the pieces of the body region (annotations or payload) so far
 
     # ---------------------------------------------------------------------------------------- state
 
@@ -245,8 +245,7 @@ class MessageReader:
 
     def _fail(self, error: errors.ProtocolError) -> None:
         self._error = error
-        self._msg = self._ann = self._chunk = None
-        self._parts = []
+        self._msg = self._ann = self._chunk = self._parts = None
 
     def _feed(self, data: Any, view: memoryview, messages: list) -> None:
         pos = 0
@@ -329,33 +328,36 @@ class MessageReader:
             if not _allocator_settled and self._size >= _SETTLE_SIZE:
                 _settle_allocator()
             chunk = self._chunk = bytearray(min(remaining, max(_FIRST_CHUNK, received)))
+            if self._parts is None:
+                self._parts = []
             self._parts.append(chunk)
             self._cfill = 0
         return memoryview(chunk)[self._cfill:]
 
     def _keep(self, piece: Any, count: int) -> ReceivingMessage | None:
         """Keep a piece of an immutable fed buffer as the next part of the body (no copy)."""
+        parts = self._parts
+        if parts is None:
+            parts = self._parts = []
         chunk = self._chunk
         if chunk is not None:
             if self._cfill < len(chunk):    # (the buffer before it is not full: keep only what it holds)
-                self._parts[-1] = memoryview(chunk)[:self._cfill]
+                parts[-1] = memoryview(chunk)[:self._cfill]
             self._chunk = None
-        self._parts.append(piece)
+        parts.append(piece)
         return self._advance(count)
 
     def _advance(self, nbytes: int) -> ReceivingMessage | None:
         """nbytes more of the body are in self._parts: complete the annotations, or the message."""
         got = self._got = self._got + nbytes
         if got == self._asize:        # the annotations are complete: the payload goes into new parts
-            parts = self._parts
+            parts = self._parts or []
             self._ann = parts[0] if len(parts) == 1 else b"".join(parts)
-            self._parts = []
-            self._chunk = None
+            self._parts = self._chunk = None
         if got < self._size:
             return None
-        parts = self._parts
-        self._parts = []
-        self._chunk = None
+        parts = self._parts or []
+        self._parts = self._chunk = None
         return self._complete(parts)
 
     def _complete(self, body: Any) -> ReceivingMessage:
@@ -376,3 +378,6 @@ class MessageReader:
         if config.LOGWIRE:
             log_wiredata(self.logger, "wiredata received", msg)
         return msg
+
+
+protocol.MessageReader = MessageReader  # type: ignore[misc]  # (the public name; see the end of protocol.py)

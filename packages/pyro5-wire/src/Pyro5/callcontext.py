@@ -1,19 +1,19 @@
 """Deals with the context variables of a Pyro call (per thread, and per asyncio task).
 
-``current_context`` keeps its values in ``contextvars``: every thread starts with fresh values (as with the
-``threading.local`` it used to be), and concurrent asyncio tasks in one thread each see their own values: a
-task starts with the values current when it was created, and what it assigns is private to it (assigning a
-new dict to ``annotations`` in one task does not change another task's; changing a dict in place that
-several tasks inherited changes it for all of them, as with any object kept in a context variable).
-Values that are carried into another thread by a copied context (``asyncio.to_thread``, ``Context.run``)
-are not used there: that thread gets fresh values, as before. Use to_global()/from_global() to hand the
-values of a call to another thread explicitly.
+``current_context`` keeps its values in ``contextvars``. A new thread starts with the initial values (as with
+the ``threading.local`` it used to be: Python starts every thread with an empty context; only a free-threaded
+3.14+ interpreter, whose threads inherit their creator's context, gives a new thread its creator's values),
+and concurrent asyncio tasks in one thread each see their own values: a task starts with the values current
+when it was created, and what it assigns is private to it. (Assigning a new dict to ``annotations`` in one
+task does not change another task's; changing a dict in place that several tasks inherited changes it for all
+of them, as with any object kept in a context variable.) Code that runs in a copied context carries its
+values along: ``asyncio.to_thread`` and ``contextvars.Context.run`` in a worker thread see the caller's
+values. Use to_global()/from_global() to hand the values of a call to another thread explicitly.
 """
 from __future__ import annotations
 
 import contextvars
-from threading import get_ident
-from typing import Any, Callable
+from typing import Any
 
 from . import errors
 
@@ -21,46 +21,30 @@ __all__ = ["current_context"]
 
 _ATTRIBUTES = ("client", "client_sock_addr", "seq", "msg_flags", "serializer_id",
                "annotations", "response_annotations", "correlation_id")
-
-
-def _none() -> None:
-    return None
-
-
-def _zero() -> int:
-    return 0
-
-
-# the initial value of each attribute in a thread (made anew for every thread: the dicts are not shared)
-_DEFAULTS: dict[str, Callable[[], Any]] = {
-    "client": _none, "client_sock_addr": _none, "seq": _zero, "msg_flags": _zero, "serializer_id": _zero,
-    "annotations": dict, "response_annotations": dict, "correlation_id": _none,
-}
+# the initial values; annotations and response_annotations start as a new dict in every context that uses them
+_INITIAL = {"client": None, "client_sock_addr": None, "seq": 0, "msg_flags": 0, "serializer_id": 0,
+            "correlation_id": None}
 _VARS: dict[str, contextvars.ContextVar[Any]] = {
-    name: contextvars.ContextVar("Pyro5.current_context." + name) for name in _ATTRIBUTES}
+    name: (contextvars.ContextVar("Pyro5.current_context." + name, default=_INITIAL[name]) if name in _INITIAL
+           else contextvars.ContextVar("Pyro5.current_context." + name)) for name in _ATTRIBUTES}
 (_client, _client_sock_addr, _seq, _msg_flags, _serializer_id, _annotations, _response_annotations,
  _correlation_id) = (_VARS[name] for name in _ATTRIBUTES)
-_owner: contextvars.ContextVar[int | None] = contextvars.ContextVar("Pyro5.current_context.thread", default=None)
-_extra: contextvars.ContextVar[dict] = contextvars.ContextVar("Pyro5.current_context.extra")   # other attributes
-
-
-def _claim() -> None:
-    """The current context holds no values of this thread (a new thread, or a context copied from another
-    thread): give it fresh initial values."""
-    _owner.set(get_ident())
-    for name, var in _VARS.items():
-        var.set(_DEFAULTS[name]())
-    _extra.set({})
+_extra: contextvars.ContextVar[dict | None] = contextvars.ContextVar("Pyro5.current_context.extra", default=None)
 
 
 def _attribute(name: str) -> property:
     var = _VARS[name]
-
-    def get(self: Any) -> Any:
-        if _owner.get() != get_ident():
-            _claim()
-        return var.get()
-
+    if name in _INITIAL:
+        def get(self: Any, _get: Any = var.get) -> Any:
+            return _get()
+    else:
+        def get(self: Any, _get: Any = var.get) -> Any:
+            try:
+                return _get()
+            except LookupError:     # the first use in this context: a dict of its own
+                value: dict = {}
+                var.set(value)
+                return value
     return property(get, doc="the current call's %s (see the module documentation)" % name)
 
 
@@ -84,33 +68,25 @@ class _CallContext:
     correlation_id: Any = _attribute("correlation_id")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _owner.get() != get_ident():
-            _claim()
         var = _VARS.get(name)
         if var is not None:
             var.set(value)
         else:
-            extra = dict(_extra.get())     # (copied: a task's own attributes stay its own)
+            extra = dict(_extra.get() or ())     # (copied: a task's own attributes stay its own)
             extra[name] = value
             _extra.set(extra)
 
     def __getattr__(self, name: str) -> Any:
         # only called for names that are not the attributes above
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        if _owner.get() != get_ident():
-            _claim()
-        try:
-            return _extra.get()[name]
-        except KeyError:
-            raise AttributeError("current_context has no attribute %r" % name) from None
+        extra = _extra.get()
+        if extra is not None and name in extra:
+            return extra[name]
+        raise AttributeError("current_context has no attribute %r" % name)
 
     def __delattr__(self, name: str) -> None:
         if name in _VARS:
             raise AttributeError("cannot delete current_context.%s (assign a value instead)" % name)
-        if _owner.get() != get_ident():
-            _claim()
-        extra = dict(_extra.get())
+        extra = dict(_extra.get() or ())
         if extra.pop(name, _DELETED) is _DELETED:
             raise AttributeError("current_context has no attribute %r" % name)
         _extra.set(extra)
@@ -118,9 +94,7 @@ class _CallContext:
     def _set_call(self, client: Any, client_sock_addr: Any, seq: int, msg_flags: int, serializer_id: int,
                   annotations: dict, correlation_id: Any) -> None:
         """Set the values of a call that starts (response_annotations becomes a new empty dict): what a
-        server does for every request, in one go (a third of the cost of setting the attributes one by one)."""
-        if _owner.get() != get_ident():
-            _claim()
+        server does for every request, in one go (less than half the cost of setting them one by one)."""
         _client.set(client)
         _client_sock_addr.set(client_sock_addr)
         _seq.set(seq)

@@ -34,10 +34,13 @@ import logging
 import struct
 import uuid
 import zlib
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import config, errors
 from .callcontext import current_context
+
+if TYPE_CHECKING:
+    from ._wire_reader import MessageReader
 
 __all__ = ["PROTOCOL_VERSION", "MSG_CONNECT", "MSG_CONNECTOK", "MSG_CONNECTFAIL", "MSG_INVOKE", "MSG_RESULT",
            "MSG_PING", "FLAGS_EXCEPTION", "FLAGS_COMPRESSED", "FLAGS_ONEWAY", "FLAGS_BATCH",
@@ -422,4 +425,6 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None) -
         data = _recv_exactly(connection, reader.needed)
 
 
-from ._wire_reader import MessageReader  # noqa: E402  (it builds on the definitions above)
+# MessageReader lives in _wire_reader, which builds on the definitions above: importing it here defines it, and
+# _wire_reader binds protocol.MessageReader itself at its end (so either module may be imported first)
+from . import _wire_reader  # noqa: E402,F401

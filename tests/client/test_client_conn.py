@@ -3,6 +3,7 @@ MessageReader, a reply must arrive within the timeout, and any failure releases 
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
@@ -113,3 +114,33 @@ def test_release_drops_pending_stream_closes(pair):
     link.pending_closes.append("s1")
     assert link.release() and link.pending_closes == [] and link.conn is None and link.local_socket is None
     assert not link.release()       # nothing left to release
+
+
+def test_more_than_the_reply_is_refused(pair):
+    # the daemon answers one request with one reply; anything else means the connection is out of sync
+    ours, peer = pair
+    link = connected(ours)
+    peer.sendall(result("first", 1) + result("second", 2))
+    with pytest.raises(errors.ProtocolError, match="more than the reply"):
+        link.receive(1)
+    assert link.conn is None
+
+
+def test_big_reply_in_pieces(pair):
+    ours, peer = pair
+    link = connected(ours)
+    value = "x" * (3 * 1024 * 1024)
+    data = result(value, 1)
+
+    def send():
+        for i in range(0, len(data), 100000):
+            peer.sendall(data[i:i + 100000])
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        msg = link.receive(1)
+    finally:
+        sender.join(timeout=30)
+    assert not sender.is_alive()
+    assert codec.call_result(msg, SER, SER.serializer_id) == value

@@ -40,9 +40,7 @@ def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | No
     if timeout:
         deadline = _monotonic() + timeout
         try:
-            data = _recv(sock, _FIRST_RECV, deadline, reader)
-            messages = reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:]) \
-                if len(data) > _HEADER_SIZE else reader.feed(data)
+            messages = _feed_first(reader, _recv(sock, _FIRST_RECV, deadline, reader))
             while not messages:
                 messages = reader.feed(_recv(sock, reader.needed, deadline, reader))
         finally:
@@ -54,14 +52,19 @@ def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | No
             data = _recv(sock, _FIRST_RECV, None, reader)     # (says what went wrong, or retries)
         if not data:
             data = _recv(sock, _FIRST_RECV, None, reader)
-        # (the header and the body fed apart: the reader's fast path for both)
-        messages = reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:]) \
-            if len(data) > _HEADER_SIZE else reader.feed(data)
+        messages = _feed_first(reader, data)
         while not messages:
             messages = reader.feed(_receive_data(sock, reader.needed))
     if len(messages) > 1:
         raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
     return messages[0]
+
+
+def _feed_first(reader: protocol.MessageReader, data: bytes) -> list[protocol.ReceivingMessage]:
+    # the header and the rest fed apart: the reader's fast path for both when `data` is the whole reply
+    if len(data) > _HEADER_SIZE:
+        return reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:])
+    return reader.feed(data)
 
 
 def _recv(sock: Any, size: int, deadline: float | None, reader: protocol.MessageReader) -> bytes:

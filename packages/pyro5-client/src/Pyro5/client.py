@@ -37,6 +37,9 @@ _LOCAL_ATTRS = frozenset((
     "_pyroUri", "_pyroConnection", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroSeq",
     "_pyroRawWireResponse", "_pyroHandshake", "_pyroMaxRetries", "_pyroLocalSocket", "_pyroTimeout",
     "_Proxy__link", "_Proxy__pyroOwnerThread",
+    # (names of proxy attributes before the connection part moved to _client_conn: still never remote)
+    "_Proxy__pyroTimeout", "_Proxy__pyroConnLock", "_Proxy__connectedSocket", "_Proxy__pendingStreamCloses",
+    "_Proxy__busy",
 ))
 
 _UnknownSerializerError = serializers.UnknownSerializerError   # (one class, in pyro5-wire)

@@ -82,6 +82,13 @@ class Proxy(ProxyMagic):
 
     __pyro_class__ = "Pyro5.client.Proxy"
 
+    #: how many times a call is retried after a timeout or a lost connection (from config.MAX_RETRIES)
+    _pyroMaxRetries: int
+    #: the name of a serializer for this proxy's calls, overriding config.SERIALIZER (None: use that)
+    _pyroSerializer: str | None
+    #: the data object sent to the daemon in the connect handshake (see Daemon.validateHandshake)
+    _pyroHandshake: Any
+
     def __init__(self, uri: str | core.URI, connected_socket: Any = None) -> None:
         uri = _proxy_uri(uri, connected_socket)
         _serializer_by_name(config.SERIALIZER)   # a wrong config item fails here, like the original (ValueError)

@@ -73,10 +73,11 @@ def _settle_allocator() -> None:
     del block
 
 
-def message_length(buf: Any, start: int) -> Optional[int]:
+def message_length(buf: Any, start: int, prehandshake: bool = False) -> Optional[int]:
     """Length of the message that starts at buf[start:] when its header is there (None: need more bytes).
-    0 means: the data is not a valid message (or too large); dispatch it now, so that reading it raises the
-    ProtocolError that tells the peer what is wrong."""
+    0 means: the data is not a valid message (or too large: MAX_MESSAGE_SIZE, or MAX_PREHANDSHAKE_SIZE for a
+    connection's first message); dispatch it now, so that reading it raises the ProtocolError that tells the
+    peer what is wrong."""
     avail = len(buf) - start
     if avail < _HEADER_SIZE:
         if avail >= 6 and buf[start:start + 6] != _PREFIX:
@@ -87,7 +88,7 @@ def message_length(buf: Any, start: int) -> Optional[int]:
     if buf[start:start + 6] != _PREFIX or buf[start + 38:start + 40] != _MAGIC:
         return 0
     size = int.from_bytes(buf[start + 12:start + 16], "big") + int.from_bytes(buf[start + 16:start + 20], "big")
-    if size > config.MAX_MESSAGE_SIZE:
+    if size > protocol.message_size_limit(prehandshake):
         return 0
     return _HEADER_SIZE + size
 
@@ -375,7 +376,7 @@ class MuxConnection(_Buffered):
         while True:
             if self.big is None:
                 size = _READ_SIZE
-                length = message_length(self.inbuf, self.rpos)
+                length = message_length(self.inbuf, self.rpos, not self.handshaked)
                 if length and length - self.buffered > _BIG:
                     self._start_big(length, _HEADER_SIZE)
             big = self.big

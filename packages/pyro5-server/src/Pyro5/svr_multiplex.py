@@ -283,7 +283,7 @@ class SocketServer_Multiplex(CombinedSockets):
             if len(conn.inbuf) == conn.rpos:
                 conn.msg_start = None
                 return
-            length = message_length(conn.inbuf, conn.rpos)
+            length = message_length(conn.inbuf, conn.rpos, not conn.handshaked)
             if length is None or (length and conn.buffered < length):
                 if conn.msg_start is None:
                     conn.msg_start = time.monotonic()

@@ -247,5 +247,5 @@ def _complete_message_buffered(conn: MuxConnection) -> bool:
     """Does the connection's buffer hold the next message completely (or bytes that aren't a message)?"""
     if conn.big is not None or len(conn.inbuf) == conn.rpos:
         return False
-    length = message_length(conn.inbuf, conn.rpos)
+    length = message_length(conn.inbuf, conn.rpos, not conn.handshaked)
     return length is not None and (length == 0 or conn.buffered >= length)

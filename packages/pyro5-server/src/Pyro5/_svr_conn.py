@@ -15,14 +15,13 @@ The same limit applies to a TLS handshake and (multiplex server) to a peer that 
 """
 from __future__ import annotations
 
-import os
 import select
 import socket
 import ssl
 import time
 from typing import Any, Optional, cast
 
-from . import _svr_memory, config, errors, protocol
+from . import _svr_memory, _wire_reader, config, errors, protocol
 from ._svr_common import ClientConnection
 
 __all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "HANDSHAKE_TIMEOUT", "handshake_limit", "message_length",
@@ -46,31 +45,6 @@ _CHUNK = 1024 * 1024
 _poll = getattr(select, "poll", None)
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
-
-
-def _is_glibc() -> bool:
-    try:
-        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-_allocator_settled = not _is_glibc()
-
-
-def _settle_allocator() -> None:
-    """(glibc) Let malloc settle at its largest heap thresholds before the first large message is received.
-
-    glibc gives freed memory at the top of a heap back to the OS once more than twice the largest freed
-    mmap()ed block is free there (a threshold it raises by itself, up to 32 MiB blocks). Receiving a large
-    message frees two buffers of about its size together (the payload and the deserialized data), which hits
-    that threshold: every message gave its memory back and faulted it in again, a page fault per 4 KiB (half
-    of the server's CPU time for a 10 MiB upload). Freeing one untouched 32 MiB block (calloc: mmap without
-    touching a page) once raises the thresholds now, as any message of that size would have done anyway."""
-    global _allocator_settled
-    _allocator_settled = True
-    block = bytes(32 * 1024 * 1024 - 8192)
-    del block
 
 
 def message_length(buf: Any, start: int, prehandshake: bool = False) -> Optional[int]:
@@ -170,8 +144,8 @@ class _Buffered(ClientConnection):
         self.inbuf = b""
         self.rpos = 0
         self.big = [first]
-        if not _allocator_settled:
-            _settle_allocator()
+        if not _wire_reader._allocator_settled:
+            _wire_reader._settle_allocator()
         if size >= _svr_memory.LARGE_TRANSFER:
             _svr_memory.note_large_transfer()
         self.big_pos = self.big_fill = len(first)

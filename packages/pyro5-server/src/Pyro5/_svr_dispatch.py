@@ -14,17 +14,18 @@ session instances in ``conn.pyroInstances``) and has ``sock_addr``; the dispatch
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import marshal
 from typing import Any, Callable, Optional, Protocol
 
-from . import config, errors, protocol, serializers
+from . import config, core, errors, protocol, serializers
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
-from ._svr_wireobjs import ExceptionWrapper, SerializedBlob
+from ._svr_wireobjs import SerializedBlob
 from .callcontext import current_context
 
-__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID"]
+__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "receive_handshake", "receive_request"]
 
 log = logging.getLogger("Pyro5.server")
 
@@ -335,7 +336,7 @@ class Dispatcher:
             except Exception as x:
                 x._pyroTraceback = errors.format_traceback(type(x), x, x.__traceback__,  # type: ignore[attr-defined]
                                                            detailed=config.DETAILED_TRACEBACK)
-                results.append(ExceptionWrapper(x))
+                results.append(core._ExceptionWrapper(x))
                 break   # stop processing the rest of the batch
         return results
 
@@ -370,3 +371,46 @@ class Dispatcher:
             else:
                 annotations = response
         return annotations or None
+
+
+# --------------------------------------------------------------------------------------------- blocking adapters
+
+def receive_handshake(dispatcher: Dispatcher, conn: Any, denied_reason: Optional[str] = None) -> bool:
+    """Reads a connection's connect message (conn.recv), sends the dispatcher's answer (conn.send); True when
+    the connection was accepted. (Daemon._handshake: for transports that let the daemon read.)"""
+    try:
+        try:
+            msg = protocol.recv_stub(conn, [protocol.MSG_CONNECT], prehandshake=True)
+            reply = dispatcher.handshake(conn, msg, denied_reason)
+        except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+            log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
+            return False
+        except Exception as x:
+            reply = dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
+        try:
+            conn.send(reply.data)
+        except Exception as x:
+            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
+            return False
+        return reply.type == protocol.MSG_CONNECTOK
+    finally:
+        current_context.client = None
+
+
+def receive_request(dispatcher: Dispatcher, conn: Any) -> None:
+    """Reads one request (conn.recv) and sends the dispatcher's answer (conn.send). Communication errors
+    (connection closed, timeout, malformed message) are raised: the caller closes the connection.
+    (Daemon.handleRequest)"""
+    try:
+        msg = protocol.recv_stub(conn, _INVOKE_TYPES)
+    except (errors.ConnectionClosedError, errors.TimeoutError):
+        raise
+    except errors.ProtocolError as x:
+        error_reply = dispatcher.protocol_error(conn, x)
+        if error_reply is not None:
+            with contextlib.suppress(Exception):
+                conn.send(error_reply.data)
+        raise
+    reply = dispatcher.handle(conn, msg)
+    if reply is not None:
+        conn.send(reply.data)

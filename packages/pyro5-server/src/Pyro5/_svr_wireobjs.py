@@ -7,14 +7,14 @@
   ``info`` plus the still-serialized call payload; ``deserialized()`` decodes it on demand. The attribute
   layout (``info``, ``_data`` = the received message, ``_contains_blob`` = True) lets a client forward it
   unchanged to another server (dispatchers).
-- `ExceptionWrapper`: marks an exception inside a batch result list (wire class "Pyro5.core._ExceptionWrapper").
+(An exception inside a batch result list is a `Pyro5.core._ExceptionWrapper`, which pyro5-wire serializes.)
 """
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from . import errors, serializers
+from . import errors, protocol, serializers
 
 log = logging.getLogger("Pyro5.server")
 
@@ -52,20 +52,8 @@ class SerializedBlob:
         if serializer is None:
             raise errors.SerializeError("cannot deserialize blob: serializer id %d is not available here"
                                         % msg.serializer_id)
-        _, _, vargs, _ = serializer.loadsCall(msg.data)
+        _, _, vargs, _ = serializer.loadsCall(protocol.message_payload(msg))
         return vargs
 
     def __repr__(self) -> str:
         return "<%s.%s info=%r>" % (self.__module__, self.__class__.__name__, self.info)
-
-
-class ExceptionWrapper:
-    """An exception that occurred in one call of a batch (the batch stops there)."""
-
-    __slots__ = ("exception",)
-
-    def __init__(self, exception: BaseException) -> None:
-        self.exception = exception
-
-    def __repr__(self) -> str:
-        return "<ExceptionWrapper %r>" % (self.exception,)

@@ -6,7 +6,6 @@ use_ns=True)` import pyro5-client lazily.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
 import logging
@@ -14,13 +13,13 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
 
-from . import _svr_memory, config, core, errors, protocol, serializers, socketutil
-from ._svr_dispatch import Dispatcher
+from . import _svr_memory, config, core, errors, serializers, socketutil
+from ._svr_dispatch import Dispatcher, receive_handshake, receive_request
 from ._svr_meta import class_info, is_private_attribute, metadata_of, reset_class_info
 from ._svr_oneway import OnewayRunner
 from ._svr_registry import ObjectRegistry
 from ._svr_streams import StreamRegistry
-from ._svr_wireobjs import AutoProxy, ExceptionWrapper
+from ._svr_wireobjs import AutoProxy
 from .callcontext import current_context
 
 __all__ = ["Daemon", "DaemonObject", "expose", "oneway", "behavior", "callback", "serve", "is_private_attribute",
@@ -194,12 +193,6 @@ def _autoproxy(obj: Any) -> Any:
     return AutoProxy(str(daemon.uriFor(object_id)), tuple(info.oneway), tuple(info.methods), tuple(info.attrs))
 
 
-def _exception_wrapper_to_dict(wrapper: ExceptionWrapper) -> dict:
-    return {"__class__": "Pyro5.core._ExceptionWrapper", "exception": wrapper.exception}
-
-
-serializers.SerializerBase.register_class_to_dict(ExceptionWrapper, _exception_wrapper_to_dict)
-
 _autoproxy_types: set = set()
 _autoproxy_lock = threading.Lock()
 
@@ -259,13 +252,7 @@ class Daemon:
         self.transportServer: Any = _create_transport(self, host, port, unixsocket, connected_socket)
         self.locationStr: str = self.transportServer.locationStr
         log.debug("daemon created on %s - %s (pid %d)", self.locationStr, self.transportServer, _getpid())
-        self.natLocationStr: Optional[str] = None
-        if nathost is not None:
-            if not natport:
-                natport = self.sock.getsockname()[1]
-            if ":" in nathost and not nathost.startswith("["):
-                nathost = "[%s]" % nathost
-            self.natLocationStr = "%s:%d" % (nathost, natport)
+        self.natLocationStr: Optional[str] = None if nathost is None else _nat_location(nathost, natport, self.sock)
         self._pyroHmacKey = None
         pyro_object = interface(self)
         self.register(pyro_object, core.DAEMON_NAME)
@@ -513,23 +500,7 @@ class Daemon:
 
     def _handshake(self, conn: Any, denied_reason: Optional[str] = None) -> bool:
         """Reads the connect message of a new connection and answers it; True when the connection was accepted."""
-        try:
-            try:
-                msg = protocol.recv_stub(conn, [protocol.MSG_CONNECT], prehandshake=True)
-                reply = self._dispatcher.handshake(conn, msg, denied_reason)
-            except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
-                log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
-                return False
-            except Exception as x:
-                reply = self._dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
-            try:
-                conn.send(reply.data)
-            except Exception as x:
-                log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
-                return False
-            return reply.type == protocol.MSG_CONNECTOK
-        finally:
-            current_context.client = None
+        return receive_handshake(self._dispatcher, conn, denied_reason)
 
     def handleRequest(self, conn: Any) -> None:
         """
@@ -539,19 +510,7 @@ class Daemon:
         Communication errors (connection closed, timeout, malformed message) are raised: the caller
         then closes the connection.
         """
-        try:
-            msg = protocol.recv_stub(conn, (protocol.MSG_INVOKE, protocol.MSG_PING))
-        except (errors.ConnectionClosedError, errors.TimeoutError):
-            raise
-        except errors.ProtocolError as x:
-            error_reply = self._dispatcher.protocol_error(conn, x)
-            if error_reply is not None:
-                with contextlib.suppress(Exception):
-                    conn.send(error_reply.data)
-            raise
-        reply = self._dispatcher.handle(conn, msg)
-        if reply is not None:
-            conn.send(reply.data)
+        receive_request(self._dispatcher, conn)
 
     def _clientDisconnected(self, conn: Any) -> None:
         """Called by the socket servers when a connection that passed the handshake is closed."""
@@ -622,6 +581,15 @@ def _create_transport(daemon: Daemon, host: Any, port: int, unixsocket: Optional
     return server
 
 
+def _nat_location(nathost: str, natport: Optional[int], sock: Any) -> str:
+    """The daemon's location string for NAT: host:port (natport 0 or None: the port of the server socket)."""
+    if not natport:
+        natport = sock.getsockname()[1]
+    if ":" in nathost and not nathost.startswith("["):
+        nathost = "[%s]" % nathost
+    return "%s:%d" % (nathost, natport)
+
+
 def _proxy_with_metadata(uri: core.URI, meta: dict) -> Any:
     """A pyro5-client Proxy for uri that knows the metadata already (Daemon.proxyFor)."""
     try:
@@ -668,8 +636,6 @@ def _unusable_daemon(classname: str, data: dict) -> Daemon:
     _init_unusable(daemon)
     return daemon
 
-
-serializers.SerializerBase.register_dict_to_class("Pyro5.server.Daemon", _unusable_daemon)
 
 
 def _getpid() -> int:

@@ -25,7 +25,7 @@ from ._svr_streams import is_iterator
 from ._svr_wireobjs import SerializedBlob
 from .callcontext import current_context
 
-__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "receive_handshake", "receive_request"]
+__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "receive_handshake", "receive_request", "answer_message"]
 
 log = logging.getLogger("Pyro5.server")
 
@@ -414,3 +414,50 @@ def receive_request(dispatcher: Dispatcher, conn: Any) -> None:
     reply = dispatcher.handle(conn, msg)
     if reply is not None:
         conn.send(reply.data)
+
+
+def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:
+    """Answers one whole message of a connection (conn.send): its connect message until the handshake is done,
+    then requests. `msg` is a ReceivingMessage, or the ProtocolError its bytes raised (the peer gets an error
+    response). Returns False when the connection must be closed; errors of conn.send and the ProtocolError of
+    a malformed request are raised (the caller logs them and closes the connection)."""
+    if not conn.handshaked:
+        try:
+            try:
+                if isinstance(msg, errors.ProtocolError):
+                    raise msg
+                protocol.MessageReader.check_msgtype(msg, (protocol.MSG_CONNECT,), check_serializer=False)
+                reply = dispatcher.handshake(conn, msg, denied_reason)
+            except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+                log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
+                return False
+            except Exception as x:
+                reply = dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
+        finally:
+            current_context.client = None
+        try:
+            conn.send(reply.data)
+        except Exception as x:
+            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
+            return False
+        if reply.type != protocol.MSG_CONNECTOK:
+            return False
+        conn.handshaked = True
+        reader = getattr(conn, "reader", None)
+        if reader is not None:
+            reader.prehandshake = False      # (MAX_MESSAGE_SIZE applies from now on)
+        return True
+    try:
+        if isinstance(msg, errors.ProtocolError):
+            raise msg
+        protocol.MessageReader.check_msgtype(msg, _INVOKE_TYPES, check_serializer=False)
+    except errors.ProtocolError as x:
+        error_reply = dispatcher.protocol_error(conn, x)
+        if error_reply is not None:
+            with contextlib.suppress(Exception):
+                conn.send(error_reply.data)
+        raise
+    answer = dispatcher.handle(conn, msg)
+    if answer is not None:
+        conn.send(answer.data)
+    return True

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from . import _svr_conn, config, errors
 from ._svr_common import ClientConnection, close_socket, comm_timeout, wrap_ssl
 from ._svr_conn import ThreadConnection
+from ._svr_dispatch import answer_message
 from ._svr_pool import Pool, PoolError
 
 __all__ = ["PerConnectionServing"]
@@ -90,10 +91,16 @@ class PerConnectionServing:
                 if self.shutting_down:
                     return
                 self._pc_connections.add(conn)
-            if not daemon._handshake(conn):
+            try:
+                first: Any = conn.read_message()
+            except errors.ProtocolError as x:
+                first = x
+            except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+                log.debug("client %s went away during handshake: %s", caddr, x)
+                return
+            if not answer_message(daemon.dispatcher, conn, first):
                 return
             conn.idle_timeout = idle_timeout
-            conn.handshaked = True
             self._serve_requests(conn)
         finally:
             if conn is not None:
@@ -106,12 +113,15 @@ class PerConnectionServing:
                 close_socket(csock)
 
     def _serve_requests(self, conn: ThreadConnection) -> None:
-        handle = self.daemon.handleRequest
+        dispatcher = self.daemon.dispatcher
         caddr = conn.sock_addr
         while not self.shutting_down:
-            conn.begin_message()    # idle between messages is fine; a started message has a deadline
             try:
-                handle(conn)
+                try:
+                    msg: Any = conn.read_message()   # (idle between messages is fine; a started one has a deadline)
+                except errors.ProtocolError as x:
+                    msg = x
+                answer_message(dispatcher, conn, msg)
             except errors.ConnectionClosedError:
                 log.debug("disconnected %s", caddr)
                 return

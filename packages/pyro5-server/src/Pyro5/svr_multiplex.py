@@ -29,7 +29,8 @@ from ._svr_common import (
     remove_unix_socket,
     server_ssl_context,
 )
-from ._svr_conn import MuxConnection, message_length
+from ._svr_conn import MuxConnection
+from ._svr_dispatch import answer_message
 
 __all__ = ["SocketServer_Multiplex"]
 
@@ -275,19 +276,13 @@ class SocketServer_Multiplex(CombinedSockets):
         """Dispatch every complete message in the connection's buffer (stops when a send is pending)."""
         conn.buffer_writes = self._in_loop
         while conn.outbuf is None and not self.shutting_down:
-            if conn.big is not None:    # a large message is arriving (in chunks, see _svr_conn)
-                if conn.msg_start is None:
-                    conn.msg_start = time.monotonic()
-                    self._watch.add(conn)
-                return
-            if len(conn.inbuf) == conn.rpos:
-                conn.msg_start = None
-                return
-            length = message_length(conn.inbuf, conn.rpos, not conn.handshaked)
-            if length is None or (length and conn.buffered < length):
-                if conn.msg_start is None:
-                    conn.msg_start = time.monotonic()
-                    self._watch.add(conn)
+            if not conn.has_message():
+                if conn.buffered:       # (part of a message arrived: the rest must follow in time)
+                    if conn.msg_start is None:
+                        conn.msg_start = time.monotonic()
+                        self._watch.add(conn)
+                else:
+                    conn.msg_start = None
                 return
             conn.msg_start = None
             if not self._dispatch(conn):
@@ -312,14 +307,8 @@ class SocketServer_Multiplex(CombinedSockets):
     def _run_message(self, conn: MuxConnection) -> bool:
         """Let the daemon handle one complete message (the connect message first); False when the connection
         must be closed."""
-        if not conn.handshaked:
-            if self.daemon._handshake(conn):
-                conn.handshaked = True
-                return True
-            return False
         try:
-            self.daemon.handleRequest(conn)
-            return True
+            return answer_message(self.daemon.dispatcher, conn, conn.next_message())
         except errors.ConnectionClosedError:
             log.debug("disconnected %s", conn.sock_addr)
         except errors.TimeoutError as x:

@@ -29,7 +29,8 @@ from typing import Any, Optional
 
 from . import _svr_conn, config, errors, protocol, serializers
 from ._svr_common import close_socket
-from ._svr_conn import MuxConnection, message_length
+from ._svr_conn import MuxConnection
+from ._svr_dispatch import answer_message
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
 from .svr_multiplex import SocketServer_Multiplex
@@ -159,16 +160,16 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         thread and a worker per call. Not when other requests wait for a worker.)"""
         if self.shutting_down:
             return False
-        if _complete_message_buffered(conn):
+        if conn.has_message():
             return True
         pool = self.pool
-        if pool is None or pool.num_queued or conn.big is not None:
+        if pool is None or pool.num_queued or conn.receiving_big:
             return False
         if not conn.tls_pending() and not _svr_conn.wait_readable(conn.sock, LINGER):
             return False
         if not conn.read_available():
             return False        # (the peer closed: the loop thread sees that again and closes)
-        return _complete_message_buffered(conn)
+        return conn.has_message()
 
     def _finish_done(self) -> None:
         """(loop thread) take back the connections that their workers are done with."""
@@ -189,12 +190,14 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                    "or increase THREADPOOL_SIZE on the server" % (config.THREADPOOL_SIZE, MAX_QUEUED_REQUESTS))
         log.warning("refusing a request from %s: %s", conn.sock_addr, reason)
         conn.buffer_writes = self._in_loop
+        msg = conn.next_message()
         if not conn.handshaked:
-            self.daemon._handshake(conn, denied_reason=message)
+            answer_message(self.daemon.dispatcher, conn, msg, denied_reason=message)
             self._close_connection(conn)
             return
         try:
-            msg = protocol.recv_stub(conn, (protocol.MSG_INVOKE, protocol.MSG_PING))
+            if isinstance(msg, errors.ProtocolError):
+                raise msg
             if msg.flags & protocol.FLAGS_ONEWAY:
                 log.warning("oneway call from %s dropped: the server is too busy", conn.sock_addr)
                 return
@@ -203,7 +206,8 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             error = errors.CommunicationError(message)
             error._pyroTraceback = None  # type: ignore[attr-defined]
             conn.send(protocol.SendingMessage(protocol.MSG_RESULT, protocol.FLAGS_EXCEPTION, msg.seq,
-                                              serializer.serializer_id, serializer.dumps(error)).data)
+                                              serializer.serializer_id, serializer.dumps(error),
+                                              correlation_id=msg.correlation_id).data)
         except Exception as x:
             log.debug("closing connection from %s: %s", conn.sock_addr, x)
             self._close_connection(conn)
@@ -242,10 +246,3 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         if self.pool is not None:
             self.pool.close()
 
-
-def _complete_message_buffered(conn: MuxConnection) -> bool:
-    """Does the connection's buffer hold the next message completely (or bytes that aren't a message)?"""
-    if conn.big is not None or len(conn.inbuf) == conn.rpos:
-        return False
-    length = message_length(conn.inbuf, conn.rpos, not conn.handshaked)
-    return length is not None and (length == 0 or conn.buffered >= length)

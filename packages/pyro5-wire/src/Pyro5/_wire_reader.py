@@ -136,9 +136,11 @@ class MessageReader:
     _error: errors.ProtocolError | None = None
 
     def __init__(self, accepted_msgtypes: Iterable[int] | None = None, logger: logging.Logger | None = None, *,
-                 prehandshake: bool = False) -> None:
+                 prehandshake: bool = False, check_serializer: bool = True) -> None:
         self.accepted_msgtypes = accepted_msgtypes
         self.logger = logger or log
+        # False: any serializer id passes (as recv_stub: a server answers an unknown one with an error response)
+        self.check_serializer = check_serializer
         # a server's reader before the connection's handshake: MAX_PREHANDSHAKE_SIZE applies instead of
         # MAX_MESSAGE_SIZE (set it to False once the handshake is done)
         self.prehandshake = prehandshake
@@ -321,12 +323,14 @@ class MessageReader:
         mtype = msg.type
         accepted = self.accepted_msgtypes
         if (accepted is not None and mtype not in accepted) or mtype not in _MSG_TYPES or \
-                (msg.serializer_id not in _SERIALIZER_IDS and mtype != MSG_PING):
-            check_msgtype(msg, accepted)     # (raises the error that says what is wrong)
+                (msg.serializer_id not in _SERIALIZER_IDS and mtype != MSG_PING and self.check_serializer):
+            check_msgtype(msg, accepted, self.check_serializer)     # (raises the error that says what is wrong)
         self._msg = msg
         self._asize = asize = msg.annotations_size
         self._size = asize + msg.data_size
         self._got = 0
+        if not _allocator_settled and self._size >= _SETTLE_SIZE:
+            _settle_allocator()       # (before the pieces of a large body are received, whatever their kind)
 
     def _next_buffer(self) -> memoryview:
         """Writable view of the free part of the current body buffer (a new one when it is full). Buffers
@@ -338,8 +342,6 @@ class MessageReader:
                 remaining, received = self._asize - got, got
             else:
                 remaining, received = self._size - got, got - self._asize
-            if not _allocator_settled and self._size >= _SETTLE_SIZE:
-                _settle_allocator()
             chunk = self._chunk = bytearray(min(remaining, max(_FIRST_CHUNK, received)))
             if self._parts is None:
                 self._parts = []

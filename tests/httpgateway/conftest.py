@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,13 +81,18 @@ def _loop(daemon) -> threading.Thread:
     return t
 
 
-@pytest.fixture(scope="module")
-def backend():
-    """Name server + a daemon with http.thing, test.echoserver and a not-exposed name, all on 127.0.0.1."""
+@pytest.fixture(scope="module", params=["memory", "etcd"])
+def backend(request):
+    """Name server + a daemon with http.thing, test.echoserver and a not-exposed name, all on 127.0.0.1; every
+    gateway test runs against a name server on memory storage and on etcd (the session's cluster)."""
     from Pyro5 import nameserver
     from Pyro5.client import Proxy
     from Pyro5.utils.echoserver import EchoServer
-    ns_uri, ns_daemon, bc = nameserver.start_ns(HOST, 0, enableBroadcast=False)
+    storage = None
+    if request.param == "etcd":
+        storage = request.getfixturevalue("etcd_cluster").spec("gateway-%d-%s" % (os.getpid(), request.module.__name__
+                                                                                   .rsplit(".", 1)[-1]))
+    ns_uri, ns_daemon, bc = nameserver.start_ns(HOST, 0, enableBroadcast=False, storage=storage)
     assert bc is None
     ns_thread = _loop(ns_daemon)
     daemon = server.Daemon(host=HOST, port=0)

@@ -31,10 +31,12 @@ class ConnState:
 @pytest.fixture
 def daemon():
     Pyro5.config.ONEWAY_THREADED = False      # oneway calls run inside handle(): their effect is visible after it
+    context = current_context.to_global()
     d = Daemon(host="127.0.0.1")
     d.register(Thing(), "thing")
     yield d
     d.close()
+    current_context.from_global(context)    # (handle() sets this thread's call context, as a transport's)
 
 
 def received(message: protocol.SendingMessage) -> protocol.ReceivingMessage:

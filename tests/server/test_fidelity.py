@@ -118,10 +118,7 @@ def test_validator_timeout_error_is_a_rejection(servertype, start_daemon):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="abstract unix sockets are Linux only")
 def test_abstract_unix_socket(servertype, start_daemon):
     name = "\0pyro5-server-test-%d-%s" % (os.getpid(), servertype)
-    try:
-        rd = start_daemon(unixsocket=name)
-    except ValueError as x:
-        pytest.skip("socketutil.create_socket refuses abstract names (pyro5-wire fix of issue 8): %s" % x)
+    rd = start_daemon(unixsocket=name)
     uri = rd.daemon.register(Holder, "holder")
     assert rd.daemon.locationStr == "./u:" + name and uri.sockname == name
     with RawClient(name) as c:

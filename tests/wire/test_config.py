@@ -95,6 +95,19 @@ def test_items_are_exactly_the_manuals_table_plus_ours():
     assert set(Configuration.__slots__) == ALL_NAMES
 
 
+def test_every_item_has_a_declared_type_for_type_checkers():
+    """Configuration declares each item's type (what mypy sees for `config.X`); a new item needs one too."""
+    import typing
+
+    from Pyro5 import configure
+    hints = typing.get_type_hints(Configuration)
+    assert set(configure._ITEMS) <= set(hints)
+    for name, (kind, _default) in configure._ITEMS.items():
+        declared = hints[name]
+        assert kind in (declared, typing.get_origin(declared)) or kind in typing.get_args(declared), \
+            (name, kind, declared)
+
+
 def test_broadcast_addrs_is_a_fresh_list_each_reset():
     cfg = Configuration(use_environment=False)
     cfg.BROADCAST_ADDRS.append("127.255.255.255")

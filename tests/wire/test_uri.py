@@ -7,8 +7,11 @@ import sys
 import pytest
 
 import Pyro5
-from Pyro5 import core, errors
+from Pyro5 import _wire_hooks, core, errors
 from Pyro5.core import URI
+
+if importlib.util.find_spec("Pyro5.client") is not None:
+    import Pyro5.client  # noqa: F401  (registers its wire hooks before a test swaps the registry for an empty one)
 
 # text, protocol, object, host, port, sockname, str(uri), location
 VALID = [
@@ -269,6 +272,7 @@ def test_type_meta():
 
 @pytest.mark.parametrize("func,args", [(core.locate_ns, ()), (core.resolve, ("PYRONAME:x",))])
 def test_locate_ns_and_resolve_need_pyro5_client(func, args, monkeypatch):
+    monkeypatch.setattr(_wire_hooks, "_registry", {})           # the client has not registered anything
     monkeypatch.setitem(sys.modules, "Pyro5.client", None)  # simulate: pyro5-client not installed
     with pytest.raises(ModuleNotFoundError) as exc:
         func(*args)
@@ -276,14 +280,10 @@ def test_locate_ns_and_resolve_need_pyro5_client(func, args, monkeypatch):
 
 
 def test_resolve_delegates_to_client(monkeypatch):
-    if importlib.util.find_spec("Pyro5.client") is None:
-        pytest.skip("pyro5-client not installed")
-    import Pyro5.client
+    # core.locate_ns/resolve call what pyro5-client registered (wire never imports the client by name)
     calls = []
-    monkeypatch.setattr(Pyro5.client, "resolve", lambda uri, delay: calls.append((uri, delay)) or "resolved",
-                        raising=False)
-    monkeypatch.setattr(Pyro5.client, "locate_ns", lambda h, p, b: calls.append((h, p, b)) or "ns",
-                        raising=False)
+    monkeypatch.setitem(_wire_hooks._registry, "resolve", lambda uri, delay: calls.append((uri, delay)) or "resolved")
+    monkeypatch.setitem(_wire_hooks._registry, "locate_ns", lambda h, p, b: calls.append((h, p, b)) or "ns")
     assert core.resolve("PYRONAME:x", 1.5) == "resolved"
     assert core.locate_ns("127.0.0.1", 9999, False) == "ns"
     assert calls == [("PYRONAME:x", 1.5), ("127.0.0.1", 9999, False)]

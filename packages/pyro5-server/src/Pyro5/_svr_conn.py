@@ -88,7 +88,7 @@ class ThreadConnection(ClientConnection):
                  keep_open: bool = False) -> None:
         super().__init__(sock, sock_addr, keep_open=keep_open)
         self.idle_timeout = idle_timeout
-        self.reader = protocol.MessageReader(prehandshake=True, check_serializer=False)
+        self.reader = protocol.MessageReader(prehandshake=True)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
         self.msg_start: Optional[float] = None
 
@@ -179,7 +179,7 @@ class MuxConnection(ClientConnection):
 
     def __init__(self, sock: Any, sock_addr: Any = None) -> None:
         super().__init__(sock, sock_addr)
-        self.reader = protocol.MessageReader(prehandshake=True, check_serializer=False)
+        self.reader = protocol.MessageReader(prehandshake=True)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
         self.read_error: Optional[errors.ProtocolError] = None
         self.msg_start: Optional[float] = None   # when the first byte of the current message arrived

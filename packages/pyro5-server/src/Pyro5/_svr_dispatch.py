@@ -20,9 +20,9 @@ import marshal
 from typing import Any, Callable, Optional, Protocol
 
 from . import config, core, errors, protocol, serializers
+from ._serialized_blob import SerializedBlob
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
-from ._svr_wireobjs import SerializedBlob
 from .callcontext import current_context
 
 __all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "receive_handshake", "receive_request", "answer_message"]
@@ -426,7 +426,7 @@ def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
             try:
                 if isinstance(msg, errors.ProtocolError):
                     raise msg
-                protocol.MessageReader.check_msgtype(msg, (protocol.MSG_CONNECT,), check_serializer=False)
+                protocol.MessageReader.check_msgtype(msg, (protocol.MSG_CONNECT,))
                 reply = dispatcher.handshake(conn, msg, denied_reason)
             except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
                 log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
@@ -450,7 +450,7 @@ def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
     try:
         if isinstance(msg, errors.ProtocolError):
             raise msg
-        protocol.MessageReader.check_msgtype(msg, _INVOKE_TYPES, check_serializer=False)
+        protocol.MessageReader.check_msgtype(msg, _INVOKE_TYPES)
     except errors.ProtocolError as x:
         error_reply = dispatcher.protocol_error(conn, x)
         if error_reply is not None:

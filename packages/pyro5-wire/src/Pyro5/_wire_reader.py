@@ -22,7 +22,8 @@ Every check of received bytes happens here (the header itself is decoded by Rece
 protocol._complete_body; the reader calls both): the 'PYRO' tag and the protocol version as soon as the first
 bytes arrive (a peer speaking another protocol is rejected after 6 bytes, not after 40), the magic number,
 MAX_MESSAGE_SIZE from the header before any of the body is buffered, the message type (known, and accepted
-when `accepted_msgtypes` is set), the serializer id, the annotation chunks and the bounded decompression.
+when `accepted_msgtypes` is set), the annotation chunks and the bounded decompression. Any serializer id is
+accepted (as the original 5.15 does): whoever deserializes the payload checks it.
 Bad input raises ProtocolError (MessageTooLargeError for an oversized message) and leaves the reader failed:
 every later call raises the same error. When bad bytes follow complete messages in the same feed(), those
 messages are returned first and the error is raised by the next call (``feed(b"")`` raises it at once).
@@ -48,9 +49,8 @@ from typing import Any, Iterable
 from . import config, errors, protocol
 from .protocol import (
     _MSG_TYPES,
-    _SERIALIZER_IDS,
-    MSG_PING,
     ReceivingMessage,
+    _check_start,
     _complete_body,
     _header_size,
     log,
@@ -93,17 +93,13 @@ def _settle_allocator() -> None:
     del block
 
 
-def check_msgtype(msg: ReceivingMessage, accepted_msgtypes: Any = None, check_serializer: bool = True) -> None:
-    """ProtocolError unless the message's type is known (and in accepted_msgtypes, when that is given) and,
-    with check_serializer, it names a known serializer (a ping message may name any)."""
+def check_msgtype(msg: ReceivingMessage, accepted_msgtypes: Any = None) -> None:
+    """ProtocolError unless the message's type is known (and in accepted_msgtypes, when that is given)."""
     if accepted_msgtypes is not None and msg.type not in accepted_msgtypes:
         raise errors.ProtocolError("invalid msg type %d received (expected: %s)"
                                    % (msg.type, ",".join(str(t) for t in accepted_msgtypes)))
     if msg.type not in _MSG_TYPES:
         raise errors.ProtocolError("invalid msg type %d received: unknown message type" % msg.type)
-    if check_serializer and msg.serializer_id not in _SERIALIZER_IDS and msg.type != MSG_PING:
-        raise errors.ProtocolError("message used unknown serializer id %d (known: 1=serpent, 2=marshal, "
-                                   "3=json, 4=msgpack)" % msg.serializer_id)
 
 
 class MessageReader:
@@ -136,11 +132,9 @@ class MessageReader:
     _error: errors.ProtocolError | None = None
 
     def __init__(self, accepted_msgtypes: Iterable[int] | None = None, logger: logging.Logger | None = None, *,
-                 prehandshake: bool = False, check_serializer: bool = True) -> None:
+                 prehandshake: bool = False) -> None:
         self.accepted_msgtypes = accepted_msgtypes
         self.logger = logger or log
-        # False: any serializer id passes (as recv_stub: a server answers an unknown one with an error response)
-        self.check_serializer = check_serializer
         # a server's reader before the connection's handshake: MAX_PREHANDSHAKE_SIZE applies instead of
         # MAX_MESSAGE_SIZE (set it to False once the handshake is done)
         self.prehandshake = prehandshake
@@ -307,11 +301,7 @@ class MessageReader:
         assert head is not None
         if hfill < _header_size:
             if before < _PREFIX_SIZE:
-                got = bytes(head[:hfill])
-                if hfill >= 4:
-                    ReceivingMessage.validate(got)
-                elif got != b"PYRO"[:hfill]:      # (validate() wants 4 bytes: pad what cannot be Pyro anyway)
-                    ReceivingMessage.validate(got.ljust(4, b"\0"))
+                _check_start(head[:hfill])
             return False
         self._hfill = 0
         self._start(head)
@@ -322,9 +312,8 @@ class MessageReader:
         msg = ReceivingMessage(header, prehandshake=self.prehandshake)  # checks tag, version, magic, size limit
         mtype = msg.type
         accepted = self.accepted_msgtypes
-        if (accepted is not None and mtype not in accepted) or mtype not in _MSG_TYPES or \
-                (msg.serializer_id not in _SERIALIZER_IDS and mtype != MSG_PING and self.check_serializer):
-            check_msgtype(msg, accepted, self.check_serializer)     # (raises the error that says what is wrong)
+        if (accepted is not None and mtype not in accepted) or mtype not in _MSG_TYPES:
+            check_msgtype(msg, accepted)     # (raises the error that says what is wrong)
         self._msg = msg
         self._asize = asize = msg.annotations_size
         self._size = asize + msg.data_size

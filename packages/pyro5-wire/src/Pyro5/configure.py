@@ -119,7 +119,9 @@ class Configuration:
     DETAILED_TRACEBACK: bool
     THREADPOOL_SIZE: int
     THREADPOOL_SIZE_MIN: int
+    THREADPOOL_PER_CONNECTION: bool
     MAX_MESSAGE_SIZE: int
+    MAX_PREHANDSHAKE_SIZE: int
     BROADCAST_ADDRS: list[str]
     PREFER_IP_VERSION: int
     SERIALIZER: str

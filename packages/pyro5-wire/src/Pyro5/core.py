@@ -1,14 +1,13 @@
 """Multi purpose stuff used by both clients and servers (URI etc)."""
 from __future__ import annotations
 
-import importlib
 import inspect
 import ipaddress
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import config, errors
+from . import _wire_hooks, config, errors
 from .callcontext import current_context
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -292,20 +291,9 @@ def type_meta(class_or_object: Any, prefix: str = "class:") -> set[str]:
     return {prefix + c.__module__ + "." + c.__name__ for c in inspect.getmro(clazz) if c.__module__ != "builtins"}
 
 
-def _client_function(name: str) -> Any:
-    try:
-        client = importlib.import_module("Pyro5.client")
-    except ModuleNotFoundError as x:
-        if x.name in ("Pyro5.client",):
-            raise ModuleNotFoundError("Pyro5.core.%s needs pyro5-client: pip install pyro5-client" % name,
-                                      name="Pyro5.client") from None
-        raise
-    return getattr(client, name)
-
-
 def locate_ns(host: Any = "", port: int | None = None, broadcast: bool = True) -> Proxy:
     """Get a proxy for a name server somewhere in the network."""
-    return _client_function("locate_ns")(host, port, broadcast)
+    return _wire_hooks.get("locate_ns", "Pyro5.core.locate_ns")(host, port, broadcast)
 
 
 def resolve(uri: str | URI, delay_time: float = 0.0) -> URI:
@@ -314,4 +302,4 @@ def resolve(uri: str | URI, delay_time: float = 0.0) -> URI:
     named object. If uri is already a PYRO uri, it is returned unmodified.
     You can set delay_time to the maximum number of seconds you are prepared to wait until a name registration
     becomes available in the nameserver."""
-    return _client_function("resolve")(uri, delay_time)
+    return _wire_hooks.get("resolve", "Pyro5.core.resolve")(uri, delay_time)

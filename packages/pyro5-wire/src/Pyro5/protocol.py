@@ -280,6 +280,24 @@ def _version_error(version: int) -> errors.ProtocolError:
                                 "(both sides must use Pyro5)" % (version, PROTOCOL_VERSION))
 
 
+def _check_start(data: bytes | bytearray | memoryview) -> None:
+    """ProtocolError when the first bytes of a message (any number, up to the whole header) are not what a
+    Pyro message of this protocol version starts with."""
+    data = bytes(data[:_header_size])
+    if data[:4] != b"PYRO"[:len(data)]:
+        raise errors.ProtocolError("invalid data: not a Pyro message (it must start with b'PYRO', got %r); "
+                                   "is the peer speaking another protocol?" % data[:8])
+    if len(data) >= 6:
+        version = int.from_bytes(data[4:6], "big")
+        if version != PROTOCOL_VERSION:
+            raise _version_error(version)
+    if len(data) >= _header_size:
+        magic = int.from_bytes(data[38:40], "big")
+        if magic != _magic_number:
+            raise errors.ProtocolError("invalid magic number 0x%04x in message header (expected 0x%04x): "
+                                       "corrupt message" % (magic, _magic_number))
+
+
 class ReceivingMessage:
     """Wire protocol message that was received.
 
@@ -331,18 +349,7 @@ class ReceivingMessage:
         if len(data) < 4:
             raise _TooShortError("data must be at least 4 bytes to be able to identify a Pyro message, got %d"
                                  % len(data))
-        if data[:4] != b"PYRO":
-            raise errors.ProtocolError("invalid data: not a Pyro message (it must start with b'PYRO', got %r); "
-                                       "is the peer speaking another protocol?" % data[:8])
-        if len(data) >= 6:
-            version = int.from_bytes(data[4:6], "big")
-            if version != PROTOCOL_VERSION:
-                raise _version_error(version)
-        if len(data) >= _header_size:
-            magic = int.from_bytes(data[38:40], "big")
-            if magic != _magic_number:
-                raise errors.ProtocolError("invalid magic number 0x%04x in message header (expected 0x%04x): "
-                                           "corrupt message" % (magic, _magic_number))
+        _check_start(data)
 
     def add_payload(self, payload: bytes | bytearray | memoryview) -> None:
         """Parses (annotations processing) and adds payload data to a received message."""
@@ -494,8 +501,8 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *
     ``prehandshake=True`` (a server reading a connection's MSG_CONNECT) applies MAX_PREHANDSHAKE_SIZE instead of
     MAX_MESSAGE_SIZE, from the header, before the body is read.
     The header is decoded and checked by the same code as MessageReader's (ReceivingMessage, check_msgtype);
-    unlike MessageReader, recv_stub reads the body itself: from a plain socketutil.SocketConnection, each annotation value and the data are received as bytes objects of
-    their own (nothing is copied out of a larger buffer); a connection class with its own recv() is asked for the
+    unlike MessageReader, recv_stub reads the body itself: from a plain socketutil.SocketConnection, each
+    annotation value and the data are received as bytes objects of their own (nothing is copied out of a larger buffer); a connection class with its own recv() is asked for the
     header (6 + 34 bytes) and then for the annotations and data together, in one recv().
     """
     prefix = _recv_exactly(connection, 6)
@@ -503,7 +510,7 @@ def recv_stub(connection: Any, accepted_msgtypes: Iterable[int] | None = None, *
         ReceivingMessage.validate(prefix)   # raises ProtocolError saying what is wrong
     header = prefix + _recv_exactly(connection, _header_size - 6)
     msg = ReceivingMessage(header, prehandshake=prehandshake)
-    _wire_reader.check_msgtype(msg, accepted_msgtypes, check_serializer=False)
+    _wire_reader.check_msgtype(msg, accepted_msgtypes)
     if msg.annotations_size and getattr(type(connection), "recv", None) is _socket_connection_recv:
         # a plain SocketConnection: each annotation value and the data straight into bytes objects of their own
         msg.annotations = _recv_annotations(connection, msg.annotations_size)

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import serpent
 
-from . import config, errors
+from . import _wire_hooks, config, errors
 from ._marshalcheck import check_marshal
 
 try:
@@ -132,13 +132,11 @@ def _uri_from_state(state: Any) -> Any:
 
 def _proxy_from_state(state: Any) -> Any:
     try:
-        client = importlib.import_module("Pyro5.client")
-    except ModuleNotFoundError as x:
-        if x.name in ("Pyro5.client", "Pyro5"):
-            raise errors.SerializeError("a Pyro proxy was received, but Pyro5.client is not available to recreate "
-                                        "it: pip install pyro5-client") from None
-        raise
-    return client.Proxy._pyro_from_state(state)
+        proxy_from_state = _wire_hooks.get("proxy_from_state", "a received Pyro proxy")
+    except ModuleNotFoundError:
+        raise errors.SerializeError("a Pyro proxy was received, but pyro5-client is not available to recreate "
+                                    "it: pip install pyro5-client") from None
+    return proxy_from_state(state)
 
 
 class UnusableDaemon:

@@ -9,9 +9,10 @@ the size still missing; the reader keeps those bytes objects and joins them into
 
 A connection that is idle *between* messages is legitimate and may stay (COMMTIMEOUT limits that, when set).
 But once the first byte of a message arrived, the rest must follow: a message must be complete within
-PARTIAL_MESSAGE_TIMEOUT seconds, plus one second for every MIN_TRANSFER_RATE bytes that did arrive (so big
-messages on slow links still get through, while a peer that trickles bytes does not hold on forever).
+limits.partial_message_timeout seconds, plus one second for every limits.min_transfer_rate bytes that did arrive
+(so big messages on slow links still get through, while a peer that trickles bytes does not hold on forever).
 The same limit applies to a TLS handshake and (multiplex server) to a peer that stops reading its result.
+`limits` is the daemon's ServerLimits (see _svr_limits), shared by all its connections.
 """
 from __future__ import annotations
 
@@ -22,15 +23,11 @@ import ssl
 import time
 from typing import Any, Optional, cast
 
-from . import _svr_memory, config, errors, protocol
+from . import _svr_memory, errors, protocol
 from ._svr_common import ClientConnection
+from ._svr_limits import DEFAULT_LIMITS, ServerLimits
 
-__all__ = ["PARTIAL_MESSAGE_TIMEOUT", "MIN_TRANSFER_RATE", "HANDSHAKE_TIMEOUT", "handshake_limit",
-           "ThreadConnection", "MuxConnection"]
-
-PARTIAL_MESSAGE_TIMEOUT = 20.0      # seconds to complete a started message / TLS handshake / stalled send
-MIN_TRANSFER_RATE = 64 * 1024       # bytes per second that extend that time while a big message arrives
-HANDSHAKE_TIMEOUT = 30.0            # (thread pool server) seconds a new connection has to send its connect message
+__all__ = ["ThreadConnection", "MuxConnection", "wait_readable", "wait_writable"]
 
 _READ_SIZE = 64 * 1024
 _THREAD_READ_SIZE = 4096     # (a blocking read: small, it's what one request usually is)
@@ -60,33 +57,18 @@ def wait_readable(sock: Any, timeout: float) -> bool:
     return bool(select.select([sock], [], [], timeout)[0])
 
 
-def handshake_limit() -> float:
-    """Seconds a new connection of the thread pool server may take to send its connect message: COMMTIMEOUT
-    when that is set, else HANDSHAKE_TIMEOUT."""
-    timeout = config.COMMTIMEOUT
-    return timeout if timeout and timeout > 0 else HANDSHAKE_TIMEOUT
-
-
-def allowed_until(started: float, received: int) -> float:
-    return started + PARTIAL_MESSAGE_TIMEOUT + received / MIN_TRANSFER_RATE
-
-
-def _partial_timeout_error(received: int) -> errors.TimeoutError:
-    return errors.TimeoutError("incomplete message: the peer sent %d bytes of a message and then stalled for "
-                               "too long (more than %.0f s); connection closed" % (received, PARTIAL_MESSAGE_TIMEOUT))
-
-
 class ThreadConnection(ClientConnection):
     """Connection served by one thread with blocking reads (the thread pool server's per-connection mode, the
     existing-connection server): read_message() returns the next whole message, through the connection's
     MessageReader. `idle_timeout` limits the wait for the first byte of a message (None: wait forever); once
-    it arrived, the message must be complete in time (PARTIAL_MESSAGE_TIMEOUT, extended by what arrives)."""
+    it arrived, the message must be complete in time (limits.allowed_until)."""
 
-    __slots__ = ("idle_timeout", "reader", "messages", "msg_start")
+    __slots__ = ("idle_timeout", "reader", "messages", "msg_start", "limits")
 
     def __init__(self, sock: Any, sock_addr: Any = None, idle_timeout: Optional[float] = None,
-                 keep_open: bool = False) -> None:
+                 keep_open: bool = False, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         super().__init__(sock, sock_addr, keep_open=keep_open)
+        self.limits = limits
         self.idle_timeout = idle_timeout
         self.reader = protocol.MessageReader(prehandshake=True)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
@@ -107,13 +89,13 @@ class ThreadConnection(ClientConnection):
             if self.msg_start is None:
                 timeout = self.idle_timeout
             else:
-                timeout = allowed_until(self.msg_start, avail) - time.monotonic()
+                timeout = self.limits.allowed_until(self.msg_start, avail) - time.monotonic()
                 if timeout <= 0:
-                    raise _partial_timeout_error(avail)
+                    raise self.limits.partial_timeout_error(avail)
                 if not isinstance(sock, ssl.SSLSocket):
                     # wait for the rest with poll(), keeping the socket's own timeout (no mode switching)
                     if not wait_readable(sock, timeout):
-                        raise _partial_timeout_error(avail)
+                        raise self.limits.partial_timeout_error(avail)
                     timeout = self.idle_timeout
             if sock.gettimeout() != timeout:
                 sock.settimeout(timeout)
@@ -122,7 +104,7 @@ class ThreadConnection(ClientConnection):
             except (socket.timeout, TimeoutError):
                 if self.msg_start is None:
                     raise errors.TimeoutError("receiving: timeout (no request within %s s)" % timeout) from None
-                raise _partial_timeout_error(avail) from None
+                raise self.limits.partial_timeout_error(avail) from None
             except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 continue
             except OSError as x:
@@ -138,7 +120,7 @@ class ThreadConnection(ClientConnection):
                 return messages[0]
 
     def send(self, data: Any) -> None:
-        """Send all data; a peer that takes nothing for PARTIAL_MESSAGE_TIMEOUT (e.g. it doesn't read its
+        """Send all data; a peer that takes nothing for limits.partial_message_timeout (e.g. it doesn't read its
         result) is given up on with TimeoutError, so it can't hold the worker forever."""
         sock = self.sock
         if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
@@ -146,13 +128,13 @@ class ThreadConnection(ClientConnection):
         if len(data) >= _svr_memory.LARGE_TRANSFER:
             _svr_memory.note_large_transfer()
         if not _DONTWAIT or isinstance(sock, ssl.SSLSocket):
-            timeout = self.idle_timeout if self.idle_timeout is not None else PARTIAL_MESSAGE_TIMEOUT
+            timeout = self.idle_timeout if self.idle_timeout is not None else self.limits.partial_message_timeout
             if sock.gettimeout() != timeout:
                 sock.settimeout(timeout)
             super().send(data)
             return
         view = memoryview(data).cast("B")
-        limit = self.idle_timeout if self.idle_timeout is not None else PARTIAL_MESSAGE_TIMEOUT
+        limit = self.idle_timeout if self.idle_timeout is not None else self.limits.partial_message_timeout
         while view:
             try:
                 view = view[sock.send(view, _DONTWAIT):]
@@ -172,13 +154,14 @@ class MuxConnection(ClientConnection):
     next_message() hands them out (or the ProtocolError of bad input, after the messages before it).
     send() writes what the socket takes right away and keeps the rest in `outbuf` (the server then waits
     for writability); with `buffer_writes` False (an external event loop drives the server, or a worker thread
-    sends) it waits for the socket instead, at most PARTIAL_MESSAGE_TIMEOUT without progress."""
+    sends) it waits for the socket instead, at most limits.partial_message_timeout without progress."""
 
     __slots__ = ("reader", "messages", "read_error", "msg_start", "outbuf", "out_since", "tls_since",
-                 "buffer_writes")
+                 "buffer_writes", "limits")
 
-    def __init__(self, sock: Any, sock_addr: Any = None) -> None:
+    def __init__(self, sock: Any, sock_addr: Any = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         super().__init__(sock, sock_addr)
+        self.limits = limits
         self.reader = protocol.MessageReader(prehandshake=True)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
         self.read_error: Optional[errors.ProtocolError] = None
@@ -269,7 +252,7 @@ class MuxConnection(ClientConnection):
             return
         last_progress = time.monotonic()
         while view:
-            wait = last_progress + PARTIAL_MESSAGE_TIMEOUT - time.monotonic()
+            wait = last_progress + self.limits.partial_message_timeout - time.monotonic()
             if wait <= 0:
                 raise errors.TimeoutError("sending: timeout (the peer does not read its result)")
             try:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
 
 from . import _svr_memory, config, core, errors, serializers, socketutil
 from ._svr_dispatch import Dispatcher, receive_handshake, receive_request
+from ._svr_limits import ServerLimits
 from ._svr_meta import class_info, is_private_attribute, metadata_of, reset_class_info
 from ._svr_oneway import OnewayRunner
 from ._svr_registry import ObjectRegistry
@@ -29,8 +30,6 @@ log = logging.getLogger("Pyro5.server")
 
 _T = TypeVar("_T")
 _INSTANCE_MODES = ("single", "session", "percall")
-_HOUSEKEEPING_INTERVAL = 1.0
-_ONEWAY_JOIN_TIMEOUT = 5.0      # close() waits this long for running/queued oneway calls
 
 
 # --------------------------------------------------------------------------------------------- decorators
@@ -237,6 +236,7 @@ class Daemon:
                 if unixsocket:
                     raise ValueError("cannot use nathost together with unixsocket")
         self._closed = False
+        self.limits = ServerLimits()     # the socket server's timeouts and bounds (see Pyro5._svr_limits)
         self._registry = ObjectRegistry()
         self.methodcall_error_handler: Callable = _default_methodcall_error_handler
         self._streams = StreamRegistry()
@@ -347,7 +347,7 @@ class Daemon:
         if server is not None:
             log.debug("daemon %s closing", self.locationStr)
             server.close()
-        self._oneway.close(join_timeout=_ONEWAY_JOIN_TIMEOUT)
+        self._oneway.close(join_timeout=self.limits.oneway_join_timeout)
 
     def __enter__(self) -> "Daemon":
         if self._closed:
@@ -523,7 +523,7 @@ class Daemon:
     def _housekeeping(self) -> None:
         """Called periodically by the socket servers' loops."""
         now = time.monotonic()
-        if now - self._last_housekeeping < _HOUSEKEEPING_INTERVAL:
+        if now - self._last_housekeeping < self.limits.housekeeping_interval:
             return
         if not self._housekeeping_lock.acquire(blocking=False):
             return
@@ -629,6 +629,7 @@ def _init_unusable(daemon: Daemon) -> None:
     daemon._shutting_down.set()
     daemon._streams = StreamRegistry()
     daemon._oneway = OnewayRunner(1)
+    daemon.limits = ServerLimits()
 
 
 def _unusable_daemon(classname: str, data: dict) -> Daemon:

@@ -10,7 +10,7 @@ import selectors
 import socket
 from typing import Any, Callable, Optional
 
-from . import config, errors, protocol
+from . import errors, protocol
 from ._svr_common import ServerControl, Wakeup, comm_timeout
 from ._svr_conn import ThreadConnection
 from ._svr_dispatch import answer_message
@@ -39,7 +39,8 @@ class SocketServer_ExistingConnection(ServerControl):
         self.daemon = daemon
         self.sock = connected_socket
         connected_socket.settimeout(comm_timeout())
-        self.conn = ThreadConnection(connected_socket, idle_timeout=comm_timeout(), keep_open=True)
+        self.conn = ThreadConnection(connected_socket, idle_timeout=comm_timeout(), keep_open=True,
+                                     limits=daemon.limits)
         self.conn.reader.prehandshake = False   # (the connection counts as established)
         self.conn.handshaked = True
         if self.conn.sock_addr in ("", None):
@@ -54,7 +55,7 @@ class SocketServer_ExistingConnection(ServerControl):
 
     def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
         log.debug("existing connection server requestloop")
-        poll = min(max(float(config.POLLTIMEOUT or 1.0), 0.05), 1.0)
+        poll = self.daemon.limits.poll_interval()
         while self.conn is not None and not self.shutting_down and loopCondition():
             try:
                 events = self.selector.select(poll)  # type: ignore[union-attr]

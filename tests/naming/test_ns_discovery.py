@@ -54,8 +54,8 @@ def test_broadcast_responder_answers(bcserver):
 def test_broadcast_responder_in_its_own_thread(start_ns):
     rn = start_ns()
     bc = BroadcastServer(rn.uri, bchost="127.0.0.1", bcport=0)
-    t = threading.Thread(target=bc.runInThread, daemon=True)
-    t.start()
+    t = bc.runInThread()     # returns at once, serving in a thread of its own (as the original)
+    assert t.is_alive()
     try:
         assert _ask(bc.getPort(), b"GET_NSURI") == str(rn.uri).encode()
     finally:

@@ -39,8 +39,7 @@ def test_ipv6_broadcast_responder(start_ns):
     rn = start_ns(host="::1")
     with BroadcastServer(rn.uri, bchost="::1", bcport=0, ipv6=True) as bc:
         assert bc.locationStr == "[::1]:%d" % bc.getPort()
-        t = threading.Thread(target=bc.runInThread, daemon=True)
-        t.start()
+        t = bc.runInThread()     # returns at once, serving in a thread of its own (as the original)
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
             s.settimeout(3)
             s.sendto(b"GET_NSURI", ("::1", bc.getPort()))

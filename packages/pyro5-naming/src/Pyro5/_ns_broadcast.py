@@ -35,7 +35,7 @@ class BroadcastServer:
     Every datagram that is exactly ``b"GET_NSURI"`` gets the name server's uri as reply (utf-8 text);
     anything else is ignored. When the name server listens on all interfaces (0.0.0.0 or ::) the reply
     carries the address of the interface that faces the asking client instead of the unspecified address.
-    Serve it with :meth:`runInThread`, or combine it into a daemon's request loop
+    Serve it with :meth:`runInThread` (which starts its own thread), or combine it into a daemon's request loop
     (``daemon.combine(bcserver)``) since it has ``sockets`` and ``events()``.
     """
 
@@ -112,8 +112,14 @@ class BroadcastServer:
         except OSError as x:
             log.warning("broadcast responder could not reply to %s: %s", sender, x)
 
-    def runInThread(self) -> None:
-        """Serve requests until close() is called (run this in a thread of its own)."""
+    def runInThread(self) -> threading.Thread:
+        """Start serving requests in a daemon thread of its own, until close() is called, and return at once
+        (as the original 5.15 does); the thread is returned."""
+        thread = threading.Thread(target=self._serve, name="Pyro5-broadcast-responder", daemon=True)
+        thread.start()
+        return thread
+
+    def _serve(self) -> None:
         log.debug("broadcast responder loop starts")
         while self.running:
             try:

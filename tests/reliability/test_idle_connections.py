@@ -122,7 +122,9 @@ def test_pool_bounds_concurrent_requests_and_queues_the_rest(start_daemon, servi
             c.connect("service")
         seqs = [c.send_call("service", "hold", (i,)) for i, c in enumerate(clients)]
         wait_for(lambda: service.calls == 4)
-        assert rd.daemon.transportServer.pool.num_queued == 8
+        # (the other 8 requests reach the queue as the selector reads them: wait for all of them)
+        wait_for(lambda: rd.daemon.transportServer.pool.num_queued == 8)
+        assert service.calls == 4 and rd.daemon.transportServer.pool.num_busy == 4
         service.gate.set()
         for i, (c, seq) in enumerate(zip(clients, seqs, strict=True)):
             msg, data = c.receive()

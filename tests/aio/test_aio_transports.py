@@ -140,3 +140,31 @@ def test_lost_daemon_fails_the_calls_in_flight_and_the_proxy_reconnects():
         run(main())
     finally:
         peer.stop()
+
+
+def test_idle_connections_closed_by_a_restarted_daemon_are_replaced():
+    first = start_peer(kind="ours")
+    port = first.port
+    second = None
+    try:
+        async def main():
+            nonlocal second
+            async with AsyncProxy(first.uri()) as p:
+                assert await asyncio.gather(*(p.add(i, 0) for i in range(20))) == list(range(20))
+                old = list(p._pool.connections)
+                assert len(old) == Pyro5.config.ASYNC_POOL_SIZE
+                first.stop()
+                for _ in range(500):        # the reader tasks see the daemon close the connections
+                    if not any(c.alive for c in old):
+                        break
+                    await asyncio.sleep(0.01)
+                assert not any(c.alive for c in old)
+                second = start_peer(kind="ours", port=port)
+                assert await asyncio.gather(*(p.add(i, 1) for i in range(20))) == [i + 1 for i in range(20)]
+                assert p._pool.connections and not set(p._pool.connections) & set(old)
+                assert len(p._pool.connections) <= Pyro5.config.ASYNC_POOL_SIZE
+        run(main())
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()

@@ -209,6 +209,9 @@ class ConnectionPool:
                     return wanted
                 queue = wanted.waiters
             else:
+                if not all(conn.alive for conn in self.connections):
+                    # (idle connections the daemon closed: a leased one goes when it is freed)
+                    self.connections = [conn for conn in self.connections if conn.alive or conn.leased]
                 for conn in self.connections:
                     if not conn.leased and conn.alive:
                         conn.leased = True

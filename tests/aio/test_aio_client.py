@@ -488,3 +488,22 @@ def test_serialized_blob_and_large_data(peer, serializer):
             assert data == "x" * size
             assert await p.upload("y" * size) == size
     run(main())
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_max_retries_after_a_lost_connection(peer, retries):
+    Pyro5.config.ASYNC_POOL_SIZE = 1
+
+    async def main():
+        async with AsyncProxy(peer.uri()) as p:
+            p._pyroMaxRetries = retries
+            task, conn = await _one_connection_call_in_flight(p, p.sleep(0.2))
+            conn.writer.transport.abort()       # the connection breaks while the call waits for its reply
+            if retries:
+                assert await task == 0.2        # sent again over a new connection
+                assert p._pool.connections and p._pool.connections[0] is not conn
+            else:
+                with pytest.raises(Pyro5.errors.ConnectionClosedError):
+                    await task
+            assert await p.add(1, 1) == 2
+    run(main())

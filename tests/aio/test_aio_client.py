@@ -507,3 +507,15 @@ def test_max_retries_after_a_lost_connection(peer, retries):
                     await task
             assert await p.add(1, 1) == 2
     run(main())
+
+
+def test_async_proxy_as_an_argument_arrives_as_a_proxy(peer, serializer):
+    if serializer == "marshal":
+        pytest.skip("marshal can't carry a proxy")
+    if peer.settings["name"] == "multiplex":
+        pytest.skip("a multiplex daemon can't serve a call to itself from inside a call")
+
+    async def main():
+        async with AsyncProxy(peer.uri()) as p, AsyncProxy(peer.uri("plain")) as plain:
+            assert await p.call_back(plain, 20, 22) == 1042     # the daemon calls plain.add(20, 22) itself
+    run(main())

@@ -79,9 +79,16 @@ class AsyncProxy:
         proxy._pyroHandshake, proxy._pyroSerializer = handshake, serializer
         return proxy
 
+    # passed as an argument (or returned), an AsyncProxy travels as a proxy ("Pyro5.client.Proxy", the same
+    # state): the receiving side gets a Proxy for the same object
+    __pyro_class__ = "Pyro5.client.Proxy"
+
     def __getstate__(self) -> tuple:
         return (str(self._pyroUri), tuple(self._pyroOneway), tuple(self._pyroMethods), tuple(self._pyroAttrs),
                 self._pyroHandshake, self._pyroSerializer)
+
+    def __pyro_state__(self) -> tuple:
+        return self.__getstate__()
 
     # ------------------------------------------------------------------------------------ python protocol
 

@@ -519,3 +519,13 @@ def test_async_proxy_as_an_argument_arrives_as_a_proxy(peer, serializer):
         async with AsyncProxy(peer.uri()) as p, AsyncProxy(peer.uri("plain")) as plain:
             assert await p.call_back(plain, 20, 22) == 1042     # the daemon calls plain.add(20, 22) itself
     run(main())
+
+
+def test_one_proxy_in_consecutive_event_loops(peer):
+    p = AsyncProxy(peer.uri())
+    assert asyncio.run(asyncio.wait_for(p.add(1, 2), TIMEOUT)) == 3
+    (first,) = p._pool.connections
+    assert not first.alive           # the loop's end cancelled its reader task: the connection is closed
+    assert asyncio.run(asyncio.wait_for(p.add(3, 4), TIMEOUT)) == 7
+    assert p._pool.connections and p._pool.connections[0] is not first
+    run(p._pyroRelease())

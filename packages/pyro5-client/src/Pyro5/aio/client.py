@@ -13,9 +13,9 @@ How it reads::
         x = await p.value                           # a remote attribute (property)
         await p._pyroSetAttr("value", 42)           # setting one (`p.value = 42` cannot be awaited)
 
-An AsyncProxy belongs to the event loop it is first used on. Concurrent calls from many tasks: every daemon today
-runs one call at a time per connection, so the proxy opens up to config.ASYNC_POOL_SIZE connections on demand and
-each call leases one (the others wait their turn, in order). A cancelled or timed out call leaves its connection
+An AsyncProxy is used by one event loop at a time (its connections close when that loop ends). Concurrent calls
+from many tasks: every daemon today runs one call at a time per connection, so the proxy opens up to
+config.ASYNC_POOL_SIZE connections on demand and each call leases one (the others wait their turn, in order). A cancelled or timed out call leaves its connection
 to the late reply, which is dropped by its seq; the connection stays in sync and usable.
 """
 from __future__ import annotations

@@ -73,6 +73,9 @@ def test_api_reference_is_generated_from_docstrings(site: tuple[Path, subprocess
     server = (out / "api" / "server.html").read_text()
     for name in ("Pyro5.server.Daemon", "Pyro5.server.expose", "Pyro5.server.serve"):
         assert f'id="{name}"' in server, name
+    aio_client = (out / "api" / "aio_client.html").read_text()
+    for name in ("AsyncProxy", "AsyncBatchProxy", "locate_ns", "resolve"):
+        assert f'id="Pyro5.aio.client.{name}"' in aio_client, name
     assert 'id="Pyro5.nameserver.NameServer"' in (out / "api" / "nameserver.html").read_text()
     assert 'id="Pyro5.core.URI"' in (out / "api" / "core.html").read_text()
 

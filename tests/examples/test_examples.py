@@ -190,3 +190,26 @@ def test_eventloop(runner: Runner) -> None:
     assert re.search(r"the clock says \d\d:\d\d:\d\d - ticks so far: \d+", out)
     assert server.stop() == 0                                  # Ctrl-C ends our loop cleanly
     assert server.out[-1] == "stopped"
+
+
+def _check_asyncio_output(out: str) -> None:
+    assert "add(1, 2) = 3" in out
+    assert "1000 concurrent calls, sum of results: 999000" in out
+    assert "quick calls while the slow one runs: [1, 2, 3, 4, 5]" in out
+    assert "slow_square(12) = 144" in out
+    assert "numbers: [0, 1, 2, 3, 4]" in out
+    assert "precision: 2" in out and "precision now: 4 - add(0.12345, 0) = 0.1235" in out
+    assert "slow_square gave up after 0.2 s (asyncio.wait_for)" in out
+    assert "slow_square gave up after 0.2 s (_pyroTimeout)" in out
+    assert "logged by the oneway call: ['hello from asyncio']" in out
+    assert "the proxy still works: add(20, 22) = 42" in out
+
+
+def test_asyncio(runner: Runner) -> None:
+    _, ready = runner.start("asyncio", "server.py")
+    _check_asyncio_output(runner.run("asyncio", "client.py", _uri(ready)).stdout)
+
+
+def test_asyncio_with_name_server(ns_runner: Runner) -> None:
+    ns_runner.start("asyncio", "server.py", "--ns")
+    _check_asyncio_output(ns_runner.run("asyncio", "client.py", "PYRONAME:example.asyncio").stdout)

@@ -43,7 +43,7 @@ PUBLIC_FILES = {
     "pyro5-wire": {"Pyro5/__init__.py", "Pyro5/configure.py", "Pyro5/errors.py", "Pyro5/core.py",
                    "Pyro5/protocol.py", "Pyro5/serializers.py", "Pyro5/socketutil.py", "Pyro5/callcontext.py",
                    "Pyro5/api.py", "Pyro5/check_install.py", "Pyro5/py.typed"},
-    "pyro5-client": {"Pyro5/client.py"},
+    "pyro5-client": {"Pyro5/client.py", "Pyro5/aio/client.py"},
     "pyro5-server": {"Pyro5/server.py", "Pyro5/svr_threads.py", "Pyro5/svr_multiplex.py",
                      "Pyro5/svr_existingconn.py"},
     "pyro5-naming": {"Pyro5/nameserver.py", "Pyro5/nsc.py", "Pyro5/utils/echoserver.py"},
@@ -53,11 +53,11 @@ PUBLIC_FILES = {
 }
 
 # folders in which a distribution may add private files (a name starting with a single "_": modules, assets,
-# private sub-packages). Pyro5/ and Pyro5/utils/ are shared folders: nobody but pyro5-wire ships an __init__.py
-# in Pyro5/, and nobody ships Pyro5/utils/__init__.py.
+# private sub-packages). Pyro5/, Pyro5/utils/ and Pyro5/aio/ are shared folders: nobody but pyro5-wire ships an
+# __init__.py in Pyro5/, and nobody ships Pyro5/utils/__init__.py or Pyro5/aio/__init__.py.
 PRIVATE_DIRS = {
     "pyro5-wire": ["Pyro5/"],
-    "pyro5-client": ["Pyro5/"],
+    "pyro5-client": ["Pyro5/", "Pyro5/aio/"],
     "pyro5-server": ["Pyro5/"],
     "pyro5-naming": ["Pyro5/", "Pyro5/utils/"],
     "pyro5-httpgateway": ["Pyro5/", "Pyro5/utils/"],
@@ -74,7 +74,7 @@ OWNED_TREES = {
 MODULES = {
     "pyro5-wire": ["Pyro5", "Pyro5.configure", "Pyro5.errors", "Pyro5.core", "Pyro5.protocol", "Pyro5.serializers",
                    "Pyro5.socketutil", "Pyro5.callcontext", "Pyro5.api", "Pyro5.check_install"],
-    "pyro5-client": ["Pyro5.client"],
+    "pyro5-client": ["Pyro5.client", "Pyro5.aio.client"],
     "pyro5-server": ["Pyro5.server", "Pyro5.svr_threads", "Pyro5.svr_multiplex", "Pyro5.svr_existingconn"],
     "pyro5-naming": ["Pyro5.nameserver", "Pyro5.nsc", "Pyro5.utils.echoserver"],
     "pyro5-httpgateway": ["Pyro5.utils.httpgateway"],

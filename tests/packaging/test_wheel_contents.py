@@ -67,6 +67,7 @@ def test_only_wire_ships_package_init_and_py_typed(wheel_files):
         assert ("Pyro5/__init__.py" in files) == expected, dist
         assert ("Pyro5/py.typed" in files) == expected, dist
         assert "Pyro5/utils/__init__.py" not in files, f"{dist} ships Pyro5/utils/__init__.py (a shared folder)"
+        assert "Pyro5/aio/__init__.py" not in files, f"{dist} ships Pyro5/aio/__init__.py (a shared folder)"
         stray_typed = [f for f in files if f.endswith("py.typed") and f != "Pyro5/py.typed"]
         assert not stray_typed, f"{dist}: {stray_typed}"
 

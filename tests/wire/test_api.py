@@ -25,6 +25,8 @@ LAZY = [
     ("Proxy", "Pyro5.client", "pyro5-client"),
     ("BatchProxy", "Pyro5.client", "pyro5-client"),
     ("SerializedBlob", "Pyro5.client", "pyro5-client"),
+    ("AsyncProxy", "Pyro5.aio.client", "pyro5-client"),
+    ("AsyncBatchProxy", "Pyro5.aio.client", "pyro5-client"),
     ("Daemon", "Pyro5.server", "pyro5-server"),
     ("DaemonObject", "Pyro5.server", "pyro5-server"),
     ("expose", "Pyro5.server", "pyro5-server"),
@@ -121,6 +123,27 @@ def test_from_import_keeps_the_hint_in_a_process_without_the_server():
         "MNF Pyro5.api.expose needs pyro5-server: pip install pyro5-server",
         "MNF Pyro5.api.start_ns needs pyro5-naming: pip install pyro5-naming",
     ]
+
+
+def test_missing_shared_folder_gives_the_hint_too():
+    """Without pyro5-client there may be no Pyro5/aio/ folder at all: the import fails on Pyro5.aio itself."""
+    code = textwrap.dedent("""
+        import sys
+        class Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name == "Pyro5.aio" or name.startswith("Pyro5.aio."):
+                    raise ModuleNotFoundError("No module named %r" % name, name="Pyro5.aio")
+                return None
+        sys.meta_path.insert(0, Blocker())
+        try:
+            from Pyro5.api import AsyncProxy
+        except ModuleNotFoundError as x:
+            print("MNF", x)
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["MNF Pyro5.api.AsyncProxy needs pyro5-client: pip install pyro5-client"]
 
 
 def test_other_import_errors_are_not_masked(monkeypatch, tmp_path):

@@ -62,6 +62,7 @@ MANUAL_NAMES = {name for name, _, _ in DEFAULTS}
 # items of ours beyond the manual's table (listed on the differences page)
 OUR_ITEMS = [
     ("MAX_PREHANDSHAKE_SIZE", int, 64 * 1024),     # what a connection may send before its handshake
+    ("ASYNC_POOL_SIZE", int, 4),                   # connections of one AsyncProxy (issue 10)
 ]
 DEFAULTS += OUR_ITEMS
 ALL_NAMES = {name for name, _, _ in DEFAULTS}

@@ -23,6 +23,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Proxy": ("Pyro5.client", "pyro5-client"),
     "BatchProxy": ("Pyro5.client", "pyro5-client"),
     "SerializedBlob": ("Pyro5.client", "pyro5-client"),
+    "AsyncProxy": ("Pyro5.aio.client", "pyro5-client"),
+    "AsyncBatchProxy": ("Pyro5.aio.client", "pyro5-client"),
     "Daemon": ("Pyro5.server", "pyro5-server"),
     "DaemonObject": ("Pyro5.server", "pyro5-server"),
     "expose": ("Pyro5.server", "pyro5-server"),
@@ -40,6 +42,8 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 if TYPE_CHECKING:  # the real types for type checkers; at run time these names are resolved lazily below
+    from .aio.client import AsyncBatchProxy as AsyncBatchProxy
+    from .aio.client import AsyncProxy as AsyncProxy
     from .client import BatchProxy as BatchProxy
     from .client import Proxy as Proxy
     from .client import SerializedBlob as SerializedBlob
@@ -60,7 +64,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time these names a
 
 __all__ = [
     "config", "current_context", "errors", "URI", "locate_ns", "resolve", "type_meta",
-    "Proxy", "BatchProxy", "SerializedBlob",
+    "Proxy", "BatchProxy", "SerializedBlob", "AsyncProxy", "AsyncBatchProxy",
     "Daemon", "DaemonObject", "expose", "oneway", "behavior", "callback", "serve",
     "start_ns", "start_ns_loop",
     "SerializerBase", "register_class_to_dict", "register_dict_to_class", "unregister_class_to_dict",
@@ -77,7 +81,8 @@ def __getattr__(name: str) -> Any:
     try:
         module = importlib.import_module(modulename)
     except ModuleNotFoundError as x:
-        if x.name == modulename:
+        if x.name and (modulename == x.name or modulename.startswith(x.name + ".")):
+            # (the module, or the shared folder it lives in, e.g. Pyro5.aio when no distribution ships one)
             raise ModuleNotFoundError("Pyro5.api.%s needs %s: pip install %s" % (name, distribution, distribution),
                                       name=modulename) from None
         raise

@@ -96,10 +96,9 @@ def test_thousand_idle_proxies_and_new_clients_coexist(start_daemon, service):
             c.close()
 
 
-def test_silent_sockets_hold_no_worker_and_are_closed_after_the_handshake_limit(start_daemon, service, monkeypatch):
-    from Pyro5 import _svr_conn
-    monkeypatch.setattr(_svr_conn, "HANDSHAKE_TIMEOUT", 1.0)
+def test_silent_sockets_hold_no_worker_and_are_closed_after_the_handshake_limit(start_daemon, service):
     rd = _thread_server(start_daemon, service, THREADPOOL_SIZE=4, THREADPOOL_SIZE_MIN=1)
+    rd.daemon.limits.handshake_timeout = 1.0
     silent = [socket.create_connection(rd.address, timeout=10) for _ in range(200)]
     try:
         wait_for(lambda: len(rd.daemon.transportServer.connections) == 200)
@@ -135,10 +134,9 @@ def test_pool_bounds_concurrent_requests_and_queues_the_rest(start_daemon, servi
             c.close()
 
 
-def test_full_queue_gives_a_clear_error(start_daemon, service, monkeypatch):
-    from Pyro5 import svr_threads
-    monkeypatch.setattr(svr_threads, "MAX_QUEUED_REQUESTS", 2)
+def test_full_queue_gives_a_clear_error(start_daemon, service):
     rd = _thread_server(start_daemon, service, THREADPOOL_SIZE=2, THREADPOOL_SIZE_MIN=1)
+    rd.daemon.limits.max_queued_requests = 2
     rd.daemon.transportServer.pool.max_queued = 2
     clients = [RawClient(rd.address, timeout=20) for _ in range(5)]
     try:

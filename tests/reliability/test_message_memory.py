@@ -166,8 +166,6 @@ def test_prehandshake_compressed_message_is_bounded_by_the_small_limit():
 
 # --- the servers' side -------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the servers' enforcement of MAX_PREHANDSHAKE_SIZE belongs to pyro5-server "
-                                       "(issue 16 item 6): remove this marker when it is in")
 @pytest.mark.parametrize("servertype", ["thread", "multiplex"])
 def test_daemon_refuses_a_big_message_before_the_handshake(servertype):
     pytest.importorskip("Pyro5.server")

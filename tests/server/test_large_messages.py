@@ -14,7 +14,7 @@ import zlib
 import pytest
 
 import Pyro5
-from Pyro5 import _svr_conn, protocol, serializers
+from Pyro5 import protocol, serializers
 from tests._support.certs import make_certs
 from tests.server._helpers import RawClient, frame, wait_for
 from tests.server._objects import Thing
@@ -96,10 +96,10 @@ def test_large_compressed_message(servertype, start_daemon):
         assert msg.seq == 3 and result == blob
 
 
-def test_stall_in_the_middle_of_a_large_message(servertype, start_daemon, monkeypatch):
-    monkeypatch.setattr(_svr_conn, "PARTIAL_MESSAGE_TIMEOUT", 0.5)
+def test_stall_in_the_middle_of_a_large_message(servertype, start_daemon):
     Pyro5.config.POLLTIMEOUT = 0.1
     rd = start_daemon()
+    rd.daemon.limits.partial_message_timeout = 0.5
     rd.daemon.register(Thing, "thing")
     with RawClient(rd.address, serializer="marshal") as stalled, RawClient(rd.address) as other:
         stalled.connect("thing")

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import Pyro5
-from Pyro5 import _svr_conn, protocol
+from Pyro5 import protocol
 from Pyro5.server import expose
 from tests._support.certs import make_certs
 from tests.server._helpers import RawClient, frame, wait_for
@@ -107,10 +107,10 @@ def test_stalled_partial_message_does_not_block_others(servertype, start_daemon,
 
 
 @pytest.mark.parametrize("stall", sorted(STALLS))
-def test_stalled_partial_message_is_dropped_idle_stays(servertype, start_daemon, monkeypatch, stall):
-    monkeypatch.setattr(_svr_conn, "PARTIAL_MESSAGE_TIMEOUT", 0.5)
+def test_stalled_partial_message_is_dropped_idle_stays(servertype, start_daemon, stall):
     Pyro5.config.POLLTIMEOUT = 0.1
     rd = start_daemon()
+    rd.daemon.limits.partial_message_timeout = 0.5
     rd.daemon.register(Thing, "thing")
     handshake, data = STALLS[stall]
     with RawClient(rd.address) as idle, RawClient(rd.address) as stalled:
@@ -125,10 +125,10 @@ def test_stalled_partial_message_is_dropped_idle_stays(servertype, start_daemon,
         assert idle.result("thing", "add", 2, 3) == 5, "an idle connection must stay"
 
 
-def test_slow_but_steady_message_gets_through(servertype, start_daemon, monkeypatch):
+def test_slow_but_steady_message_gets_through(servertype, start_daemon):
     """A message that arrives in pieces (within the limit) is served, byte by byte too."""
-    monkeypatch.setattr(_svr_conn, "PARTIAL_MESSAGE_TIMEOUT", 2.0)
     rd = start_daemon()
+    rd.daemon.limits.partial_message_timeout = 2.0
     rd.daemon.register(Thing, "thing")
     with RawClient(rd.address) as c:
         c.connect("thing")
@@ -177,11 +177,11 @@ def test_garbage_and_oversized_still_get_clear_errors(servertype, start_daemon):
     _keeps_answering(rd.address)
 
 
-def test_tls_peer_that_never_handshakes(servertype, start_daemon, certs, monkeypatch):
-    monkeypatch.setattr(_svr_conn, "PARTIAL_MESSAGE_TIMEOUT", 1.0)
+def test_tls_peer_that_never_handshakes(servertype, start_daemon, certs):
     Pyro5.config.POLLTIMEOUT = 0.1
     _ssl_server(certs)
     rd = start_daemon()
+    rd.daemon.limits.partial_message_timeout = 1.0
     rd.daemon.register(Thing, "thing")
     silent = _raw_socket(rd.address)
     half = _raw_socket(rd.address)
@@ -208,14 +208,14 @@ def test_tls_partial_message_after_handshake(servertype, start_daemon, certs):
 
 
 @pytest.mark.parametrize("use_ssl", [False, True], ids=["plain", "tls"])
-def test_peer_not_reading_big_result(servertype, start_daemon, certs, monkeypatch, use_ssl):
-    monkeypatch.setattr(_svr_conn, "PARTIAL_MESSAGE_TIMEOUT", 1.0)
+def test_peer_not_reading_big_result(servertype, start_daemon, certs, use_ssl):
     Pyro5.config.POLLTIMEOUT = 0.1
     kwargs = {}
     if use_ssl:
         _ssl_server(certs)
         kwargs["ssl_context"] = _ssl_context(certs)
     rd = start_daemon()
+    rd.daemon.limits.partial_message_timeout = 1.0
     rd.daemon.register(Thing, "thing")
     rd.daemon.register(Big, "big")
     with RawClient(rd.address, **kwargs) as lazy:
@@ -258,16 +258,15 @@ def test_many_idle_sockets_dont_block_multiplex(start_daemon):
             s.close()
 
 
-def test_threadpool_refusal_is_clear_when_full_of_silent_sockets(start_daemon, monkeypatch):
+def test_threadpool_refusal_is_clear_when_full_of_silent_sockets(start_daemon):
     """THREADPOOL_SIZE silent sockets occupy the workers: a new client gets a clear refusal, and once the
     silent ones are dropped (connect message limit) the server serves again."""
-    from Pyro5 import _svr_conn
-    monkeypatch.setattr(_svr_conn, "HANDSHAKE_TIMEOUT", 1.0)
     Pyro5.config.SERVERTYPE = "thread"
     Pyro5.config.THREADPOOL_PER_CONNECTION = True     # (else silent sockets hold no worker at all)
     Pyro5.config.THREADPOOL_SIZE = 3
     Pyro5.config.THREADPOOL_SIZE_MIN = 1
     rd = start_daemon()
+    rd.daemon.limits.handshake_timeout = 1.0
     rd.daemon.register(Thing, "thing")
     silent = [_raw_socket(rd.address) for _ in range(3)]
     try:

@@ -110,3 +110,25 @@ def test_thin_proxy_talks_to_original_daemon():
     assert out["sub"] == 1002 and out["pyroname"] == 10 and out["lookup"] == peer.uri("thing")
     assert "Pyro5.client" in out["modules"]
     assert not [m for m in out["modules"] if m.startswith(("Pyro5.server", "Pyro5.nameserver", "Pyro5.svr_"))]
+
+
+def test_thin_client_receives_the_daemon_placeholder():
+    # the original sends a Daemon that ends up in a result as this empty placeholder (the four forms below are
+    # what Pyro5 5.15 produces); pyro5-wire recreates it without pyro5-server, as an unusable stand-in
+    p = run_thin('''
+        import sys
+        from Pyro5 import serializers
+        forms = {
+            "serpent": b"# serpent utf-8 python3.2\\n{'__class__':'Pyro5.server.Daemon','state':()}",
+            "json": b'{"__class__": "Pyro5.server.Daemon", "state": []}',
+            "marshal": b'{\\xda\\t__class__z\\x13Pyro5.server.Daemon\\xda\\x05state\\xa9\\x000',
+            "msgpack": b'\\x82\\xa9__class__\\xb3Pyro5.server.Daemon\\xa5state\\x90',
+        }
+        for name, data in forms.items():
+            obj = serializers.serializers[name].loads(data)
+            assert type(obj) is serializers.UnusableDaemon, (name, obj)
+            assert "unusable" in repr(obj)
+        assert not any(m.startswith(("Pyro5.server", "Pyro5._svr")) for m in sys.modules)
+        print("ok")
+    ''')
+    assert p.stdout.strip() == "ok"

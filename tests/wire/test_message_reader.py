@@ -472,3 +472,4 @@ def test_either_module_may_be_imported_first(first):
             "print(len(r.feed(p.SendingMessage(p.MSG_PING, 0, 0, 42, b'ping').data)))" % first)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, text=True)
     assert (out.returncode, out.stdout.strip()) == (0, "1"), out.stderr
+

@@ -1,7 +1,7 @@
 """Giving memory back to the operating system after bursts of large messages (glibc).
 
 The socket servers receive large messages in a way that keeps glibc's malloc at its largest heap thresholds
-(see _svr_conn._settle_allocator: that avoids a page fault per 4 KiB of every large upload). The price is that
+(see _wire_reader._settle_allocator: that avoids a page fault per 4 KiB of every large upload). The price is that
 freed memory stays in the heaps: after a burst (many concurrent large calls, each worker thread with a heap
 arena of its own) the process would keep hundreds of MiB resident. So a large transfer is noted here, and once
 TRIM_DELAY seconds have passed without one, the daemon's housekeeping asks malloc to return its free memory

@@ -4,7 +4,7 @@ As in Pyro5 5.15: every client connection gets a worker thread from the pool for
 (programs that keep per-connection state in thread-locals rely on that). When all THREADPOOL_SIZE workers are
 taken, a new connection is refused with a CONNECTFAIL message that says so (the proxy raises
 CommunicationError). A connection must send its connect message within the handshake time limit, and a message
-that has started must be completed in time (see _svr_conn.PARTIAL_MESSAGE_TIMEOUT), so a client that stalls
+that has started must be completed in time (see _svr_limits: partial_message_timeout), so a client that stalls
 mid-message can't hold a worker forever; a client idle between calls keeps its worker (COMMTIMEOUT limits that).
 """
 from __future__ import annotations
@@ -14,17 +14,17 @@ import socket
 import threading
 from typing import Any, Optional
 
-from . import _svr_conn, config, errors
+from . import config, errors
 from ._svr_common import ClientConnection, close_socket, comm_timeout, wrap_ssl
 from ._svr_conn import ThreadConnection
+from ._svr_dispatch import answer_message
+from ._svr_limits import ServerLimits
 from ._svr_pool import Pool, PoolError
 
 __all__ = ["PerConnectionServing"]
 
 log = logging.getLogger("Pyro5.threadpoolserver")
 
-_MAX_REFUSERS = 16          # concurrent threads telling clients that the server is busy
-_REFUSE_TIMEOUT = 3.0
 
 
 class PerConnectionServing:
@@ -34,11 +34,12 @@ class PerConnectionServing:
     pool: Optional[Pool]
     shutting_down: bool
     _ssl_context: Any
+    limits: ServerLimits
 
     def _init_per_connection(self) -> None:
         self._pc_connections: set[ClientConnection] = set()
         self._pc_lock = threading.Lock()
-        self._refusers = threading.BoundedSemaphore(_MAX_REFUSERS)
+        self._refusers = threading.BoundedSemaphore(self.limits.max_refusers)
 
     def _accept_per_connection(self, csock: socket.socket, caddr: Any) -> None:
         csock.setblocking(True)
@@ -59,7 +60,7 @@ class PerConnectionServing:
 
         def refuse() -> None:
             try:
-                csock.settimeout(_REFUSE_TIMEOUT)
+                csock.settimeout(self.limits.refuse_timeout)
                 sock = wrap_ssl(csock, self._ssl_context) if self._ssl_context else csock
                 conn = ClientConnection(sock, caddr)
                 self.daemon._handshake(conn, denied_reason=message)
@@ -79,21 +80,27 @@ class PerConnectionServing:
             sock: Any = csock
             if self._ssl_context:
                 try:
-                    sock = wrap_ssl(csock, self._ssl_context, _svr_conn.PARTIAL_MESSAGE_TIMEOUT)
+                    sock = wrap_ssl(csock, self._ssl_context, self.limits.partial_message_timeout)
                 except Exception as x:
                     log.warning("SSL handshake with %s failed: %s", caddr, x)
                     return
             idle_timeout = comm_timeout()
             # a silent client must not hold a worker forever: the connect message must come within a limit
-            conn = ThreadConnection(sock, caddr, _svr_conn.handshake_limit())
+            conn = ThreadConnection(sock, caddr, self.limits.handshake_limit(), limits=self.limits)
             with self._pc_lock:
                 if self.shutting_down:
                     return
                 self._pc_connections.add(conn)
-            if not daemon._handshake(conn):
+            try:
+                first: Any = conn.read_message()
+            except errors.ProtocolError as x:
+                first = x
+            except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+                log.debug("client %s went away during handshake: %s", caddr, x)
+                return
+            if not answer_message(daemon.dispatcher, conn, first):
                 return
             conn.idle_timeout = idle_timeout
-            conn.handshaked = True
             self._serve_requests(conn)
         finally:
             if conn is not None:
@@ -106,12 +113,15 @@ class PerConnectionServing:
                 close_socket(csock)
 
     def _serve_requests(self, conn: ThreadConnection) -> None:
-        handle = self.daemon.handleRequest
+        dispatcher = self.daemon.dispatcher
         caddr = conn.sock_addr
         while not self.shutting_down:
-            conn.begin_message()    # idle between messages is fine; a started message has a deadline
             try:
-                handle(conn)
+                try:
+                    msg: Any = conn.read_message()   # (idle between messages is fine; a started one has a deadline)
+                except errors.ProtocolError as x:
+                    msg = x
+                answer_message(dispatcher, conn, msg)
             except errors.ConnectionClosedError:
                 log.debug("disconnected %s", caddr)
                 return

@@ -3,18 +3,12 @@
 - `AutoProxy`: stand-in for a `Pyro5.client.Proxy` of a registered object (autoproxying of results). It
   serializes exactly like the original's Proxy: ``{"__class__": "Pyro5.client.Proxy", "state": (uri,
   oneway, methods, attrs, handshake, serializer)}``.
-- `SerializedBlob`: what a method receives when the caller sent a SerializedBlob (FLAGS_KEEPSERIALIZED):
-  ``info`` plus the still-serialized call payload; ``deserialized()`` decodes it on demand. The attribute
-  layout (``info``, ``_data`` = the received message, ``_contains_blob`` = True) lets a client forward it
-  unchanged to another server (dispatchers).
-- `ExceptionWrapper`: marks an exception inside a batch result list (wire class "Pyro5.core._ExceptionWrapper").
+(A method that the caller sent a SerializedBlob gets pyro5-wire's `Pyro5._serialized_blob.SerializedBlob`; an
+exception inside a batch result list is a `Pyro5.core._ExceptionWrapper`, which pyro5-wire serializes.)
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from . import errors, serializers
 
 log = logging.getLogger("Pyro5.server")
 
@@ -33,39 +27,3 @@ class AutoProxy:
 
     def __repr__(self) -> str:
         return "<autoproxy for %s>" % self._state[0]
-
-
-class SerializedBlob:
-    """A serialized call argument that is only deserialized when asked (see the manual's blob-dispatch)."""
-
-    def __init__(self, info: Any, data: Any, is_blob: bool = False) -> None:
-        self.info = info
-        self._data = data
-        self._contains_blob = is_blob
-
-    def deserialized(self) -> Any:
-        """Deserializes the blob and returns the original data (the arguments the caller wrapped)."""
-        if not self._contains_blob:
-            return self._data
-        msg = self._data
-        serializer = serializers.serializers_by_id.get(msg.serializer_id)
-        if serializer is None:
-            raise errors.SerializeError("cannot deserialize blob: serializer id %d is not available here"
-                                        % msg.serializer_id)
-        _, _, vargs, _ = serializer.loadsCall(msg.data)
-        return vargs
-
-    def __repr__(self) -> str:
-        return "<%s.%s info=%r>" % (self.__module__, self.__class__.__name__, self.info)
-
-
-class ExceptionWrapper:
-    """An exception that occurred in one call of a batch (the batch stops there)."""
-
-    __slots__ = ("exception",)
-
-    def __init__(self, exception: BaseException) -> None:
-        self.exception = exception
-
-    def __repr__(self) -> str:
-        return "<ExceptionWrapper %r>" % (self.exception,)

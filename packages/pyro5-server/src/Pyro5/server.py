@@ -9,17 +9,18 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-import marshal
 import threading
 import time
-import weakref
 from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
 
-from . import _svr_memory, config, core, errors, protocol, serializers, socketutil
+from . import _svr_memory, config, core, errors, serializers, socketutil
+from ._svr_dispatch import Dispatcher, receive_handshake, receive_request
+from ._svr_limits import ServerLimits
 from ._svr_meta import class_info, is_private_attribute, metadata_of, reset_class_info
-from ._svr_pool import Pool, PoolError
-from ._svr_streams import StreamRegistry, is_iterator
-from ._svr_wireobjs import AutoProxy, ExceptionWrapper, SerializedBlob
+from ._svr_oneway import OnewayRunner
+from ._svr_registry import ObjectRegistry
+from ._svr_streams import StreamRegistry
+from ._svr_wireobjs import AutoProxy
 from .callcontext import current_context
 
 __all__ = ["Daemon", "DaemonObject", "expose", "oneway", "behavior", "callback", "serve", "is_private_attribute",
@@ -29,9 +30,6 @@ log = logging.getLogger("Pyro5.server")
 
 _T = TypeVar("_T")
 _INSTANCE_MODES = ("single", "session", "percall")
-_MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
-_HOUSEKEEPING_INTERVAL = 1.0
-_ONEWAY_JOIN_TIMEOUT = 5.0      # close() waits this long for running/queued oneway calls
 
 
 # --------------------------------------------------------------------------------------------- decorators
@@ -194,12 +192,6 @@ def _autoproxy(obj: Any) -> Any:
     return AutoProxy(str(daemon.uriFor(object_id)), tuple(info.oneway), tuple(info.methods), tuple(info.attrs))
 
 
-def _exception_wrapper_to_dict(wrapper: ExceptionWrapper) -> dict:
-    return {"__class__": "Pyro5.core._ExceptionWrapper", "exception": wrapper.exception}
-
-
-serializers.SerializerBase.register_class_to_dict(ExceptionWrapper, _exception_wrapper_to_dict)
-
 _autoproxy_types: set = set()
 _autoproxy_lock = threading.Lock()
 
@@ -244,11 +236,12 @@ class Daemon:
                 if unixsocket:
                     raise ValueError("cannot use nathost together with unixsocket")
         self._closed = False
-        self.objectsById: dict[str, Any] = {}
+        self.limits = ServerLimits()     # the socket server's timeouts and bounds (see Pyro5._svr_limits)
+        self._registry = ObjectRegistry()
         self.methodcall_error_handler: Callable = _default_methodcall_error_handler
         self._streams = StreamRegistry()
-        self._single_instances: dict[type, Any] = {}
-        self._single_lock = threading.Lock()
+        self._oneway = OnewayRunner(config.THREADPOOL_SIZE)
+        self._dispatcher = Dispatcher(self, plain_annotations=Daemon.annotations)
         self._shutting_down = threading.Event()
         self._loop_stopped = threading.Event()
         self._loop_stopped.set()
@@ -256,38 +249,29 @@ class Daemon:
         self._close_after_loop = False
         self._last_housekeeping = time.monotonic()
         self._housekeeping_lock = threading.Lock()
-        self._oneway_pool: Optional[Pool] = None
-        self._oneway_lock = threading.Lock()
-        servertype = config.SERVERTYPE
-        if connected_socket is not None:
-            from .svr_existingconn import SocketServer_ExistingConnection
-            self.transportServer: Any = SocketServer_ExistingConnection()
-            self.transportServer.init(self, connected_socket)
-        elif servertype == "thread":
-            from .svr_threads import SocketServer_Threadpool
-            self.transportServer = SocketServer_Threadpool()
-            self.transportServer.init(self, host, port, unixsocket)
-        elif servertype == "multiplex":
-            from .svr_multiplex import SocketServer_Multiplex
-            self.transportServer = SocketServer_Multiplex()
-            self.transportServer.init(self, host, port, unixsocket)
-        else:
-            raise errors.PyroError("invalid server type '%s': config.SERVERTYPE must be 'thread' or 'multiplex'"
-                                   % servertype)
+        self.transportServer: Any = _create_transport(self, host, port, unixsocket, connected_socket)
         self.locationStr: str = self.transportServer.locationStr
         log.debug("daemon created on %s - %s (pid %d)", self.locationStr, self.transportServer, _getpid())
-        self.natLocationStr: Optional[str] = None
-        if nathost is not None:
-            if not natport:
-                natport = self.sock.getsockname()[1]
-            if ":" in nathost and not nathost.startswith("["):
-                nathost = "[%s]" % nathost
-            self.natLocationStr = "%s:%d" % (nathost, natport)
+        self.natLocationStr: Optional[str] = None if nathost is None else _nat_location(nathost, natport, self.sock)
         self._pyroHmacKey = None
         pyro_object = interface(self)
         self.register(pyro_object, core.DAEMON_NAME)
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def objectsById(self) -> dict:
+        """the registered objects (and classes) by object id"""
+        return self._registry.objects
+
+    @objectsById.setter
+    def objectsById(self, objects: dict) -> None:
+        self._registry.objects = objects
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """turns a connection's received messages into the responses (see Pyro5._svr_dispatch)"""
+        return self._dispatcher
 
     @property
     def sock(self) -> Any:
@@ -303,6 +287,11 @@ class Daemon:
     def selector(self) -> Any:
         """the multiplexing selector used, if using the multiplex server type"""
         return getattr(self.transportServer, "selector", None)
+
+    @property
+    def streaming_responses(self) -> dict:
+        """the ids of the active item streams (read only view, for diagnostics)"""
+        return {stream_id: None for stream_id in self._streams.ids()}
 
     # ------------------------------------------------------------------ loop control
 
@@ -358,10 +347,7 @@ class Daemon:
         if server is not None:
             log.debug("daemon %s closing", self.locationStr)
             server.close()
-        with self._oneway_lock:
-            pool, self._oneway_pool = self._oneway_pool, None
-        if pool is not None and not pool.close(join_timeout=_ONEWAY_JOIN_TIMEOUT):
-            log.warning("daemon closed while oneway calls are still running (%d threads)", pool.num_workers)
+        self._oneway.close(join_timeout=self.limits.oneway_join_timeout)
 
     def __enter__(self) -> "Daemon":
         if self._closed:
@@ -436,44 +422,8 @@ class Daemon:
             objectId = "obj_" + _uuid_hex()
         if self._closed:
             raise errors.DaemonError("cannot register objects in a closed daemon")
-        if not hasattr(obj_or_class, "__dict__"):
-            raise AttributeError("cannot register %r: Pyro must set the attributes _pyroId and _pyroDaemon on it; "
-                                 "builtin types and classes with __slots__ can't be used (wrap them in a class of "
-                                 "your own)" % (obj_or_class,))
-        own = vars(obj_or_class)
-        if not force:
-            if own.get("_pyroId"):
-                # (as the original: also when the daemon that registered it is closed by now)
-                raise errors.DaemonError("object or class already has a Pyro id: %r (registered as %r); "
-                                         "use force=True to register it again" % (obj_or_class, own["_pyroId"]))
-            if objectId in self.objectsById:
-                raise errors.DaemonError("an object or class is already registered with that id: %r" % objectId)
-        else:
-            previous = own.get("_pyroId")
-            if previous and previous != objectId and self._lookup_raw(previous) is obj_or_class:
-                self.unregister(previous)
-            if objectId in self.objectsById:
-                self.unregister(objectId)
-        try:
-            obj_or_class._pyroId = objectId
-            obj_or_class._pyroDaemon = self
-        except (AttributeError, TypeError):
-            raise AttributeError(
-                "cannot register %r: Pyro must set the attributes _pyroId and _pyroDaemon on it; builtin types "
-                "and classes with __slots__ can't be used (wrap them in a class of your own)" % (obj_or_class,)
-            ) from None
-        if weak:
-            daemon_ref = weakref.ref(self)
-
-            def _gone(_ref: Any, object_id: str = objectId) -> None:
-                daemon = daemon_ref()
-                if daemon is not None and daemon.objectsById.get(object_id) is _ref:
-                    daemon.objectsById.pop(object_id, None)
-                    log.debug("weakly registered object %s was garbage collected: unregistered", object_id)
-            self.objectsById[objectId] = weakref.ref(obj_or_class, _gone)
-        else:
-            self.objectsById[objectId] = obj_or_class
-        _enable_autoproxy(obj_or_class if inspect.isclass(obj_or_class) else type(obj_or_class))
+        self._registry.add(self, obj_or_class, objectId, force, weak)
+        _enable_autoproxy(_class_of(obj_or_class))
         info = class_info(obj_or_class)
         if not (info.methods or info.attrs):
             log.warning("%s %r (id %s) doesn't expose any methods or attributes. Did you forget setting @expose "
@@ -488,39 +438,7 @@ class Daemon:
         """
         if objectOrId is None:
             raise ValueError("object or objectid argument expected")
-        # As the original: by id, the object keeps its _pyroId/_pyroDaemon attributes; by object, they are
-        # removed. An object without _pyroId raises AttributeError, something that can't be registered at all
-        # (no __dict__, e.g. a list) DaemonError.
-        objectId: Any
-        if isinstance(objectOrId, str):
-            objectId = objectOrId
-            obj = self._lookup_raw(objectId)
-            forget_attributes = False
-        else:
-            obj = objectOrId
-            if not hasattr(obj, "__dict__"):
-                raise errors.DaemonError("object isn't registered: %r" % (obj,))
-            objectId = vars(obj).get("_pyroId")
-            if objectId is None:      # never registered: AttributeError, as the original
-                raise AttributeError("%r has no attribute '_pyroId': it isn't registered" % (obj,))
-            forget_attributes = True
-            if self._lookup_raw(objectId) is not obj:
-                return
-        if objectId == core.DAEMON_NAME:
-            return
-        if objectId not in self.objectsById:
-            return
-        del self.objectsById[objectId]
-        if obj is not None:
-            if forget_attributes:
-                for attr in ("_pyroId", "_pyroDaemon"):
-                    try:
-                        delattr(obj, attr)
-                    except (AttributeError, TypeError):
-                        pass
-            if inspect.isclass(obj):
-                with self._single_lock:
-                    self._single_instances.pop(obj, None)
+        self._registry.remove(objectOrId, protected=core.DAEMON_NAME)
 
     def uriFor(self, objectOrId: Any, nat: bool = True) -> core.URI:
         """
@@ -546,7 +464,7 @@ class Daemon:
         """Reset cache of metadata when a Daemon has available methods/attributes
         dynamically updated.  Clients will have to get a new proxy to see changes"""
         if isinstance(objectOrId, str):
-            obj = self._lookup_raw(objectOrId)
+            obj = self._registry.lookup_raw(objectOrId)
             if obj is None:
                 raise errors.DaemonError("unknown object %r: it is not registered in this daemon" % objectOrId)
         else:
@@ -561,24 +479,10 @@ class Daemon:
         (you can't get a proxy for an unknown object)
         """
         uri = self.uriFor(objectOrId, nat)
-        registered = self._lookup_raw(uri.object)
+        registered = self._registry.lookup_raw(uri.object)
         if registered is None:
             raise errors.DaemonError("object isn't registered in this daemon: %r" % uri.object)
-        try:
-            client = importlib.import_module("Pyro5.client")
-        except ModuleNotFoundError as x:
-            if x.name in ("Pyro5.client", "Pyro5"):
-                raise ModuleNotFoundError("Daemon.proxyFor needs pyro5-client: pip install pyro5-client",
-                                          name="Pyro5.client") from None
-            raise
-        proxy = client.Proxy(uri)
-        meta = metadata_of(registered)
-        get_metadata = getattr(proxy, "_pyroGetMetadata", None)
-        if get_metadata is not None:
-            get_metadata(known_metadata=meta)
-        else:  # pragma: no cover - depends on the client implementation
-            proxy._pyroMethods, proxy._pyroOneway, proxy._pyroAttrs = meta["methods"], meta["oneway"], meta["attrs"]
-        return proxy
+        return _proxy_with_metadata(uri, metadata_of(registered))
 
     @staticmethod
     def serveSimple(objects: Dict[Any, Optional[str]], host: Any = None, port: int = 0, daemon: Any = None,
@@ -589,140 +493,14 @@ class Daemon:
         """
         serve(objects, host, port, daemon, use_ns=ns, verbose=verbose)
 
-    # ------------------------------------------------------------------ internals: lookups
-
-    def _lookup_raw(self, objectId: Any) -> Any:
-        obj = self.objectsById.get(objectId) if isinstance(objectId, str) else None
-        if type(obj) is weakref.ref:
-            obj = obj()
-        return obj
-
     def _lookup(self, objectId: Any) -> Any:
-        obj = self._lookup_raw(objectId)
-        if obj is None:
-            if not isinstance(objectId, str):
-                raise errors.DaemonError("unknown object: object id must be a str, not %s"
-                                         % type(objectId).__name__)
-            raise errors.DaemonError("unknown object %r: it is not registered in this daemon" % objectId)
-        return obj
+        return self._registry.lookup(objectId)
 
-    def _instance(self, clazz: type, conn: Any) -> Any:
-        mode, creator = getattr(clazz, "_pyroInstancing", ("session", None))
-        if mode == "session":
-            instances = conn.pyroInstances if conn is not None else None
-            if instances is not None:
-                obj = instances.get(clazz)
-                if obj is None:
-                    obj = self._create(clazz, creator)
-                    instances[clazz] = obj
-                return obj
-            return self._create(clazz, creator)
-        if mode == "single":
-            obj = self._single_instances.get(clazz)
-            if obj is None:
-                with self._single_lock:
-                    obj = self._single_instances.get(clazz)
-                    if obj is None:
-                        obj = self._create(clazz, creator)
-                        self._single_instances[clazz] = obj
-            return obj
-        if mode == "percall":
-            return self._create(clazz, creator)
-        raise errors.DaemonError("invalid instancemode %r on class %s" % (mode, clazz.__name__))
-
-    @staticmethod
-    def _create(clazz: type, creator: Optional[Callable]) -> Any:
-        if creator is None:
-            return clazz()
-        obj = creator(clazz)
-        if not isinstance(obj, clazz):
-            raise TypeError("instance creator returned object of different type: %r is not a %s"
-                            % (obj, clazz.__name__))
-        return obj
-
-    # ------------------------------------------------------------------ internals: connection handling
+    # ------------------------------------------------------------------ the transports' side (TransportDaemon)
 
     def _handshake(self, conn: Any, denied_reason: Optional[str] = None) -> bool:
-        """Perform the connection handshake on a new connection; True when the connection was accepted."""
-        try:
-            return self.__handshake(conn, denied_reason)
-        finally:
-            current_context.client = None
-
-    def __handshake(self, conn: Any, denied_reason: Optional[str]) -> bool:
-        serializer_id = _MARSHAL_ID
-        seq = 0
-        serializer = None
-        ctx = current_context
-        try:
-            msg = protocol.recv_stub(conn, [protocol.MSG_CONNECT])
-            seq = msg.seq
-            serializer = serializers.serializers_by_id.get(msg.serializer_id)
-            if serializer is None:
-                raise errors.SerializeError("message used serializer id %d that is not available in this server"
-                                            % msg.serializer_id)
-            serializer_id = msg.serializer_id
-            ctx.client = conn
-            ctx.client_sock_addr = getattr(conn, "sock_addr", None)
-            ctx.seq = msg.seq
-            ctx.msg_flags = msg.flags
-            ctx.serializer_id = msg.serializer_id
-            ctx.annotations = msg.annotations
-            ctx.response_annotations = {}
-            ctx.correlation_id = msg.correlation_id
-            if denied_reason:
-                raise errors.CommunicationError(denied_reason)
-            try:
-                data = serializer.loads(msg.data)
-            except Exception as x:
-                raise errors.SerializeError("cannot deserialize the connect message: %s" % x) from None
-            if not isinstance(data, dict) or not isinstance(data.get("object"), str):
-                raise errors.ProtocolError("invalid connect message: expected a dict with 'handshake' and "
-                                           "'object' (str) items")
-            try:
-                handshake_response = self.validateHandshake(conn, data.get("handshake"))
-            except errors.TimeoutError as x:     # (raised by the validator: a rejection, not a lost client)
-                raise errors.CommunicationError(str(x) or type(x).__name__) from None
-            meta = metadata_of(self._lookup(data["object"]))
-            payload = serializer.dumps({"handshake": handshake_response, "meta": meta})
-            msgtype = protocol.MSG_CONNECTOK
-            annotations = self._response_annotations()
-        except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
-            log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
-            return False
-        except Exception as x:
-            reason = str(x) or type(x).__name__
-            if denied_reason:
-                log.info("refused connection from %s: %s", getattr(conn, "sock_addr", "?"), reason)
-            else:
-                log.warning("connection handshake from %s failed: %s: %s", getattr(conn, "sock_addr", "?"),
-                            type(x).__name__, reason)
-            msgtype = protocol.MSG_CONNECTFAIL
-            annotations = None
-            try:
-                payload = (serializer or serializers.serializers_by_id[_MARSHAL_ID]).dumps(reason)
-            except Exception:
-                serializer_id = _MARSHAL_ID
-                payload = marshal.dumps(reason)
-        try:
-            conn.send(protocol.SendingMessage(msgtype, 0, seq, serializer_id, payload, annotations).data)
-        except Exception as x:
-            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
-            return False
-        return msgtype == protocol.MSG_CONNECTOK
-
-    def _response_annotations(self) -> Optional[dict]:
-        if type(self).annotations is Daemon.annotations:
-            return current_context.response_annotations or None
-        annotations = self.annotations()
-        response = current_context.response_annotations
-        if response:
-            if annotations:
-                annotations = dict(annotations)
-                annotations.update(response)
-            else:
-                annotations = response
-        return annotations or None
+        """Reads the connect message of a new connection and answers it; True when the connection was accepted."""
+        return receive_handshake(self._dispatcher, conn, denied_reason)
 
     def handleRequest(self, conn: Any) -> None:
         """
@@ -732,267 +510,7 @@ class Daemon:
         Communication errors (connection closed, timeout, malformed message) are raised: the caller
         then closes the connection.
         """
-        try:
-            msg = protocol.recv_stub(conn, (protocol.MSG_INVOKE, protocol.MSG_PING))
-        except (errors.ConnectionClosedError, errors.TimeoutError):
-            raise
-        except errors.ProtocolError as x:
-            self._send_protocol_error(conn, x)
-            raise
-        ctx = current_context
-        ctx.client = conn
-        ctx.client_sock_addr = getattr(conn, "sock_addr", None)
-        ctx.seq = msg.seq
-        ctx.msg_flags = flags = msg.flags
-        ctx.serializer_id = msg.serializer_id
-        ctx.annotations = msg.annotations
-        ctx.response_annotations = {}
-        ctx.correlation_id = msg.correlation_id
-        if msg.type == protocol.MSG_PING:
-            conn.send(protocol.SendingMessage(protocol.MSG_PING, 0, msg.seq, msg.serializer_id, b"pong").data)
-            return
-        serializer = serializers.serializers_by_id.get(msg.serializer_id)
-        if serializer is None:
-            err = errors.SerializeError("message used serializer id %d that is not available in this server"
-                                        % msg.serializer_id)
-            log.warning("request from %s: %s", ctx.client_sock_addr, err)
-            self._send_protocol_error(conn, err, msg.seq)
-            return
-        oneway = flags & protocol.FLAGS_ONEWAY
-        response_flags = 0
-        method = None
-        vargs: Any = ()
-        kwargs: Any = {}
-        user_call = False
-        try:
-            try:
-                if flags & protocol.FLAGS_KEEPSERIALIZED:
-                    object_id, method_name, vargs, kwargs = self._blob_call(msg)
-                else:
-                    object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
-            except errors.PyroError:
-                raise
-            except Exception as x:
-                raise errors.SerializeError("cannot deserialize the call message: %s: %s"
-                                            % (type(x).__name__, x)) from None
-            if kwargs is None:
-                kwargs = {}
-            if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) \
-                    or not isinstance(kwargs, dict):
-                raise errors.ProtocolError("invalid call message: expected (object id, method name, "
-                                           "argument list, keyword argument dict)")
-            obj = self._lookup(object_id)
-            if isinstance(obj, type):
-                obj = self._instance(obj, conn)
-            if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
-                response_flags = protocol.FLAGS_BATCH
-                data: Any = self._run_batch(obj, vargs, conn)
-            elif method_name == "__getattr__":
-                data = self._get_attribute(obj, vargs)
-            elif method_name == "__setattr__":
-                data = self._set_attribute(obj, vargs)
-            else:
-                method = self._get_method(obj, method_name)
-                if oneway and config.ONEWAY_THREADED:
-                    self._start_oneway_thread(method, vargs, kwargs)
-                    return
-                user_call = True
-                data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
-                user_call = False
-            if oneway:
-                return
-            if is_iterator(data):
-                out = self._stream_message(conn, msg, serializer, data, response_flags)
-            else:
-                try:
-                    payload = serializer.dumps(data)
-                except Exception as x:
-                    raise errors.SerializeError("cannot serialize the result of %r: %s: %s"
-                                                % (method_name, type(x).__name__, x)) from None
-                out = protocol.SendingMessage(protocol.MSG_RESULT, response_flags, msg.seq, msg.serializer_id,
-                                              payload, self._response_annotations())
-        except Exception as x:
-            if user_call:
-                try:
-                    self.methodcall_error_handler(self, conn, method, vargs, kwargs, x)
-                except Exception:
-                    log.warning("methodcall_error_handler raised an exception", exc_info=True)
-            else:
-                log.warning("bad request from %s: %s: %s", ctx.client_sock_addr, type(x).__name__, x)
-            if oneway:
-                log.debug("oneway call from %s failed: %s: %s", ctx.client_sock_addr, type(x).__name__, x)
-                return
-            conn.send(self._exception_message(msg, serializer, x).data)
-            if user_call and getattr(method, "_pyroCallback", False):
-                # @callback: the error also shows on this side (after the caller got it): in the log, with its
-                # traceback (the original logs it as a warning; nothing goes to stderr unless logging does)
-                log.warning("error in callback method %s: %s: %s", getattr(method, "__qualname__", method),
-                            type(x).__name__, x, exc_info=x)
-            return
-        conn.send(out.data)
-
-    def _exception_message(self, msg: Any, serializer: Any, x: BaseException) -> protocol.SendingMessage:
-        tb = errors.format_traceback(type(x), x, x.__traceback__, detailed=config.DETAILED_TRACEBACK)
-        try:
-            x._pyroTraceback = tb  # type: ignore[attr-defined]
-        except Exception:
-            pass
-        flags = protocol.FLAGS_EXCEPTION
-        if msg.flags & protocol.FLAGS_BATCH:
-            flags |= protocol.FLAGS_BATCH
-        try:
-            payload = serializer.dumps(x)
-        except Exception as sx:
-            substitute = errors.PyroError("%s: %s (the original exception could not be serialized: %s)"
-                                          % (type(x).__name__, x, sx))
-            substitute._pyroTraceback = tb  # type: ignore[attr-defined]
-            payload = serializer.dumps(substitute)
-        try:
-            return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id, payload,
-                                           self._response_annotations())
-        except errors.ProtocolError as px:   # e.g. too large, or invalid user response annotations
-            substitute = errors.PyroError("%s: %s (and the error response could not be sent: %s)"
-                                          % (type(x).__name__, x, px))
-            return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id,
-                                           serializer.dumps(substitute))
-
-    def _send_protocol_error(self, conn: Any, x: Exception, seq: int = 0) -> None:
-        """Tell the peer about a malformed message before the connection is closed (best effort)."""
-        log.warning("malformed message from %s: %s", getattr(conn, "sock_addr", "?"), x)
-        try:
-            serializer_id = current_context.serializer_id if current_context.client is conn else 0
-            serializer = serializers.serializers_by_id.get(serializer_id) \
-                or serializers.serializers_by_id[_MARSHAL_ID]
-            x._pyroTraceback = None  # type: ignore[attr-defined]
-            conn.send(protocol.SendingMessage(protocol.MSG_RESULT, protocol.FLAGS_EXCEPTION, seq,
-                                              serializer.serializer_id, serializer.dumps(x)).data)
-        except Exception:
-            log.debug("cannot report protocol error to the peer", exc_info=True)
-
-    def _blob_call(self, msg: Any) -> tuple:
-        info = msg.annotations.get("BLBI")
-        if info is None:
-            raise errors.ProtocolError("message has FLAGS_KEEPSERIALIZED but no BLBI annotation")
-        try:
-            blobinfo, object_id, method_name = marshal.loads(info)
-        except Exception:
-            raise errors.ProtocolError("invalid BLBI annotation in blob call message") from None
-        return object_id, method_name, (SerializedBlob(blobinfo, msg, is_blob=True),), {}
-
-    def _get_method(self, obj: Any, name: str) -> Callable:
-        info = class_info(obj)
-        if name in info.methods:
-            return getattr(obj, name)
-        if is_private_attribute(name):
-            raise AttributeError("attempt to access private attribute '%s'" % name)
-        if name in info.attrs:
-            raise AttributeError("'%s' is a remote attribute (property), not a method" % name)
-        if hasattr(type(obj), name):
-            raise AttributeError("attempt to access unexposed attribute '%s'" % name)
-        raise AttributeError("remote object '%s' has no exposed method '%s'" % (type(obj).__name__, name))
-
-    @staticmethod
-    def _attribute_name(vargs: Any, count: int) -> str:
-        if len(vargs) != count or not isinstance(vargs[0], str):
-            raise TypeError("remote attribute access needs %s" % ("(name,)" if count == 1 else "(name, value)"))
-        return vargs[0]
-
-    def _get_attribute(self, obj: Any, vargs: Any) -> Any:
-        name = self._attribute_name(vargs, 1)
-        if name in class_info(obj).attrs:
-            return getattr(obj, name)
-        if is_private_attribute(name):
-            raise AttributeError("attempt to access private attribute '%s'" % name)
-        raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
-
-    def _set_attribute(self, obj: Any, vargs: Any) -> Any:
-        name = self._attribute_name(vargs, 2)
-        info = class_info(obj)
-        if name in info.writable:
-            setattr(obj, name, vargs[1])
-            return None
-        if is_private_attribute(name):
-            raise AttributeError("attempt to access private attribute '%s'" % name)
-        if name in info.attrs:
-            raise AttributeError("remote attribute '%s' is read-only (its property has no setter)" % name)
-        raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
-
-    def _run_batch(self, obj: Any, calls: Any, conn: Any) -> list:
-        results: list = []
-        for call in calls:
-            try:
-                if not isinstance(call, (list, tuple)) or len(call) != 3:
-                    raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
-                name, vargs, kwargs = call
-                if not isinstance(vargs, (list, tuple)) or not (kwargs is None or isinstance(kwargs, dict)):
-                    raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
-                if name == "__getattr__":
-                    result = self._get_attribute(obj, vargs)
-                elif name == "__setattr__":
-                    result = self._set_attribute(obj, vargs)
-                else:
-                    method = self._get_method(obj, name)
-                    try:
-                        result = method(*vargs, **(kwargs or {}))
-                    except Exception as x:
-                        try:
-                            self.methodcall_error_handler(self, conn, method, vargs, kwargs or {}, x)
-                        except Exception:
-                            log.warning("methodcall_error_handler raised an exception", exc_info=True)
-                        raise
-                if is_iterator(result):
-                    result = list(result)   # a batch can't stream: send the items
-                results.append(result)
-            except Exception as x:
-                x._pyroTraceback = errors.format_traceback(type(x), x, x.__traceback__,  # type: ignore[attr-defined]
-                                                           detailed=config.DETAILED_TRACEBACK)
-                results.append(ExceptionWrapper(x))
-                break   # stop processing the rest of the batch
-        return results
-
-    def _start_oneway_thread(self, method: Callable, vargs: Any, kwargs: Any) -> None:
-        context = current_context.to_global()
-
-        def run() -> None:
-            current_context.from_global(context)
-            try:
-                method(*vargs, **kwargs)
-            except Exception as x:
-                log.debug("oneway call %s failed: %s: %s", getattr(method, "__qualname__", method),
-                          type(x).__name__, x)
-                try:
-                    self.methodcall_error_handler(self, context.get("client"), method, vargs, kwargs, x)
-                except Exception:
-                    log.warning("methodcall_error_handler raised an exception", exc_info=True)
-            finally:
-                current_context.client = None
-        pool = self._oneway_pool
-        if pool is None:
-            with self._oneway_lock:
-                if self._oneway_pool is None:
-                    # at most THREADPOOL_SIZE threads run oneway calls; more calls wait in the queue (none is lost)
-                    self._oneway_pool = Pool(0, max(1, config.THREADPOOL_SIZE), name="Pyro-oneway", max_queued=None)
-                pool = self._oneway_pool
-        try:
-            pool.submit(run)
-        except PoolError:       # (the daemon is closing: run the call here rather than lose it)
-            run()
-
-    def _stream_message(self, conn: Any, msg: Any, serializer: Any, data: Any,
-                        response_flags: int) -> protocol.SendingMessage:
-        annotations = self._response_annotations() or {}
-        if config.ITER_STREAMING:
-            stream_id = self._streams.add(conn, data)
-            annotations = dict(annotations)
-            annotations["STRM"] = stream_id.encode("ascii")
-            error = errors.ProtocolError("result of call is an iterator")
-        else:
-            error = errors.ProtocolError("result of call is an iterator, but item streaming is disabled in the "
-                                         "server (config.ITER_STREAMING): return a list instead")
-        error._pyroTraceback = None  # type: ignore[attr-defined]
-        flags = response_flags | protocol.FLAGS_ITEMSTREAMRESULT | protocol.FLAGS_EXCEPTION
-        return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id,
-                                       serializer.dumps(error), annotations or None)
+        receive_request(self._dispatcher, conn)
 
     def _clientDisconnected(self, conn: Any) -> None:
         """Called by the socket servers when a connection that passed the handshake is closed."""
@@ -1005,7 +523,7 @@ class Daemon:
     def _housekeeping(self) -> None:
         """Called periodically by the socket servers' loops."""
         now = time.monotonic()
-        if now - self._last_housekeeping < _HOUSEKEEPING_INTERVAL:
+        if now - self._last_housekeeping < self.limits.housekeeping_interval:
             return
         if not self._housekeeping_lock.acquire(blocking=False):
             return
@@ -1018,11 +536,6 @@ class Daemon:
             log.warning("error during housekeeping", exc_info=True)
         finally:
             self._housekeeping_lock.release()
-
-    @property
-    def streaming_responses(self) -> dict:
-        """the ids of the active item streams (read only view, for diagnostics)"""
-        return {stream_id: None for stream_id in self._streams.ids()}
 
     def __repr__(self) -> str:
         if getattr(self, "_unusable", False):
@@ -1047,6 +560,54 @@ class Daemon:
         _init_unusable(self)
 
 
+def _create_transport(daemon: Daemon, host: Any, port: int, unixsocket: Optional[str], connected_socket: Any) -> Any:
+    """The socket server of a new daemon: config.SERVERTYPE, or the existing-connection server."""
+    servertype = config.SERVERTYPE
+    if connected_socket is not None:
+        from .svr_existingconn import SocketServer_ExistingConnection
+        server: Any = SocketServer_ExistingConnection()
+        server.init(daemon, connected_socket)
+        return server
+    if servertype == "thread":
+        from .svr_threads import SocketServer_Threadpool
+        server = SocketServer_Threadpool()
+    elif servertype == "multiplex":
+        from .svr_multiplex import SocketServer_Multiplex
+        server = SocketServer_Multiplex()
+    else:
+        raise errors.PyroError("invalid server type '%s': config.SERVERTYPE must be 'thread' or 'multiplex'"
+                               % servertype)
+    server.init(daemon, host, port, unixsocket)
+    return server
+
+
+def _nat_location(nathost: str, natport: Optional[int], sock: Any) -> str:
+    """The daemon's location string for NAT: host:port (natport 0 or None: the port of the server socket)."""
+    if not natport:
+        natport = sock.getsockname()[1]
+    if ":" in nathost and not nathost.startswith("["):
+        nathost = "[%s]" % nathost
+    return "%s:%d" % (nathost, natport)
+
+
+def _proxy_with_metadata(uri: core.URI, meta: dict) -> Any:
+    """A pyro5-client Proxy for uri that knows the metadata already (Daemon.proxyFor)."""
+    try:
+        client = importlib.import_module("Pyro5.client")
+    except ModuleNotFoundError as x:
+        if x.name in ("Pyro5.client", "Pyro5"):
+            raise ModuleNotFoundError("Daemon.proxyFor needs pyro5-client: pip install pyro5-client",
+                                      name="Pyro5.client") from None
+        raise
+    proxy = client.Proxy(uri)
+    get_metadata = getattr(proxy, "_pyroGetMetadata", None)
+    if get_metadata is not None:
+        get_metadata(known_metadata=meta)
+    else:  # pragma: no cover - depends on the client implementation
+        proxy._pyroMethods, proxy._pyroOneway, proxy._pyroAttrs = meta["methods"], meta["oneway"], meta["attrs"]
+    return proxy
+
+
 def _class_of(obj_or_class: Any) -> type:
     return obj_or_class if inspect.isclass(obj_or_class) else type(obj_or_class)
 
@@ -1061,14 +622,14 @@ def _init_unusable(daemon: Daemon) -> None:
     daemon._unusable = True  # type: ignore[attr-defined]
     daemon._closed = True
     daemon.transportServer = None
-    daemon.objectsById = {}
+    daemon._registry = ObjectRegistry()
     daemon.locationStr = "<<unusable>>"
     daemon.natLocationStr = None
     daemon._shutting_down = threading.Event()
     daemon._shutting_down.set()
     daemon._streams = StreamRegistry()
-    daemon._oneway_pool = None
-    daemon._oneway_lock = threading.Lock()
+    daemon._oneway = OnewayRunner(1)
+    daemon.limits = ServerLimits()
 
 
 def _unusable_daemon(classname: str, data: dict) -> Daemon:
@@ -1076,8 +637,6 @@ def _unusable_daemon(classname: str, data: dict) -> Daemon:
     _init_unusable(daemon)
     return daemon
 
-
-serializers.SerializerBase.register_dict_to_class("Pyro5.server.Daemon", _unusable_daemon)
 
 
 def _getpid() -> int:

@@ -10,8 +10,10 @@ import selectors
 import socket
 from typing import Any, Callable, Optional
 
-from . import config, errors, protocol
-from ._svr_common import ClientConnection, ServerControl, Wakeup, comm_timeout
+from . import errors, protocol
+from ._svr_common import ServerControl, Wakeup, comm_timeout
+from ._svr_conn import ThreadConnection
+from ._svr_dispatch import answer_message
 
 __all__ = ["SocketServer_ExistingConnection"]
 
@@ -24,7 +26,7 @@ class SocketServer_ExistingConnection(ServerControl):
     def __init__(self) -> None:
         self.daemon: Any = None
         self.sock: Optional[socket.socket] = None
-        self.conn: Optional[ClientConnection] = None
+        self.conn: Optional[ThreadConnection] = None
         self.locationStr = "./u:<<not-bound>>"
         self.selector: Optional[selectors.BaseSelector] = None
         self.shutting_down = False
@@ -37,7 +39,10 @@ class SocketServer_ExistingConnection(ServerControl):
         self.daemon = daemon
         self.sock = connected_socket
         connected_socket.settimeout(comm_timeout())
-        self.conn = ClientConnection(connected_socket, keep_open=True)
+        self.conn = ThreadConnection(connected_socket, idle_timeout=comm_timeout(), keep_open=True,
+                                     limits=daemon.limits)
+        self.conn.reader.prehandshake = False   # (the connection counts as established)
+        self.conn.handshaked = True
         if self.conn.sock_addr in ("", None):
             self.conn.sock_addr = "<<not-bound>>"
         self._wakeup = Wakeup()
@@ -50,7 +55,7 @@ class SocketServer_ExistingConnection(ServerControl):
 
     def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
         log.debug("existing connection server requestloop")
-        poll = min(max(float(config.POLLTIMEOUT or 1.0), 0.05), 1.0)
+        poll = self.daemon.limits.poll_interval()
         while self.conn is not None and not self.shutting_down and loopCondition():
             try:
                 events = self.selector.select(poll)  # type: ignore[union-attr]
@@ -74,21 +79,28 @@ class SocketServer_ExistingConnection(ServerControl):
         raise errors.PyroError("cannot combine daemons when serving an existing connection (connected_socket)")
 
     def _handle(self) -> bool:
-        """Handle one message; returns False when the connection is finished."""
+        """Handle the next message (and the ones that arrived with it); returns False when the connection is
+        finished."""
         conn = self.conn
         if conn is None:
             return False
         try:
-            # The connection counts as established: proxies on a connected socket (the original's too) send
-            # their calls right away; a proxy that does send a connect message gets the normal handshake.
-            conn.handshaked = True
-            if self._next_is_connect(conn):
-                if not self.daemon._handshake(conn):
+            while True:
+                try:
+                    msg: Any = conn.read_message()
+                except errors.ProtocolError as x:
+                    msg = x
+                # The connection counts as established: proxies on a connected socket (the original's too) send
+                # their calls right away; a proxy that does send a connect message gets the normal handshake.
+                connect = not isinstance(msg, Exception) and msg.type == protocol.MSG_CONNECT
+                conn.handshaked = not connect
+                keep = answer_message(self.daemon.dispatcher, conn, msg)
+                conn.handshaked = True
+                if not keep:
                     self._finished()
                     return False
-                return True
-            self.daemon.handleRequest(conn)
-            return True
+                if not conn.messages:
+                    return True
         except errors.ConnectionClosedError:
             log.debug("existing connection closed by the peer")
         except (errors.TimeoutError, errors.ProtocolError, OSError) as x:
@@ -97,14 +109,6 @@ class SocketServer_ExistingConnection(ServerControl):
             log.exception("unexpected error handling request on existing connection")
         self._finished()
         return False
-
-    @staticmethod
-    def _next_is_connect(conn: ClientConnection) -> bool:
-        try:
-            header = conn.sock.recv(7, socket.MSG_PEEK)
-        except (OSError, ValueError):
-            return False
-        return len(header) == 7 and header[:4] == b"PYRO" and header[6] == protocol.MSG_CONNECT
 
     def _finished(self) -> None:
         conn, self.conn = self.conn, None

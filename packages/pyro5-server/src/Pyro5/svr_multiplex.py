@@ -7,8 +7,8 @@ too, and a result the socket can't take right away is kept in a send buffer that
 is writable (meanwhile no new requests of that client are read).
 A new connection is registered right away; the Pyro handshake is done when its connect message arrives, so a
 client that connects and stays silent does not hold anything up. A client that starts a message (or a TLS
-handshake) and stalls, or stops reading its result, is disconnected after PARTIAL_MESSAGE_TIMEOUT (see
-_svr_conn). With COMMTIMEOUT set, connections idle for longer than that are closed by the housekeeping.
+handshake) and stalls, or stops reading its result, is disconnected after limits.partial_message_timeout (see
+_svr_limits). With COMMTIMEOUT set, connections idle for longer than that are closed by the housekeeping.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import ssl
 import time
 from typing import Any, Callable, Optional, cast
 
-from . import _svr_conn, config, errors
+from . import config, errors
 from ._svr_common import (
     CombinedSockets,
     Wakeup,
@@ -29,7 +29,9 @@ from ._svr_common import (
     remove_unix_socket,
     server_ssl_context,
 )
-from ._svr_conn import MuxConnection, message_length
+from ._svr_conn import MuxConnection
+from ._svr_dispatch import answer_message
+from ._svr_limits import DEFAULT_LIMITS, ServerLimits
 
 __all__ = ["SocketServer_Multiplex"]
 
@@ -37,8 +39,6 @@ log = logging.getLogger("Pyro5.multiplexserver")
 
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
-_WATCH_POLL = 0.25      # loop wakeup interval while connections with deadlines exist
-_IDLE_SCAN_INTERVAL = 0.2
 
 
 class SocketServer_Multiplex(CombinedSockets):
@@ -60,6 +60,7 @@ class SocketServer_Multiplex(CombinedSockets):
         # connections whose message is being processed elsewhere (the thread pool server's workers): not in
         # the selector meanwhile
         self._busy: set[MuxConnection] = set()
+        self.limits: ServerLimits = DEFAULT_LIMITS     # (the daemon's, from init on)
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
         log.info("starting multiplexed socketserver")
@@ -67,6 +68,7 @@ class SocketServer_Multiplex(CombinedSockets):
 
     def _listen(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str]) -> None:
         self.daemon = daemon
+        self.limits = daemon.limits
         self._ssl_context = server_ssl_context()
         self.sock, self.locationStr = create_listening_socket(host, port, unixsocket)
         self.sock.setblocking(False)
@@ -82,14 +84,13 @@ class SocketServer_Multiplex(CombinedSockets):
 
     def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
         log.debug("multiplex server requestloop")
-        poll = max(float(config.POLLTIMEOUT or 1.0), 0.05)
-        poll = min(poll, 1.0) if config.COMMTIMEOUT or self._combined else poll
+        poll = self.limits.poll_interval(capped=bool(config.COMMTIMEOUT or self._combined))
         self._in_loop = True
         try:
             while self.sock is not None and not self.shutting_down and loopCondition():
                 try:
                     self._sync_combined()
-                    events = self.selector.select(min(poll, _WATCH_POLL) if self._watch else poll)  # type: ignore
+                    events = self.selector.select(min(poll, self.limits.watch_poll) if self._watch else poll)  # type: ignore
                 except (OSError, ValueError, AttributeError):
                     if self.shutting_down or self.sock is None:
                         break
@@ -143,7 +144,7 @@ class SocketServer_Multiplex(CombinedSockets):
         timeout = comm_timeout()
         if timeout and self._connections:
             now = time.monotonic()
-            if now - self._last_idle_scan >= _IDLE_SCAN_INTERVAL:
+            if now - self._last_idle_scan >= self.limits.idle_scan_interval:
                 self._last_idle_scan = now
                 for conn in list(self._connections.values()):
                     if now - conn.last_use > timeout and conn not in self._busy:
@@ -153,7 +154,7 @@ class SocketServer_Multiplex(CombinedSockets):
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()
-        limit = _svr_conn.PARTIAL_MESSAGE_TIMEOUT
+        limit = self.limits.partial_message_timeout
         for conn in list(self._watch):
             if conn.tls_since is not None:
                 if now - conn.tls_since > limit:
@@ -166,7 +167,7 @@ class SocketServer_Multiplex(CombinedSockets):
                                 conn.sock_addr, limit, len(conn.outbuf))
                     self._close_connection(conn)
             elif conn.msg_start is not None:
-                if now > _svr_conn.allowed_until(conn.msg_start, conn.buffered):
+                if now > self.limits.allowed_until(conn.msg_start, conn.buffered):
                     log.warning("closing connection from %s: incomplete message (%d bytes) not completed in time",
                                 conn.sock_addr, conn.buffered)
                     self._close_connection(conn)
@@ -194,7 +195,7 @@ class SocketServer_Multiplex(CombinedSockets):
                 log.warning("cannot set up TLS for the connection from %s: %s", caddr, x)
                 close_socket(csock)
                 return
-        conn = MuxConnection(sock, caddr)
+        conn = MuxConnection(sock, caddr, self.limits)
         self._connections[sock] = conn
         try:
             self.selector.register(sock, _READ, conn)  # type: ignore[union-attr]
@@ -275,19 +276,13 @@ class SocketServer_Multiplex(CombinedSockets):
         """Dispatch every complete message in the connection's buffer (stops when a send is pending)."""
         conn.buffer_writes = self._in_loop
         while conn.outbuf is None and not self.shutting_down:
-            if conn.big is not None:    # a large message is arriving (in chunks, see _svr_conn)
-                if conn.msg_start is None:
-                    conn.msg_start = time.monotonic()
-                    self._watch.add(conn)
-                return
-            if len(conn.inbuf) == conn.rpos:
-                conn.msg_start = None
-                return
-            length = message_length(conn.inbuf, conn.rpos)
-            if length is None or (length and conn.buffered < length):
-                if conn.msg_start is None:
-                    conn.msg_start = time.monotonic()
-                    self._watch.add(conn)
+            if not conn.has_message():
+                if conn.buffered:       # (part of a message arrived: the rest must follow in time)
+                    if conn.msg_start is None:
+                        conn.msg_start = time.monotonic()
+                        self._watch.add(conn)
+                else:
+                    conn.msg_start = None
                 return
             conn.msg_start = None
             if not self._dispatch(conn):
@@ -312,14 +307,8 @@ class SocketServer_Multiplex(CombinedSockets):
     def _run_message(self, conn: MuxConnection) -> bool:
         """Let the daemon handle one complete message (the connect message first); False when the connection
         must be closed."""
-        if not conn.handshaked:
-            if self.daemon._handshake(conn):
-                conn.handshaked = True
-                return True
-            return False
         try:
-            self.daemon.handleRequest(conn)
-            return True
+            return answer_message(self.daemon.dispatcher, conn, conn.next_message())
         except errors.ConnectionClosedError:
             log.debug("disconnected %s", conn.sock_addr)
         except errors.TimeoutError as x:

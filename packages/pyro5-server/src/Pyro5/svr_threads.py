@@ -4,14 +4,14 @@ A connection holds a worker thread only while one of its requests is processed. 
 life of a proxy that is kept around) it waits in the server's selector, as on the multiplex server: a thousand
 idle proxies cost no threads, and new clients are served next to them. The loop thread reads every request
 non-blockingly into the connection's buffer (see the multiplex server: a client that stalls mid-message is
-dropped after _svr_conn.PARTIAL_MESSAGE_TIMEOUT) and hands a complete message to a worker, which runs it and
+dropped after limits.partial_message_timeout) and hands a complete message to a worker, which runs it and
 sends the response; the connection is watched again after that (one request at a time per connection). A worker
 that has answered waits up to LINGER (2 ms) for the same connection's next request when no other request waits
 for a worker, so a client that calls in a loop costs no hand-off between threads per call.
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message
-within _svr_conn.HANDSHAKE_TIMEOUT seconds (or COMMTIMEOUT, when set) is closed.
+within limits.handshake_timeout seconds (or COMMTIMEOUT, when set) is closed.
 
 config.THREADPOOL_PER_CONNECTION = True restores the behaviour of Pyro5 5.15: each connection keeps one worker
 thread as long as it is connected (for programs that keep per-connection state in thread-locals); see
@@ -29,7 +29,9 @@ from typing import Any, Optional
 
 from . import _svr_conn, config, errors, protocol, serializers
 from ._svr_common import close_socket
-from ._svr_conn import MuxConnection, message_length
+from ._svr_conn import MuxConnection
+from ._svr_dispatch import answer_message
+from ._svr_limits import ServerLimits
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
 from .svr_multiplex import SocketServer_Multiplex
@@ -38,9 +40,9 @@ __all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError",
 
 log = logging.getLogger("Pyro5.threadpoolserver")
 
-MAX_QUEUED_REQUESTS = 16 * 1024     # requests waiting for a worker (at most one per connection)
-LINGER = 0.002                      # seconds a worker waits for a connection's next request (see _work)
-_PENDING_SCAN_INTERVAL = 0.5        # how often connections without a handshake are checked
+# the defaults of the daemon's limits (Daemon.limits: a ServerLimits, see _svr_limits)
+MAX_QUEUED_REQUESTS = ServerLimits.max_queued_requests     # requests waiting for a worker (one per connection)
+LINGER = ServerLimits.linger           # seconds a worker waits for a connection's next request (see _work)
 _MARSHAL_ID = 2
 
 
@@ -61,7 +63,8 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         log.info("starting thread pool socketserver")
         self._per_connection = bool(getattr(config, "THREADPOOL_PER_CONNECTION", False))
         self._listen(daemon, host, port, unixsocket)
-        queued = 0 if self._per_connection else MAX_QUEUED_REQUESTS
+        self._refusers = threading.BoundedSemaphore(self.limits.max_refusers)    # (the daemon's limits now)
+        queued = 0 if self._per_connection else self.limits.max_queued_requests
         self.pool = Pool(config.THREADPOOL_SIZE_MIN, config.THREADPOOL_SIZE, max_queued=queued)
 
     def __repr__(self) -> str:
@@ -159,16 +162,16 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         thread and a worker per call. Not when other requests wait for a worker.)"""
         if self.shutting_down:
             return False
-        if _complete_message_buffered(conn):
+        if conn.has_message():
             return True
         pool = self.pool
-        if pool is None or pool.num_queued or conn.big is not None:
+        if pool is None or pool.num_queued or conn.receiving_big:
             return False
-        if not conn.tls_pending() and not _svr_conn.wait_readable(conn.sock, LINGER):
+        if not conn.tls_pending() and not _svr_conn.wait_readable(conn.sock, self.limits.linger):
             return False
         if not conn.read_available():
             return False        # (the peer closed: the loop thread sees that again and closes)
-        return _complete_message_buffered(conn)
+        return conn.has_message()
 
     def _finish_done(self) -> None:
         """(loop thread) take back the connections that their workers are done with."""
@@ -186,15 +189,17 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
     def _refuse_message(self, conn: MuxConnection, reason: str) -> None:
         """(loop thread) the queue is full: answer the message with a clear error instead of processing it."""
         message = ("server is busy: all %d worker threads are in use and %d requests are waiting; try again later, "
-                   "or increase THREADPOOL_SIZE on the server" % (config.THREADPOOL_SIZE, MAX_QUEUED_REQUESTS))
+                   "or increase THREADPOOL_SIZE on the server" % (config.THREADPOOL_SIZE, self.limits.max_queued_requests))
         log.warning("refusing a request from %s: %s", conn.sock_addr, reason)
         conn.buffer_writes = self._in_loop
+        msg = conn.next_message()
         if not conn.handshaked:
-            self.daemon._handshake(conn, denied_reason=message)
+            answer_message(self.daemon.dispatcher, conn, msg, denied_reason=message)
             self._close_connection(conn)
             return
         try:
-            msg = protocol.recv_stub(conn, (protocol.MSG_INVOKE, protocol.MSG_PING))
+            if isinstance(msg, errors.ProtocolError):
+                raise msg
             if msg.flags & protocol.FLAGS_ONEWAY:
                 log.warning("oneway call from %s dropped: the server is too busy", conn.sock_addr)
                 return
@@ -203,7 +208,8 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             error = errors.CommunicationError(message)
             error._pyroTraceback = None  # type: ignore[attr-defined]
             conn.send(protocol.SendingMessage(protocol.MSG_RESULT, protocol.FLAGS_EXCEPTION, msg.seq,
-                                              serializer.serializer_id, serializer.dumps(error)).data)
+                                              serializer.serializer_id, serializer.dumps(error),
+                                              correlation_id=msg.correlation_id).data)
         except Exception as x:
             log.debug("closing connection from %s: %s", conn.sock_addr, x)
             self._close_connection(conn)
@@ -212,9 +218,9 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         if self._done:
             self._finish_done()
         now = time.monotonic()
-        if not self._per_connection and self._connections and now - self._last_pending_scan > _PENDING_SCAN_INTERVAL:
+        if not self._per_connection and self._connections and now - self._last_pending_scan > self.limits.pending_scan_interval:
             self._last_pending_scan = now
-            limit = _svr_conn.handshake_limit()
+            limit = self.limits.handshake_limit()
             for conn in list(self._connections.values()):
                 if not conn.handshaked and conn not in self._busy and conn.msg_start is None \
                         and now - conn.last_use > limit:
@@ -239,13 +245,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                 self._connections.pop(sock, None)
         super().close()
         self._close_per_connection()
-        if self.pool is not None:
-            self.pool.close()
+        if self.pool is not None and not self.pool.close(join_timeout=self.limits.worker_join_timeout):
+            log.debug("server closed while %d workers are still running calls", self.pool.num_busy)
 
-
-def _complete_message_buffered(conn: MuxConnection) -> bool:
-    """Does the connection's buffer hold the next message completely (or bytes that aren't a message)?"""
-    if conn.big is not None or len(conn.inbuf) == conn.rpos:
-        return False
-    length = message_length(conn.inbuf, conn.rpos)
-    return length is not None and (length == 0 or conn.buffered >= length)

@@ -318,6 +318,8 @@ class MessageReader:
         self._asize = asize = msg.annotations_size
         self._size = asize + msg.data_size
         self._got = 0
+        if not _allocator_settled and self._size >= _SETTLE_SIZE:
+            _settle_allocator()       # (before the pieces of a large body are received, whatever their kind)
 
     def _next_buffer(self) -> memoryview:
         """Writable view of the free part of the current body buffer (a new one when it is full). Buffers
@@ -329,8 +331,6 @@ class MessageReader:
                 remaining, received = self._asize - got, got
             else:
                 remaining, received = self._size - got, got - self._asize
-            if not _allocator_settled and self._size >= _SETTLE_SIZE:
-                _settle_allocator()
             chunk = self._chunk = bytearray(min(remaining, max(_FIRST_CHUNK, received)))
             if self._parts is None:
                 self._parts = []

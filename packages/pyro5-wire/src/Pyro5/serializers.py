@@ -4,7 +4,8 @@ Serializer ids on the wire: serpent=1, marshal=2, json=3, msgpack=4 (the same as
 
 Objects that a serializer can't encode natively become dicts with a ``__class__`` key (see
 ``SerializerBase.class_to_dict``). On deserialization only a few classes are turned back into objects
-(``SerializerBase.dict_to_class``): ``Pyro5.core.URI``, ``Pyro5.client.Proxy``, exceptions from ``builtins``
+(``SerializerBase.dict_to_class``): ``Pyro5.core.URI``, ``Pyro5.client.Proxy``, the ``Pyro5.server.Daemon`` placeholder
+(an unusable Daemon, or UnusableDaemon without pyro5-server), exceptions from ``builtins``
 and ``Pyro5.errors``, and whatever you registered with ``register_dict_to_class``. Every other dict stays a
 dict, or - when its class name can't be handled safely - raises SerializeError / SecurityError.
 
@@ -136,6 +137,27 @@ def _proxy_from_state(state: Any) -> Any:
         raise errors.SerializeError("a Pyro proxy was received, but pyro5-client is not available to recreate "
                                     "it: pip install pyro5-client") from None
     return proxy_from_state(state)
+
+
+class UnusableDaemon:
+    """What a Daemon that travelled in call arguments or results becomes where pyro5-server is not installed (a
+    thin client): an empty placeholder, as the Daemon it stands for is (the original sends a Daemon as an empty
+    placeholder too). With pyro5-server installed, the receiver gets an unusable Pyro5.server.Daemon instead."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<Pyro5.server.Daemon placeholder; unusable>"
+
+
+def _daemon_from_state(state: Any) -> Any:
+    try:
+        server = importlib.import_module("Pyro5.server")
+    except ModuleNotFoundError as x:
+        if x.name in ("Pyro5.server", "Pyro5"):
+            return UnusableDaemon()
+        raise
+    return server._unusable_daemon("Pyro5.server.Daemon", {})
 
 
 def _call_tuple(result: Any) -> tuple:
@@ -326,6 +348,8 @@ class SerializerBase(abc.ABC):
             return _uri_from_state(data.get("state"))
         if classname == "Pyro5.client.Proxy":
             return _proxy_from_state(data.get("state"))
+        if classname == "Pyro5.server.Daemon":
+            return _daemon_from_state(data.get("state"))
         if classname == _EXCEPTION_WRAPPER:
             exc = data.get("exception")
             if not isinstance(exc, BaseException):

@@ -1,0 +1,463 @@
+"""Request dispatch apart from I/O: a received message in, the message to send back out.
+
+A transport (socket server) reads whole messages and gives them to the daemon's `Dispatcher`:
+``handshake(conn, msg)`` for a connection's MSG_CONNECT (returns the CONNECTOK or CONNECTFAIL message) and
+``handle(conn, msg)`` for every later MSG_INVOKE/MSG_PING (returns the response, or None for a oneway call).
+The dispatcher does no I/O: it sets the call context (once, `current_context._set_call`), picks the serializer,
+finds the object (instance modes: the registry), calls the method or accesses the attribute, runs batches,
+starts oneway calls on the daemon's oneway pool, registers item streams, and turns every error into the error
+response. Replies carry the request's correlation id explicitly.
+
+`conn` is the transport's connection object: it identifies the client (current_context.client, item streams,
+session instances in ``conn.pyroInstances``) and has ``sock_addr``; the dispatcher never reads from or writes to it.
+`TransportDaemon` declares what a transport may use of its daemon (the seam between the two).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import marshal
+from typing import Any, Callable, Optional, Protocol
+
+from . import config, core, errors, protocol, serializers
+from ._serialized_blob import SerializedBlob
+from ._svr_meta import class_info, is_private_attribute, metadata_of
+from ._svr_streams import is_iterator
+from .callcontext import current_context
+
+__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "receive_handshake", "receive_request", "answer_message"]
+
+log = logging.getLogger("Pyro5.server")
+
+MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
+_INVOKE_TYPES = (protocol.MSG_INVOKE, protocol.MSG_PING)
+
+
+class TransportDaemon(Protocol):
+    """What a socket server uses of its daemon."""
+
+    @property
+    def dispatcher(self) -> "Dispatcher":
+        """handshake(conn, msg) and handle(conn, msg): the messages of a connection"""
+
+    def _handshake(self, conn: Any, denied_reason: Optional[str] = None) -> bool:
+        """reads a connection's connect message and answers it; True when the connection was accepted"""
+
+    def handleRequest(self, conn: Any) -> None:
+        """reads one request from the connection and answers it"""
+
+    def _clientDisconnected(self, conn: Any) -> None:
+        """a connection that passed the handshake was closed"""
+
+    def _housekeeping(self) -> None:
+        """called periodically by the socket servers' loops"""
+
+
+class Dispatcher:
+    """Turns received messages into responses for the daemon's registered objects (no I/O)."""
+
+    def __init__(self, daemon: Any, plain_annotations: Any = None) -> None:
+        self.daemon = daemon
+        self._plain_annotations = plain_annotations     # (the daemon's annotations() when it returns {} for sure)
+        self.registry = daemon._registry
+        self.streams = daemon._streams
+
+    # ------------------------------------------------------------------ handshake
+
+    def handshake(self, conn: Any, msg: protocol.ReceivingMessage,
+                  denied_reason: Optional[str] = None) -> protocol.SendingMessage:
+        """The answer to a connection's MSG_CONNECT: MSG_CONNECTOK (with the object's metadata) or
+        MSG_CONNECTFAIL (denied_reason: refuse it with that reason)."""
+        serializer = serializers.serializers_by_id.get(msg.serializer_id)
+        try:
+            if serializer is None:
+                raise errors.SerializeError("message used serializer id %d that is not available in this server"
+                                            % msg.serializer_id)
+            current_context._set_call(conn, getattr(conn, "sock_addr", None), msg.seq, msg.flags,
+                                      msg.serializer_id, msg.annotations, msg.correlation_id)
+            if denied_reason:
+                raise errors.CommunicationError(denied_reason)
+            try:
+                data = serializer.loads(msg.data)
+            except Exception as x:
+                raise errors.SerializeError("cannot deserialize the connect message: %s" % x) from None
+            if not isinstance(data, dict) or not isinstance(data.get("object"), str):
+                raise errors.ProtocolError("invalid connect message: expected a dict with 'handshake' and "
+                                           "'object' (str) items")
+            try:
+                handshake_response = self.daemon.validateHandshake(conn, data.get("handshake"))
+            except errors.TimeoutError as x:     # (raised by the validator: a rejection, not a lost client)
+                raise errors.CommunicationError(str(x) or type(x).__name__) from None
+            meta = metadata_of(self.registry.lookup(data["object"]))
+            payload = serializer.dumps({"handshake": handshake_response, "meta": meta})
+            return protocol.SendingMessage(protocol.MSG_CONNECTOK, 0, msg.seq, msg.serializer_id, payload,
+                                           self.response_annotations(), correlation_id=msg.correlation_id)
+        except Exception as x:
+            return self.connect_failed(conn, x, msg, serializer, bool(denied_reason))
+
+    def connect_failed(self, conn: Any, x: Exception, msg: Optional[protocol.ReceivingMessage] = None,
+                       serializer: Any = None, denied: bool = False) -> protocol.SendingMessage:
+        """The MSG_CONNECTFAIL that tells the peer why its connection is refused (x); msg: the connect message
+        (None: it could not be read)."""
+        reason = str(x) or type(x).__name__
+        if denied:
+            log.info("refused connection from %s: %s", getattr(conn, "sock_addr", "?"), reason)
+        else:
+            log.warning("connection handshake from %s failed: %s: %s", getattr(conn, "sock_addr", "?"),
+                        type(x).__name__, reason)
+        serializer_id = msg.serializer_id if serializer is not None and msg is not None else MARSHAL_ID
+        try:
+            payload = (serializer or serializers.serializers_by_id[MARSHAL_ID]).dumps(reason)
+        except Exception:
+            serializer_id = MARSHAL_ID
+            payload = marshal.dumps(reason)
+        return protocol.SendingMessage(protocol.MSG_CONNECTFAIL, 0, msg.seq if msg is not None else 0,
+                                       serializer_id, payload,
+                                       correlation_id=msg.correlation_id if msg is not None else None)
+
+    # ------------------------------------------------------------------ requests
+
+    def handle(self, conn: Any, msg: protocol.ReceivingMessage) -> Optional[protocol.SendingMessage]:
+        """The response to a request (MSG_INVOKE or MSG_PING) on a connection that passed the handshake;
+        None for a oneway call."""
+        flags = msg.flags
+        current_context._set_call(conn, getattr(conn, "sock_addr", None), msg.seq, flags, msg.serializer_id,
+                                  msg.annotations, msg.correlation_id)
+        if msg.type == protocol.MSG_PING:
+            return protocol.SendingMessage(protocol.MSG_PING, 0, msg.seq, msg.serializer_id, b"pong",
+                                           correlation_id=msg.correlation_id)
+        serializer = serializers.serializers_by_id.get(msg.serializer_id)
+        if serializer is None:
+            err = errors.SerializeError("message used serializer id %d that is not available in this server"
+                                        % msg.serializer_id)
+            log.warning("request from %s: %s", getattr(conn, "sock_addr", None), err)
+            return self.protocol_error(conn, err, msg.seq)
+        oneway = flags & protocol.FLAGS_ONEWAY
+        call: list = [None, (), {}]      # method, vargs, kwargs: what a user method was called with
+        try:
+            return self._invoke(conn, msg, serializer, call)
+        except Exception as x:
+            method, vargs, kwargs = call
+            if method is not None:
+                self.method_failed(conn, method, vargs, kwargs, x)
+            else:
+                log.warning("bad request from %s: %s: %s", getattr(conn, "sock_addr", None), type(x).__name__, x)
+            if oneway:
+                log.debug("oneway call from %s failed: %s: %s", getattr(conn, "sock_addr", None),
+                          type(x).__name__, x)
+                return None
+            if method is not None and getattr(method, "_pyroCallback", False):
+                # @callback: the error also shows on this side, in the log, with its traceback (the original logs
+                # it as a warning; nothing goes to stderr unless logging does)
+                log.warning("error in callback method %s: %s: %s", getattr(method, "__qualname__", method),
+                            type(x).__name__, x, exc_info=x)
+            return self.exception_message(msg, serializer, x)
+
+    def _invoke(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any,
+                call: list) -> Optional[protocol.SendingMessage]:
+        flags = msg.flags
+        try:
+            if flags & protocol.FLAGS_KEEPSERIALIZED:
+                object_id, method_name, vargs, kwargs = self._blob_call(msg)
+            else:
+                object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
+        except errors.PyroError:
+            raise
+        except Exception as x:
+            raise errors.SerializeError("cannot deserialize the call message: %s: %s"
+                                        % (type(x).__name__, x)) from None
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):
+            raise errors.ProtocolError("invalid call message: expected (object id, method name, "
+                                       "argument list, keyword argument dict)")
+        obj = self.registry.lookup(object_id)
+        if isinstance(obj, type):
+            obj = self.registry.instance(obj, conn)
+        response_flags = 0
+        if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
+            response_flags = protocol.FLAGS_BATCH
+            data: Any = self._run_batch(conn, obj, vargs)
+        elif method_name == "__getattr__":
+            data = self._get_attribute(obj, vargs)
+        elif method_name == "__setattr__":
+            data = self._set_attribute(obj, vargs)
+        else:
+            method = self._get_method(obj, method_name)
+            if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED:
+                self.daemon._oneway.submit(method, vargs, kwargs, self._oneway_failed)
+                return None
+            call[:] = method, vargs, kwargs
+            data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
+            call[0] = None
+        if flags & protocol.FLAGS_ONEWAY:
+            return None
+        if is_iterator(data):
+            return self._stream_message(conn, msg, serializer, data, response_flags)
+        try:
+            payload = serializer.dumps(data)
+        except Exception as x:
+            raise errors.SerializeError("cannot serialize the result of %r: %s: %s"
+                                        % (method_name, type(x).__name__, x)) from None
+        return protocol.SendingMessage(protocol.MSG_RESULT, response_flags, msg.seq, msg.serializer_id, payload,
+                                       self.response_annotations(), correlation_id=msg.correlation_id)
+
+    # ------------------------------------------------------------------ errors
+
+    def method_failed(self, conn: Any, method: Callable, vargs: Any, kwargs: Any, x: Exception) -> None:
+        """A user method raised x: tell the daemon's methodcall_error_handler."""
+        try:
+            self.daemon.methodcall_error_handler(self.daemon, conn, method, vargs, kwargs, x)
+        except Exception:
+            log.warning("methodcall_error_handler raised an exception", exc_info=True)
+
+    def _oneway_failed(self, conn: Any, method: Callable, vargs: Any, kwargs: Any, x: Exception) -> None:
+        self.method_failed(conn, method, vargs, kwargs, x)
+
+    def exception_message(self, msg: protocol.ReceivingMessage, serializer: Any,
+                          x: BaseException) -> protocol.SendingMessage:
+        """The response that raises x in the caller (with the server's traceback)."""
+        tb = errors.format_traceback(type(x), x, x.__traceback__, detailed=config.DETAILED_TRACEBACK)
+        try:
+            x._pyroTraceback = tb  # type: ignore[attr-defined]
+        except Exception:
+            pass
+        flags = protocol.FLAGS_EXCEPTION
+        if msg.flags & protocol.FLAGS_BATCH:
+            flags |= protocol.FLAGS_BATCH
+        try:
+            payload = serializer.dumps(x)
+        except Exception as sx:
+            substitute = errors.PyroError("%s: %s (the original exception could not be serialized: %s)"
+                                          % (type(x).__name__, x, sx))
+            substitute._pyroTraceback = tb  # type: ignore[attr-defined]
+            payload = serializer.dumps(substitute)
+        try:
+            return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id, payload,
+                                           self.response_annotations(), correlation_id=msg.correlation_id)
+        except errors.ProtocolError as px:   # e.g. too large, or invalid user response annotations
+            substitute = errors.PyroError("%s: %s (and the error response could not be sent: %s)"
+                                          % (type(x).__name__, x, px))
+            return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id,
+                                           serializer.dumps(substitute), correlation_id=msg.correlation_id)
+
+    def protocol_error(self, conn: Any, x: Exception, seq: int = 0) -> Optional[protocol.SendingMessage]:
+        """The response that tells the peer about a malformed message (None if it can't be made); the
+        transport closes the connection after sending it."""
+        log.warning("malformed message from %s: %s", getattr(conn, "sock_addr", "?"), x)
+        ours = current_context.client is conn
+        try:
+            serializer_id = current_context.serializer_id if ours else 0
+            serializer = serializers.serializers_by_id.get(serializer_id) \
+                or serializers.serializers_by_id[MARSHAL_ID]
+            x._pyroTraceback = None  # type: ignore[attr-defined]
+            return protocol.SendingMessage(protocol.MSG_RESULT, protocol.FLAGS_EXCEPTION, seq,
+                                           serializer.serializer_id, serializer.dumps(x),
+                                           correlation_id=current_context.correlation_id if ours else None)
+        except Exception:
+            log.debug("cannot report protocol error to the peer", exc_info=True)
+            return None
+
+    # ------------------------------------------------------------------ calls
+
+    @staticmethod
+    def _blob_call(msg: protocol.ReceivingMessage) -> tuple:
+        info = msg.annotations.get("BLBI")
+        if info is None:
+            raise errors.ProtocolError("message has FLAGS_KEEPSERIALIZED but no BLBI annotation")
+        try:
+            blobinfo, object_id, method_name = serializers.checked_marshal_loads(info)
+        except Exception:
+            raise errors.ProtocolError("invalid BLBI annotation in blob call message") from None
+        return object_id, method_name, (SerializedBlob(blobinfo, msg, is_blob=True),), {}
+
+    @staticmethod
+    def _get_method(obj: Any, name: str) -> Callable:
+        info = class_info(obj)
+        if name in info.methods:
+            return getattr(obj, name)
+        if is_private_attribute(name):
+            raise AttributeError("attempt to access private attribute '%s'" % name)
+        if name in info.attrs:
+            raise AttributeError("'%s' is a remote attribute (property), not a method" % name)
+        if hasattr(type(obj), name):
+            raise AttributeError("attempt to access unexposed attribute '%s'" % name)
+        raise AttributeError("remote object '%s' has no exposed method '%s'" % (type(obj).__name__, name))
+
+    @staticmethod
+    def _attribute_name(vargs: Any, count: int) -> str:
+        if len(vargs) != count or not isinstance(vargs[0], str):
+            raise TypeError("remote attribute access needs %s" % ("(name,)" if count == 1 else "(name, value)"))
+        return vargs[0]
+
+    def _get_attribute(self, obj: Any, vargs: Any) -> Any:
+        name = self._attribute_name(vargs, 1)
+        if name in class_info(obj).attrs:
+            return getattr(obj, name)
+        if is_private_attribute(name):
+            raise AttributeError("attempt to access private attribute '%s'" % name)
+        raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
+
+    def _set_attribute(self, obj: Any, vargs: Any) -> Any:
+        name = self._attribute_name(vargs, 2)
+        info = class_info(obj)
+        if name in info.writable:
+            setattr(obj, name, vargs[1])
+            return None
+        if is_private_attribute(name):
+            raise AttributeError("attempt to access private attribute '%s'" % name)
+        if name in info.attrs:
+            raise AttributeError("remote attribute '%s' is read-only (its property has no setter)" % name)
+        raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
+
+    def _run_batch(self, conn: Any, obj: Any, calls: Any) -> list:
+        results: list = []
+        for call in calls:
+            try:
+                if not isinstance(call, (list, tuple)) or len(call) != 3:
+                    raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
+                name, vargs, kwargs = call
+                if not isinstance(vargs, (list, tuple)) or not (kwargs is None or isinstance(kwargs, dict)):
+                    raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
+                if name == "__getattr__":
+                    result = self._get_attribute(obj, vargs)
+                elif name == "__setattr__":
+                    result = self._set_attribute(obj, vargs)
+                else:
+                    method = self._get_method(obj, name)
+                    try:
+                        result = method(*vargs, **(kwargs or {}))
+                    except Exception as x:
+                        self.method_failed(conn, method, vargs, kwargs or {}, x)
+                        raise
+                if is_iterator(result):
+                    result = list(result)   # a batch can't stream: send the items
+                results.append(result)
+            except Exception as x:
+                x._pyroTraceback = errors.format_traceback(type(x), x, x.__traceback__,  # type: ignore[attr-defined]
+                                                           detailed=config.DETAILED_TRACEBACK)
+                results.append(core._ExceptionWrapper(x))
+                break   # stop processing the rest of the batch
+        return results
+
+    def _stream_message(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any, data: Any,
+                        response_flags: int) -> protocol.SendingMessage:
+        annotations = self.response_annotations() or {}
+        if config.ITER_STREAMING:
+            stream_id = self.streams.add(conn, data)
+            annotations = dict(annotations)
+            annotations["STRM"] = stream_id.encode("ascii")
+            error = errors.ProtocolError("result of call is an iterator")
+        else:
+            error = errors.ProtocolError("result of call is an iterator, but item streaming is disabled in the "
+                                         "server (config.ITER_STREAMING): return a list instead")
+        error._pyroTraceback = None  # type: ignore[attr-defined]
+        flags = response_flags | protocol.FLAGS_ITEMSTREAMRESULT | protocol.FLAGS_EXCEPTION
+        return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id,
+                                       serializer.dumps(error), annotations or None,
+                                       correlation_id=msg.correlation_id)
+
+    def response_annotations(self) -> Optional[dict]:
+        """The annotations of a response: the daemon's annotations() plus current_context.response_annotations."""
+        daemon = self.daemon
+        if type(daemon).annotations is self._plain_annotations:
+            return current_context.response_annotations or None
+        annotations = daemon.annotations()
+        response = current_context.response_annotations
+        if response:
+            if annotations:
+                annotations = dict(annotations)
+                annotations.update(response)
+            else:
+                annotations = response
+        return annotations or None
+
+
+# --------------------------------------------------------------------------------------------- blocking adapters
+
+def receive_handshake(dispatcher: Dispatcher, conn: Any, denied_reason: Optional[str] = None) -> bool:
+    """Reads a connection's connect message (conn.recv), sends the dispatcher's answer (conn.send); True when
+    the connection was accepted. (Daemon._handshake: for transports that let the daemon read.)"""
+    try:
+        try:
+            msg = protocol.recv_stub(conn, [protocol.MSG_CONNECT], prehandshake=True)
+            reply = dispatcher.handshake(conn, msg, denied_reason)
+        except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+            log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
+            return False
+        except Exception as x:
+            reply = dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
+        try:
+            conn.send(reply.data)
+        except Exception as x:
+            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
+            return False
+        return reply.type == protocol.MSG_CONNECTOK
+    finally:
+        current_context.client = None
+
+
+def receive_request(dispatcher: Dispatcher, conn: Any) -> None:
+    """Reads one request (conn.recv) and sends the dispatcher's answer (conn.send). Communication errors
+    (connection closed, timeout, malformed message) are raised: the caller closes the connection.
+    (Daemon.handleRequest)"""
+    try:
+        msg = protocol.recv_stub(conn, _INVOKE_TYPES)
+    except (errors.ConnectionClosedError, errors.TimeoutError):
+        raise
+    except errors.ProtocolError as x:
+        error_reply = dispatcher.protocol_error(conn, x)
+        if error_reply is not None:
+            with contextlib.suppress(Exception):
+                conn.send(error_reply.data)
+        raise
+    reply = dispatcher.handle(conn, msg)
+    if reply is not None:
+        conn.send(reply.data)
+
+
+def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:
+    """Answers one whole message of a connection (conn.send): its connect message until the handshake is done,
+    then requests. `msg` is a ReceivingMessage, or the ProtocolError its bytes raised (the peer gets an error
+    response). Returns False when the connection must be closed; errors of conn.send and the ProtocolError of
+    a malformed request are raised (the caller logs them and closes the connection)."""
+    if not conn.handshaked:
+        try:
+            try:
+                if isinstance(msg, errors.ProtocolError):
+                    raise msg
+                protocol.MessageReader.check_msgtype(msg, (protocol.MSG_CONNECT,))
+                reply = dispatcher.handshake(conn, msg, denied_reason)
+            except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+                log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
+                return False
+            except Exception as x:
+                reply = dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
+        finally:
+            current_context.client = None
+        try:
+            conn.send(reply.data)
+        except Exception as x:
+            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
+            return False
+        if reply.type != protocol.MSG_CONNECTOK:
+            return False
+        conn.handshaked = True
+        reader = getattr(conn, "reader", None)
+        if reader is not None:
+            reader.prehandshake = False      # (MAX_MESSAGE_SIZE applies from now on)
+        return True
+    try:
+        if isinstance(msg, errors.ProtocolError):
+            raise msg
+        protocol.MessageReader.check_msgtype(msg, _INVOKE_TYPES)
+    except errors.ProtocolError as x:
+        error_reply = dispatcher.protocol_error(conn, x)
+        if error_reply is not None:
+            with contextlib.suppress(Exception):
+                conn.send(error_reply.data)
+        raise
+    answer = dispatcher.handle(conn, msg)
+    if answer is not None:
+        conn.send(answer.data)
+    return True

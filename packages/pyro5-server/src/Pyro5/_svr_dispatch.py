@@ -25,7 +25,8 @@ from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
 from .callcontext import current_context
 
-__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "receive_handshake", "receive_request", "answer_message"]
+__all__ = ["Dispatcher", "TransportDaemon", "MARSHAL_ID", "answer_connect", "answer_request", "answer_message",
+           "receive_handshake", "receive_request"]
 
 log = logging.getLogger("Pyro5.server")
 
@@ -373,80 +374,36 @@ class Dispatcher:
         return annotations or None
 
 
-# --------------------------------------------------------------------------------------------- blocking adapters
+# --------------------------------------------------------------------------------------------- answering messages
 
-def receive_handshake(dispatcher: Dispatcher, conn: Any, denied_reason: Optional[str] = None) -> bool:
-    """Reads a connection's connect message (conn.recv), sends the dispatcher's answer (conn.send); True when
-    the connection was accepted. (Daemon._handshake: for transports that let the daemon read.)"""
+def answer_connect(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:
+    """Answers a connection's first message (conn.send): `msg` is its connect message, or the ProtocolError its
+    bytes raised. True when the connection was accepted."""
     try:
         try:
-            msg = protocol.recv_stub(conn, [protocol.MSG_CONNECT], prehandshake=True)
+            if isinstance(msg, errors.ProtocolError):
+                raise msg
+            protocol.MessageReader.check_msgtype(msg, (protocol.MSG_CONNECT,))
             reply = dispatcher.handshake(conn, msg, denied_reason)
         except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
             log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
             return False
         except Exception as x:
             reply = dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
-        try:
-            conn.send(reply.data)
-        except Exception as x:
-            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
-            return False
-        return reply.type == protocol.MSG_CONNECTOK
     finally:
         current_context.client = None
-
-
-def receive_request(dispatcher: Dispatcher, conn: Any) -> None:
-    """Reads one request (conn.recv) and sends the dispatcher's answer (conn.send). Communication errors
-    (connection closed, timeout, malformed message) are raised: the caller closes the connection.
-    (Daemon.handleRequest)"""
     try:
-        msg = protocol.recv_stub(conn, _INVOKE_TYPES)
-    except (errors.ConnectionClosedError, errors.TimeoutError):
-        raise
-    except errors.ProtocolError as x:
-        error_reply = dispatcher.protocol_error(conn, x)
-        if error_reply is not None:
-            with contextlib.suppress(Exception):
-                conn.send(error_reply.data)
-        raise
-    reply = dispatcher.handle(conn, msg)
-    if reply is not None:
         conn.send(reply.data)
+    except Exception as x:
+        log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
+        return False
+    return reply.type == protocol.MSG_CONNECTOK
 
 
-def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:
-    """Answers one whole message of a connection (conn.send): its connect message until the handshake is done,
-    then requests. `msg` is a ReceivingMessage, or the ProtocolError its bytes raised (the peer gets an error
-    response). Returns False when the connection must be closed; errors of conn.send and the ProtocolError of
-    a malformed request are raised (the caller logs them and closes the connection)."""
-    if not conn.handshaked:
-        try:
-            try:
-                if isinstance(msg, errors.ProtocolError):
-                    raise msg
-                protocol.MessageReader.check_msgtype(msg, (protocol.MSG_CONNECT,))
-                reply = dispatcher.handshake(conn, msg, denied_reason)
-            except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
-                log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
-                return False
-            except Exception as x:
-                reply = dispatcher.connect_failed(conn, x, denied=bool(denied_reason))
-        finally:
-            current_context.client = None
-        try:
-            conn.send(reply.data)
-        except Exception as x:
-            log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
-            return False
-        if reply.type != protocol.MSG_CONNECTOK:
-            return False
-        conn.handshaked = True
-        reader = getattr(conn, "reader", None)
-        if reader is not None:
-            reader.prehandshake = False      # (MAX_MESSAGE_SIZE applies from now on)
-        return True
+def answer_request(dispatcher: Dispatcher, conn: Any, msg: Any) -> None:
+    """Answers a request (conn.send): `msg` is a ReceivingMessage, or the ProtocolError its bytes raised (the
+    peer gets an error response, then the error is raised: the caller closes the connection). The errors of
+    conn.send are raised too."""
     try:
         if isinstance(msg, errors.ProtocolError):
             raise msg
@@ -460,4 +417,42 @@ def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
     answer = dispatcher.handle(conn, msg)
     if answer is not None:
         conn.send(answer.data)
+
+
+def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:
+    """Answers one whole message of a transport's connection: its connect message until the handshake is done
+    (conn.handshaked), then requests. Returns False when the connection must be closed; raises as
+    answer_request does (the caller logs the error and closes the connection)."""
+    if not conn.handshaked:
+        if not answer_connect(dispatcher, conn, msg, denied_reason):
+            return False
+        conn.handshaked = True
+        reader = getattr(conn, "reader", None)
+        if reader is not None:
+            reader.prehandshake = False      # (MAX_MESSAGE_SIZE applies from now on)
+        return True
+    answer_request(dispatcher, conn, msg)
     return True
+
+
+def receive_handshake(dispatcher: Dispatcher, conn: Any, denied_reason: Optional[str] = None) -> bool:
+    """Reads a connection's connect message with conn.recv (protocol.recv_stub) and answers it; True when the
+    connection was accepted. (Daemon._handshake: for code that lets the daemon read.)"""
+    try:
+        msg: Any = protocol.recv_stub(conn, None, prehandshake=True)
+    except (errors.ConnectionClosedError, errors.TimeoutError, OSError) as x:
+        log.debug("client %s went away during handshake: %s", getattr(conn, "sock_addr", "?"), x)
+        return False
+    except errors.ProtocolError as x:
+        msg = x
+    return answer_connect(dispatcher, conn, msg, denied_reason)
+
+
+def receive_request(dispatcher: Dispatcher, conn: Any) -> None:
+    """Reads one request with conn.recv (protocol.recv_stub) and answers it. Communication errors (connection
+    closed, timeout, malformed message) are raised: the caller closes the connection. (Daemon.handleRequest)"""
+    try:
+        msg: Any = protocol.recv_stub(conn)
+    except errors.ProtocolError as x:
+        msg = x
+    answer_request(dispatcher, conn, msg)

@@ -44,6 +44,27 @@ class ProxyMagic:
     _pyroGetMetadata: Callable[..., None]
     _pyroRelease: Callable[[], None]
 
+    def __del__(self) -> None:
+        # (the connection of a Proxy being collected; a Proxy keeps it as its private __link)
+        try:
+            link = self.__dict__.get("_Proxy__link")
+            if link is not None:
+                link.release()
+        except Exception:  # never raise from a finalizer (interpreter shutdown etc.)
+            pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            # the proxy's own attributes (and anything private: private attributes are never remotely accessible)
+            object.__setattr__(self, name, value)
+            return
+        if not self._pyroMethods and not self._pyroAttrs:
+            self._pyroGetMetadata()
+        if name in self._pyroAttrs:
+            self._pyroInvoke("__setattr__", (name, value), None)
+            return
+        raise AttributeError("remote object '%s' has no exposed attribute '%s'" % (self._pyroUri, name))
+
     def __enter__(self: _MagicT) -> _MagicT:
         return self
 

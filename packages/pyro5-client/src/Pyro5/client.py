@@ -109,14 +109,6 @@ class Proxy(ProxyMagic):
 
     # ------------------------------------------------------------------------------------ object protocol
 
-    def __del__(self) -> None:
-        try:
-            link = self.__dict__.get("_Proxy__link")
-            if link is not None:
-                link.release()
-        except Exception:  # never raise from a finalizer (interpreter shutdown etc.)
-            pass
-
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: the name is a remote method or attribute (or unknown)
         if name in _LOCAL_ATTRS or name.startswith("_pyro"):
@@ -136,18 +128,6 @@ class Proxy(ProxyMagic):
             if name in self._pyroAttrs:
                 return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            # the proxy's own attributes (and anything private: private attributes are never remotely accessible)
-            object.__setattr__(self, name, value)
-            return
-        if not self._pyroMethods and not self._pyroAttrs:
-            self._pyroGetMetadata()
-        if name in self._pyroAttrs:
-            self._pyroInvoke("__setattr__", (name, value), None)
-            return
-        raise AttributeError("remote object '%s' has no exposed attribute '%s'" % (self._pyroUri, name))
 
     def __repr__(self) -> str:
         conn = self._pyroConnection

@@ -152,18 +152,36 @@ def broadcast_lookup(port: int, attempts: int = _BROADCAST_ATTEMPTS, wait: float
                 except OSError as x:  # e.g. ICMP port unreachable reported on the socket
                     log.debug("name server broadcast lookup: %s", x)
                     continue
-                text = data.decode("utf-8", "replace")
-                try:
-                    uri = core.URI(text)
-                except errors.PyroError:
-                    log.debug("ignored invalid broadcast reply %r from %s", data[:100], sender)
-                    continue
-                if uri.protocol == "PYRO":
-                    log.debug("located name server %s via broadcast (attempt %d)", text, attempt + 1)
+                text = broadcast_reply_uri(data, sender, attempt)
+                if text:
                     return text
     finally:
         sock.close()
     return None
+
+
+def broadcast_reply_uri(data: bytes, sender: Any, attempt: int) -> str | None:
+    """The name server uri a broadcast reply carries (a PYRO uri string), or None for anything else (logged).
+    The one rule for blocking and asyncio lookups alike."""
+    text = data.decode("utf-8", "replace")
+    try:
+        uri = core.URI(text)
+    except errors.PyroError:
+        log.debug("ignored invalid broadcast reply %r from %s", data[:100], sender)
+        return None
+    if uri.protocol != "PYRO":
+        return None
+    log.debug("located name server %s via broadcast (attempt %d)", text, attempt + 1)
+    return text
+
+
+def magic_uri(uri: str | core.URI) -> core.URI:
+    """`uri` as a URI (TypeError for other types): the first step of resolve(), blocking or asyncio."""
+    if isinstance(uri, str):
+        return core.URI(uri)
+    if not isinstance(uri, core.URI):
+        raise TypeError("can only resolve Pyro URIs (str or Pyro5.core.URI), not %s" % type(uri).__name__)
+    return uri
 
 
 def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", port: int | None = None,
@@ -214,10 +232,7 @@ def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
     """Resolve a 'magic' uri (PYRONAME, PYROMETA) into the direct PYRO uri.
     A PYRO uri is returned unmodified. With delay_time > 0 the lookup is retried until the name (or an object
     with the metadata) is registered, for at most delay_time seconds; delay_time 0 uses config.NS_LOOKUP_DELAY."""
-    if isinstance(uri, str):
-        uri = core.URI(uri)
-    elif not isinstance(uri, core.URI):
-        raise TypeError("can only resolve Pyro URIs (str or Pyro5.core.URI), not %s" % type(uri).__name__)
+    uri = magic_uri(uri)
     if uri.protocol == "PYRO":
         return uri
     log.debug("resolving %s", uri)

@@ -29,7 +29,16 @@ from typing import Any, AsyncIterator
 
 from Pyro5 import _client_codec as _codec
 from Pyro5 import config, core, errors, protocol, serializers, socketutil
-from Pyro5._nslookup import BROADCAST_MESSAGE, _as_uri, _broadcast_addresses, _is_loopback, _location, ns_host_locations
+from Pyro5._nslookup import (
+    BROADCAST_MESSAGE,
+    _as_uri,
+    _broadcast_addresses,
+    _is_loopback,
+    _location,
+    broadcast_reply_uri,
+    magic_uri,
+    ns_host_locations,
+)
 from Pyro5.aio._conn import AsyncConnection, ConnectionPool, open_streams, read_one
 from Pyro5.callcontext import current_context
 from Pyro5.client import Proxy, _BatchedRemoteMethod
@@ -463,14 +472,8 @@ async def broadcast_lookup(port: int, attempts: int = 3, wait: float = 0.7) -> s
                     data, sender = await asyncio.wait_for(replies.queue.get(), remaining)
                 except asyncio.TimeoutError:
                     break
-                text = data.decode("utf-8", "replace")
-                try:
-                    uri = core.URI(text)
-                except errors.PyroError:
-                    nslog.debug("ignored invalid broadcast reply %r from %s", data[:100], sender)
-                    continue
-                if uri.protocol == "PYRO":
-                    nslog.debug("located name server %s via broadcast (attempt %d)", text, attempt + 1)
+                text = broadcast_reply_uri(data, sender, attempt)
+                if text:
                     return text
     finally:
         transport.close()
@@ -520,10 +523,7 @@ async def locate_ns(host: str = "", port: int | None = None, broadcast: bool = T
 async def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
     """Resolve a PYRONAME or PYROMETA uri into the direct PYRO uri through the name server (a PYRO uri is
     returned as it is); with a delay (or config.NS_LOOKUP_DELAY) it waits that long for the name to appear."""
-    if isinstance(uri, str):
-        uri = core.URI(uri)
-    elif not isinstance(uri, core.URI):
-        raise TypeError("can only resolve Pyro URIs (str or Pyro5.core.URI), not %s" % type(uri).__name__)
+    uri = magic_uri(uri)
     if uri.protocol == "PYRO":
         return uri
     nslog.debug("resolving %s", uri)

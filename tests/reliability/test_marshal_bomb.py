@@ -15,35 +15,18 @@ import struct
 import subprocess
 import sys
 import threading
-import tracemalloc
 
 import pytest
 
 import Pyro5
 from Pyro5 import errors, protocol, serializers
+from tests._support.memory import peak_allocation
 
 MIB = 1024 * 1024
 BOMB = b"(" + struct.pack("<i", 100_000_000) + b"NNNNNNNNNN"       # 15 bytes: a tuple of 100 million elements
 NESTED = (b"(" + struct.pack("<i", 3)) * 3 + b"[" + struct.pack("<i", 10_000_000) + b"N" * 20
 CALL_BOMB = b")\x04\xda\x03obj\xda\x04meth" + b"[" + struct.pack("<i", 200_000_000) + b"N" * 8 + b"0"
 MARSHAL_ID = serializers.serializers["marshal"].serializer_id
-
-
-@contextlib.contextmanager
-def peak_allocation():
-    """Yields a list that receives the peak of traced allocations (bytes above the start) of the block."""
-    result: list[int] = []
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        yield result
-        result.append(tracemalloc.get_traced_memory()[1] - base)
-    finally:
-        if started:
-            tracemalloc.stop()
 
 
 def test_the_measurement_sees_what_marshal_allocates():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import tracemalloc
 import zlib
 
 import pytest
@@ -19,27 +18,11 @@ import pytest
 import Pyro5
 from Pyro5 import errors, protocol
 from Pyro5.socketutil import SocketConnection
+from tests._support.memory import peak_allocation
 
 MIB = 1024 * 1024
 SIZE = 48 * MIB
 SLACK = 2 * MIB     # headers, the decompression step, Python's own bookkeeping
-
-
-@contextlib.contextmanager
-def peak_allocation():
-    """Yields a list that receives the peak of traced allocations (bytes above the start) of the block."""
-    result: list[int] = []
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        yield result
-        result.append(tracemalloc.get_traced_memory()[1] - base)
-    finally:
-        if started:
-            tracemalloc.stop()
 
 
 @contextlib.contextmanager

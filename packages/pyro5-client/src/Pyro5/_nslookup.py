@@ -248,17 +248,21 @@ def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
             try:
                 if uri.protocol == "PYRONAME":
                     return _as_uri(nameserver.lookup(uri.object))
-                candidates = nameserver.yplookup(set(uri.metadata), None, False)
-                if candidates:
-                    return _as_uri(random.choice(list(candidates.values())))
-                problem: errors.NamingError = errors.NamingError(
-                    "no registrations available with desired metadata properties %s" % sorted(uri.metadata))
+                return metadata_choice(uri, nameserver.yplookup(set(uri.metadata), None, False))
             except errors.NamingError as x:
                 problem = x
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise problem
             time.sleep(min(_RESOLVE_POLL_INTERVAL, remaining))
+
+
+def metadata_choice(uri: core.URI, candidates: Any) -> core.URI:
+    """A PYROMETA uri's answer: one of the yplookup candidates at random, or NamingError when there are none
+    (the rule for blocking and asyncio resolve alike)."""
+    if candidates:
+        return _as_uri(random.choice(list(candidates.values())))
+    raise errors.NamingError("no registrations available with desired metadata properties %s" % sorted(uri.metadata))
 
 
 def _as_uri(value: Any) -> core.URI:

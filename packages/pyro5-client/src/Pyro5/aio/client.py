@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import logging
-import random
 import time
 from typing import Any, AsyncIterator
 
@@ -37,6 +36,7 @@ from Pyro5._nslookup import (
     _location,
     broadcast_reply_uri,
     magic_uri,
+    metadata_choice,
     ns_host_locations,
 )
 from Pyro5.aio._conn import AsyncConnection, ConnectionPool, open_streams, read_one
@@ -535,11 +535,7 @@ async def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
             try:
                 if uri.protocol == "PYRONAME":
                     return _as_uri(await nameserver.lookup(uri.object))
-                candidates = await nameserver.yplookup(set(uri.metadata), None, False)
-                if candidates:
-                    return _as_uri(random.choice(list(candidates.values())))
-                problem: errors.NamingError = errors.NamingError(
-                    "no registrations available with desired metadata properties %s" % sorted(uri.metadata))
+                return metadata_choice(uri, await nameserver.yplookup(set(uri.metadata), None, False))
             except errors.NamingError as x:
                 problem = x
             remaining = deadline - time.monotonic()

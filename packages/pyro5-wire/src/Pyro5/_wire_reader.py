@@ -118,7 +118,7 @@ class MessageReader:
     FAILED = FAILED
     check_msgtype = staticmethod(check_msgtype)
 
-    # the state between messages (class defaults: a new reader, as recv_stub makes for every message, is cheap)
+    # the state between messages (class defaults: a new reader costs little, e.g. one per connection)
     _head: bytearray | None = None          # a header that arrives in pieces
     _hfill = 0                              # bytes of it received
     _msg: ReceivingMessage | None = None    # the message whose body is being collected

@@ -1,10 +1,9 @@
 """Issue 16 item 3: oneway calls run on a bounded, daemon-owned pool (THREADPOOL_SIZE threads at most); calls
-beyond it wait in a queue and none is lost; close() joins the pool's threads."""
+beyond it wait in a queue and none is lost; close() joins the pool's threads. Issue 9: on the thread-pool server
+that pool is the server's own worker pool (one thread bound per process)."""
 from __future__ import annotations
 
 import threading
-
-import pytest
 
 import Pyro5
 from Pyro5 import protocol

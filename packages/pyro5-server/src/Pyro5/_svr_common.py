@@ -128,10 +128,52 @@ def close_socket(sock: Any) -> None:
 
 
 class ServerControl:
-    """What every socket server shares: the wakeup pipe that interrupts its selector, and shutdown()."""
+    """The skeleton every socket server shares (thread pool, multiplex, existing connection): its state, the
+    selector with the wakeup pipe that interrupts it, wakeup(), shutdown(), the wakeup socket's events, and the
+    release of the selector and the pipe in close()."""
 
+    daemon: Any
+    sock: Optional[socket.socket]
+    selector: Optional[selectors.BaseSelector]
+    locationStr: str
     _wakeup: Optional[Wakeup]
     shutting_down: bool
+
+    def _init_control(self, location: str = "") -> None:
+        self.daemon = None
+        self.sock = None
+        self.selector = None
+        self.locationStr = location
+        self.shutting_down = False
+        self._wakeup = None
+
+    def _open_selector(self, sock: socket.socket, data: Any) -> None:
+        """A new selector that watches sock (with data) and the wakeup pipe (data "wakeup")."""
+        self._wakeup = Wakeup()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(sock, selectors.EVENT_READ, data)
+        self.selector.register(self._wakeup.reader, selectors.EVENT_READ, "wakeup")
+
+    def _wakeup_event(self, s: Any) -> bool:
+        """(events()) Is s the wakeup pipe? Then it is drained."""
+        if self._wakeup is not None and s is self._wakeup.reader:
+            self._wakeup.drain()
+            return True
+        return False
+
+    def _release_selector(self) -> None:
+        """(close()) close the selector and the wakeup pipe."""
+        if self.selector is not None:
+            try:
+                self.selector.close()
+            except Exception:
+                pass
+        if self._wakeup is not None:
+            self._wakeup.close()
+            self._wakeup = None
+
+    def __repr__(self) -> str:
+        return "<%s on %s>" % (self.__class__.__name__, self.locationStr)
 
     def wakeup(self) -> None:
         if self._wakeup is not None:
@@ -147,8 +189,6 @@ class CombinedSockets(ServerControl):
     (another daemon, the name server's broadcast responder) whose `sockets` are watched by this server's
     selector and whose `events(sockets)` is called for them."""
 
-    selector: Optional[selectors.BaseSelector]
-    sock: Optional[socket.socket]
     _combined: list[Any]
 
     def _accept_socket(self) -> Optional[tuple[socket.socket, Any]]:

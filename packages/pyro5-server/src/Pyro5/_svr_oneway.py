@@ -1,5 +1,8 @@
 """The daemon's bounded pool for oneway calls (config.ONEWAY_THREADED): at most THREADPOOL_SIZE threads run
-them, more calls wait in the queue (none is lost); close() joins the threads."""
+them, more calls wait in the queue (none is lost); close() joins the threads.
+The thread-pool server (not in per-connection mode) attaches its own worker pool instead: oneway calls then run
+on the same THREADPOOL_SIZE workers as the requests (in the pool's unbounded queue), so the process has one
+thread bound; the server closes (joins) that pool."""
 from __future__ import annotations
 
 import logging
@@ -22,11 +25,16 @@ class OnewayRunner:
         self._pool: Optional[Pool] = None
         self._lock = threading.Lock()
         self._closed = False
+        self._shared: Optional[Pool] = None     # the transport's worker pool, when attached
 
     @property
     def num_workers(self) -> int:
         pool = self._pool
         return pool.num_workers if pool is not None else 0
+
+    def attach(self, pool: Optional[Pool]) -> None:
+        """Run the oneway calls on this (the server's) pool from now on; None: on an own pool again."""
+        self._shared = pool
 
     def submit(self, method: Callable, vargs: Any, kwargs: Any,
                on_error: Callable[[Any, Callable, Any, Any, Exception], None]) -> None:
@@ -44,6 +52,14 @@ class OnewayRunner:
                 on_error(context.get("client"), method, vargs, kwargs, x)
             finally:
                 current_context.client = None
+        shared = self._shared
+        if shared is not None:
+            try:
+                shared.submit(run, unbounded=True)
+                return
+            except PoolError:   # (the server is closing: run the call here rather than lose it)
+                run()
+                return
         pool = self._pool
         if pool is None:
             with self._lock:
@@ -62,6 +78,7 @@ class OnewayRunner:
         True when every thread ended."""
         with self._lock:
             self._closed = True
+            self._shared = None
             pool, self._pool = self._pool, None
         if pool is None:
             return True

@@ -4,9 +4,12 @@ Used by the thread pool server (requests, or whole connections in the one-thread
 the daemon for oneway calls. At most `max_workers` threads exist; they are started on demand and stop again
 after _IDLE_TIMEOUT seconds without work (down to `min_workers`). A job that finds every worker busy waits
 in the queue (at most `max_queued` jobs; None: no limit); beyond that, submit() raises NoFreeWorkersError.
+Jobs submitted with unbounded=True (the thread-pool server's oneway calls) wait in a second queue that has no
+limit; a free worker alternates between the two queues, so neither kind of job starves the other.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -40,7 +43,11 @@ class Pool:
         self.max_workers = max(1, int(max_workers), self.min_workers)
         self.max_queued = max_queued
         self._name = name
-        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()     # (C level: a cheap hand-off)
+        # one token per queued job (C level: a cheap hand-off); the jobs themselves wait in the two deques
+        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._bounded: collections.deque[Callable[[], None]] = collections.deque()
+        self._unbounded: collections.deque[Callable[[], None]] = collections.deque()
+        self._took_unbounded = False    # the last job a worker took came from the unbounded queue
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._busy_threads: set[threading.Thread] = set()
@@ -87,8 +94,9 @@ class Pool:
         self._workers.add(thread)
         thread.start()
 
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run the job on a free worker, or queue it; NoFreeWorkersError when the queue is full too."""
+    def submit(self, job: Callable[[], None], unbounded: bool = False) -> None:
+        """Run the job on a free worker, or queue it; NoFreeWorkersError when the queue is full too.
+        unbounded: the job waits in the second queue, which has no limit (never refused unless closed)."""
         with self._lock:
             if self._closed:
                 raise PoolError("pool is closed")
@@ -97,13 +105,17 @@ class Pool:
                 pass                                    # a waiting worker takes it
             elif len(self._workers) < self.max_workers:
                 self._spawn()
-            elif self.max_queued is not None and self._queued - idle >= self.max_queued:
+            elif unbounded:
+                pass
+            elif self.max_queued is not None and \
+                    len(self._bounded) - max(0, idle - len(self._unbounded)) >= self.max_queued:
                 if self.max_queued:
                     raise NoFreeWorkersError("no free workers: all %d worker threads are busy and %d jobs are "
                                              "queued" % (self.max_workers, self._queued))
                 raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
             self._queued += 1
-            self._jobs.put(job)
+            (self._unbounded if unbounded else self._bounded).append(job)
+            self._jobs.put(True)
 
     def _work(self) -> None:
         me = threading.current_thread()
@@ -123,6 +135,7 @@ class Pool:
                 with lock:
                     self._queued -= 1
                     self._busy_threads.add(me)
+                    job = self._take()
                 try:
                     job()
                 except BaseException:       # (a job's SystemExit etc. must not shrink the pool unnoticed)
@@ -135,6 +148,14 @@ class Pool:
             with lock:
                 self._workers.discard(me)
                 self._busy_threads.discard(me)
+
+    def _take(self) -> Callable[[], None]:
+        """(under the lock; a token was taken, so a job waits) the next job: alternately from each queue."""
+        if self._unbounded and (not self._bounded or not self._took_unbounded):
+            self._took_unbounded = True
+            return self._unbounded.popleft()
+        self._took_unbounded = False
+        return self._bounded.popleft()
 
     def close(self, join_timeout: float = 0.5) -> bool:
         """No new jobs; the workers finish the queued ones and stop. Waits up to join_timeout for them;

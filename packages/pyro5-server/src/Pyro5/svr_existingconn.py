@@ -6,12 +6,11 @@ The socket belongs to the caller: closing the daemon does not close it.
 from __future__ import annotations
 
 import logging
-import selectors
 import socket
 from typing import Any, Callable, Optional
 
 from . import errors, protocol
-from ._svr_common import ServerControl, Wakeup, comm_timeout
+from ._svr_common import ServerControl, comm_timeout
 from ._svr_conn import ThreadConnection
 from ._svr_dispatch import answer_message
 
@@ -24,13 +23,8 @@ class SocketServer_ExistingConnection(ServerControl):
     """transport server that serves one existing connected socket"""
 
     def __init__(self) -> None:
-        self.daemon: Any = None
-        self.sock: Optional[socket.socket] = None
+        self._init_control("./u:<<not-bound>>")
         self.conn: Optional[ThreadConnection] = None
-        self.locationStr = "./u:<<not-bound>>"
-        self.selector: Optional[selectors.BaseSelector] = None
-        self.shutting_down = False
-        self._wakeup: Optional[Wakeup] = None
 
     def init(self, daemon: Any, connected_socket: socket.socket) -> None:
         if not isinstance(connected_socket, socket.socket):
@@ -45,13 +39,7 @@ class SocketServer_ExistingConnection(ServerControl):
         self.conn.handshaked = True
         if self.conn.sock_addr in ("", None):
             self.conn.sock_addr = "<<not-bound>>"
-        self._wakeup = Wakeup()
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(connected_socket, selectors.EVENT_READ, "conn")
-        self.selector.register(self._wakeup.reader, selectors.EVENT_READ, "wakeup")
-
-    def __repr__(self) -> str:
-        return "<%s on %s>" % (self.__class__.__name__, self.locationStr)
+        self._open_selector(connected_socket, "conn")
 
     def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
         log.debug("existing connection server requestloop")
@@ -72,8 +60,8 @@ class SocketServer_ExistingConnection(ServerControl):
         for s in eventsockets:
             if s is self.sock:
                 self._handle()
-            elif self._wakeup is not None and s is self._wakeup.reader:
-                self._wakeup.drain()
+            else:
+                self._wakeup_event(s)
 
     def combine(self, other: Any) -> None:
         raise errors.PyroError("cannot combine daemons when serving an existing connection (connected_socket)")
@@ -130,11 +118,4 @@ class SocketServer_ExistingConnection(ServerControl):
         self.wakeup()
         self._finished()
         self.sock = None
-        if self.selector is not None:
-            try:
-                self.selector.close()
-            except Exception:
-                pass
-        if self._wakeup is not None:
-            self._wakeup.close()
-            self._wakeup = None
+        self._release_selector()

@@ -22,7 +22,6 @@ from typing import Any, Callable, Optional, cast
 from . import config, errors
 from ._svr_common import (
     CombinedSockets,
-    Wakeup,
     close_socket,
     comm_timeout,
     create_listening_socket,
@@ -45,12 +44,7 @@ class SocketServer_Multiplex(CombinedSockets):
     """Multiplexed transport server for socket connections (uses the best selector of the platform)."""
 
     def __init__(self) -> None:
-        self.daemon: Any = None
-        self.sock: Optional[socket.socket] = None
-        self.selector: Optional[selectors.BaseSelector] = None
-        self.locationStr = ""
-        self.shutting_down = False
-        self._wakeup: Optional[Wakeup] = None
+        self._init_control()
         self._ssl_context: Any = None
         self._connections: dict[Any, MuxConnection] = {}
         self._watch: set[MuxConnection] = set()     # connections with a deadline (partial message, TLS, send)
@@ -72,10 +66,7 @@ class SocketServer_Multiplex(CombinedSockets):
         self._ssl_context = server_ssl_context()
         self.sock, self.locationStr = create_listening_socket(host, port, unixsocket)
         self.sock.setblocking(False)
-        self._wakeup = Wakeup()
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.sock, _READ, "accept")
-        self.selector.register(self._wakeup.reader, _READ, "wakeup")
+        self._open_selector(self.sock, "accept")
 
     def __repr__(self) -> str:
         return "<%s on %s; %d connections>" % (self.__class__.__name__, self.locationStr, len(self._connections))
@@ -123,8 +114,8 @@ class SocketServer_Multiplex(CombinedSockets):
         for s in eventsockets:
             if s is self.sock:
                 self._accept()
-            elif self._wakeup is not None and s is self._wakeup.reader:
-                self._wakeup.drain()
+            elif self._wakeup_event(s):
+                pass
             elif s in self._connections:
                 if self._connections[s] not in self._busy:
                     self._handle_connection(self._connections[s], _READ | _WRITE)
@@ -354,14 +345,7 @@ class SocketServer_Multiplex(CombinedSockets):
         for conn in list(self._connections.values()):
             self._close_connection(conn)
         sock, self.sock = self.sock, None
-        if self.selector is not None:
-            try:
-                self.selector.close()
-            except Exception:
-                pass
+        self._release_selector()
         if sock is not None:
             remove_unix_socket(sock)
             close_socket(sock)
-        if self._wakeup is not None:
-            self._wakeup.close()
-            self._wakeup = None

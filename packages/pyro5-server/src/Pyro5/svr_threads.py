@@ -66,6 +66,10 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         self._refusers = threading.BoundedSemaphore(self.limits.max_refusers)    # (the daemon's limits now)
         queued = 0 if self._per_connection else self.limits.max_queued_requests
         self.pool = Pool(config.THREADPOOL_SIZE_MIN, config.THREADPOOL_SIZE, max_queued=queued)
+        if not self._per_connection:    # oneway calls run on the same workers: one thread bound per process
+            oneway = getattr(daemon, "_oneway", None)
+            if oneway is not None:
+                oneway.attach(self.pool)
 
     def __repr__(self) -> str:
         return "<%s on %s; %d workers>" % (self.__class__.__name__, self.locationStr,
@@ -118,7 +122,13 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         self._watch.discard(conn)
         self._busy.add(conn)
         try:
-            self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
+            try:
+                self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
+            except NoFreeWorkersError:
+                if not (conn.handshaked and conn.messages and conn.messages[0].flags & protocol.FLAGS_ONEWAY):
+                    raise
+                # a oneway call is never refused: it waits in the pool's unbounded queue (one per connection)
+                self.pool.submit(lambda: self._work(conn), unbounded=True)  # type: ignore[union-attr]
         except PoolError as x:
             self._busy.discard(conn)
             if not self._rewatch(conn):

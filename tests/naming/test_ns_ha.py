@@ -228,6 +228,9 @@ def test_autoclean_on_a_shared_registry_removes_once(start_ns, shared_any, monke
         for i, uri in enumerate(dead_uris):
             ns.register("dead.%d" % i, uri)
         wait_for(lambda: not ns.list(prefix="dead."), timeout=20, what="autoclean")
+        # (a name is gone from the store a moment before its removal is logged by the autoclean thread)
+        wait_for(lambda: sum("autoclean removed" in r.getMessage() for r in caplog.records) >= 5, timeout=10,
+                 what="the autoclean log records")
     removals = [r for r in caplog.records if "autoclean removed" in r.getMessage()]
     assert sorted(r.getMessage() for r in removals) == sorted(
         "autoclean removed unreachable registration 'dead.%d'" % i for i in range(5))

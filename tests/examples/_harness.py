@@ -142,3 +142,10 @@ class Runner:
     def stop_all(self) -> None:
         for p in reversed(self.procs):
             p.stop()
+
+
+def uri_of(match: re.Match[str]) -> str:
+    """The PYRO uri in a server's ready line (the match Runner.start returns)."""
+    m = re.search(r"PYRO:\S+", match.string)
+    assert m, match.string
+    return m.group(0)

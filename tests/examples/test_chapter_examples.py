@@ -8,18 +8,12 @@ import sys
 
 import pytest
 
-from tests.examples._harness import PYTHON, Runner
-
-
-def _uri(match: re.Match[str]) -> str:
-    m = re.search(r"PYRO:\S+", match.string)
-    assert m, match.string
-    return m.group(0)
+from tests.examples._harness import PYTHON, Runner, uri_of
 
 
 def test_exceptions(runner: Runner) -> None:
     _, ready = runner.start("exceptions", "server.py")
-    out = runner.run("exceptions", "client.py", _uri(ready)).stdout
+    out = runner.run("exceptions", "client.py", uri_of(ready)).stdout
     assert "10 / 4 = 2.5" in out
     assert "divide(1, 0) raised ZeroDivisionError: division by zero" in out
     assert "the remote traceback shows the server's frames: True" in out
@@ -32,7 +26,7 @@ def test_exceptions(runner: Runner) -> None:
 
 def test_handshake(runner: Runner) -> None:
     server, ready = runner.start("handshake", "server.py")
-    out = runner.run("handshake", "client.py", _uri(ready)).stdout
+    out = runner.run("handshake", "client.py", uri_of(ready)).stdout
     assert "the daemon answered the handshake with: {'welcome': 'you are in'}" in out
     assert "contents: ['gold', 'jewels']" in out
     assert "the wrong secret was refused:" in out and "the handshake secret is wrong" in out
@@ -42,7 +36,7 @@ def test_handshake(runner: Runner) -> None:
 
 def test_annotations(runner: Runner) -> None:
     server, ready = runner.start("annotations", "server.py")
-    out = runner.run("annotations", "client.py", _uri(ready)).stdout
+    out = runner.run("annotations", "client.py", uri_of(ready)).stdout
     assert "result: first: ok" in out and "result: second: ok" in out
     assert "the server annotated its answer: first done for client-42" in out
     assert "the server annotated its answer: second done for client-42" in out
@@ -55,21 +49,21 @@ def test_annotations_between_implementations(runner: Runner, orig_python: str, s
     """Annotations travel both ways between the original Pyro5 5.15 and ours."""
     server_py, client_py = (orig_python, sys.executable) if server_side == "original" else (sys.executable, orig_python)
     server, ready = runner.start("annotations", "server.py", python=server_py)
-    out = runner.run("annotations", "client.py", _uri(ready), python=client_py).stdout
+    out = runner.run("annotations", "client.py", uri_of(ready), python=client_py).stdout
     assert "the server annotated its answer: first done for client-42" in out
     server.wait_for(r"job 'second' arrived with XTAG=client-42")
 
 
 def test_blob(runner: Runner) -> None:
     server, ready = runner.start("blob", "server.py")
-    out = runner.run("blob", "client.py", _uri(ready)).stdout
+    out = runner.run("blob", "client.py", uri_of(ready)).stdout
     assert "processed fruit order 1: ['apples', 'pears', 'plums'] (sum 15)" in out
     server.wait_for(r"dispatching blob 'fruit order 1' \(SerializedBlob, not deserialized\)")
 
 
 def test_customclasses(runner: Runner) -> None:
     server, ready = runner.start("customclasses", "server.py")
-    out = runner.run("customclasses", "client.py", _uri(ready)).stdout
+    out = runner.run("customclasses", "client.py", uri_of(ready)).stdout
     assert "midpoint: Point(2.0, 1.0) is a Point" in out
     assert "without the client's dict_to_class converter: SerializeError:" in out and "shapes.Point" in out
     server.wait_for(r"midpoint of Point\(0.0, 0.0\) and Point\(4.0, 2.0\) \(Point objects\)")
@@ -77,7 +71,7 @@ def test_customclasses(runner: Runner) -> None:
 
 def test_autoproxy(runner: Runner) -> None:
     _, ready = runner.start("autoproxy", "server.py")
-    out = runner.run("autoproxy", "client.py", _uri(ready)).stdout
+    out = runner.run("autoproxy", "client.py", uri_of(ready)).stdout
     assert re.search(r"open\(\) returned a Proxy for obj_\w+", out), out
     assert "Irmen's balance: 150" in out
     assert "the same account again: 150" in out
@@ -88,7 +82,7 @@ def test_autoproxy(runner: Runner) -> None:
 def test_unixsocket(runner: Runner, tmp_path) -> None:
     path = str(tmp_path / "ex.sock")
     server, ready = runner.start("unixsocket", "server.py", path)
-    uri = _uri(ready)
+    uri = uri_of(ready)
     assert uri == f"PYRO:example.unixsocket@./u:{path}"
     out = runner.run("unixsocket", "client.py", uri).stdout
     assert f"the uri names a socket file: {path}" in out
@@ -100,7 +94,7 @@ def test_unixsocket(runner: Runner, tmp_path) -> None:
 
 def test_nat(runner: Runner) -> None:
     server, ready = runner.start("nat", "server.py")
-    public = _uri(ready)
+    public = uri_of(ready)
     m = re.match(r"PYRO:example\.nat@localhost:(\d+)$", public)
     assert m, public
     private = next(line for line in server.out if line.startswith("its uri without NAT:"))

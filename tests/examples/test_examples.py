@@ -7,25 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples._harness import Runner
-
-
-def _uri(match: re.Match[str]) -> str:
-    m = re.search(r"PYRO:\S+", match.string)
-    assert m, match.string
-    return m.group(0)
+from tests.examples._harness import Runner, uri_of
 
 
 def test_greeting_without_name_server(runner: Runner) -> None:
     server, ready = runner.start("greeting", "server.py")
-    cp = runner.run("greeting", "client.py", _uri(ready), "Irmen")
+    cp = runner.run("greeting", "client.py", uri_of(ready), "Irmen")
     assert "Hello, Irmen. Here is your fortune message:" in cp.stdout
     assert "Behold the warranty" in cp.stdout
 
 
 def test_greeting_client_reads_input(runner: Runner) -> None:
     server, ready = runner.start("greeting", "server.py")
-    cp = runner.run("greeting", "client.py", input=f"{_uri(ready)}\nSuzy\n")
+    cp = runner.run("greeting", "client.py", input=f"{uri_of(ready)}\nSuzy\n")
     assert "Hello, Suzy." in cp.stdout
 
 
@@ -36,7 +30,7 @@ def test_greeting_between_implementations(runner: Runner, orig_python: str, serv
     ours = sys.executable
     server_py, client_py = (orig_python, ours) if server_side == "original" else (ours, orig_python)
     _, ready = runner.start("greeting", "server.py", python=server_py)
-    cp = runner.run("greeting", "client.py", _uri(ready), "Interop", python=client_py)
+    cp = runner.run("greeting", "client.py", uri_of(ready), "Interop", python=client_py)
     assert "Hello, Interop. Here is your fortune message:" in cp.stdout
 
 
@@ -71,7 +65,7 @@ def test_bank(ns_runner: Runner) -> None:
 
 def test_oneway(runner: Runner) -> None:
     _, ready = runner.start("oneway", "server.py")
-    out = runner.run("oneway", "client.py", _uri(ready)).stdout
+    out = runner.run("oneway", "client.py", uri_of(ready)).stdout
     assert "oneway methods: ['fail', 'start_work']" in out
     elapsed = float(re.search(r"returned None after ([\d.]+) ms", out).group(1))
     assert elapsed < 900, out                                        # did not wait for the 1 s of work
@@ -82,7 +76,7 @@ def test_oneway(runner: Runner) -> None:
 
 def test_batch(runner: Runner) -> None:
     _, ready = runner.start("batch", "server.py")
-    out = runner.run("batch", "client.py", _uri(ready)).stdout
+    out = runner.run("batch", "client.py", uri_of(ready)).stdout
     assert "500 normal calls:  total=249500" in out
     assert "500 batched calls: total=249500" in out
     assert "first result: 3" in out
@@ -93,7 +87,7 @@ def test_batch(runner: Runner) -> None:
 
 def test_streaming(runner: Runner) -> None:
     _, ready = runner.start("streaming", "server.py")
-    out = runner.run("streaming", "client.py", _uri(ready)).stdout
+    out = runner.run("streaming", "client.py", uri_of(ready)).stdout
     assert "a list: [1, 2, 3, 4, 5] list" in out
     assert re.search(r"an iterator: \w+ \[1, 2, 3, 4, 5\]", out)
     assert "a generator: ['item 0', 'item 1', 'item 2']" in out
@@ -104,7 +98,7 @@ def test_streaming(runner: Runner) -> None:
 
 def test_callback(runner: Runner) -> None:
     _, ready = runner.start("callback", "server.py")
-    cp = runner.run("callback", "client.py", _uri(ready))
+    cp = runner.run("callback", "client.py", uri_of(ready))
     out = cp.stdout
     for step in (1, 2, 3):
         assert f"callback from the server: step {step} of 3" in out
@@ -115,7 +109,7 @@ def test_callback(runner: Runner) -> None:
 
 def test_timeout(runner: Runner) -> None:
     _, ready = runner.start("timeout", "server.py")
-    out = runner.run("timeout", "client.py", _uri(ready)).stdout
+    out = runner.run("timeout", "client.py", uri_of(ready)).stdout
     assert "timeout 0.5 s; delay(0.1): slept 0.1 seconds" in out
     m = re.search(r"delay\(2\.0\): TimeoutError after ([\d.]+) s", out)
     assert m and 0.45 <= float(m.group(1)) < 1.9, out                 # the 0.5 s timeout, not the 2 s call
@@ -134,7 +128,7 @@ def test_autoreconnect(runner: Runner) -> None:
 
 def test_instancemode(runner: Runner) -> None:
     _, ready = runner.start("instancemode", "server.py")
-    out = runner.run("instancemode", "client.py", _uri(ready)).stdout
+    out = runner.run("instancemode", "client.py", uri_of(ready)).stdout
     assert "session : 2 instance(s)" in out
     assert "single  : 1 instance(s)" in out
     assert "percall : 4 instance(s)" in out
@@ -144,7 +138,7 @@ def test_instancemode(runner: Runner) -> None:
 def test_ssl(runner: Runner, tmp_path: Path) -> None:
     runner.run("ssl", "make_certs.py", str(tmp_path), python=sys.executable)   # needs cryptography
     server, ready = runner.start("ssl", "server.py", str(tmp_path))
-    out = runner.run("ssl", "client.py", _uri(ready), str(tmp_path)).stdout
+    out = runner.run("ssl", "client.py", uri_of(ready), str(tmp_path)).stdout
     assert "server cert ok: pyro5-example-server" in out
     assert "server says: 'hello', sent over SSL by pyro5-example-client" in out
     server.wait_for("accepted client cert: pyro5-example-client")
@@ -157,7 +151,7 @@ def test_ssl_refuses_plain_client(runner: Runner, tmp_path: Path) -> None:
             "p = Pyro5.api.Proxy(sys.argv[1]); p._pyroTimeout = 5\n"
             "try:\n    p._pyroBind()\nexcept Pyro5.errors.CommunicationError as x:\n"
             "    print('refused:', type(x).__name__)\n")
-    out = runner.run("ssl", "-c", code, _uri(ready)).stdout
+    out = runner.run("ssl", "-c", code, uri_of(ready)).stdout
     assert "refused:" in out
 
 
@@ -207,7 +201,7 @@ def _check_asyncio_output(out: str) -> None:
 
 def test_asyncio(runner: Runner) -> None:
     _, ready = runner.start("asyncio", "server.py")
-    _check_asyncio_output(runner.run("asyncio", "client.py", _uri(ready)).stdout)
+    _check_asyncio_output(runner.run("asyncio", "client.py", uri_of(ready)).stdout)
 
 
 def test_asyncio_with_name_server(ns_runner: Runner) -> None:

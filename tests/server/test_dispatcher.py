@@ -52,10 +52,11 @@ def request(method: str, *vargs, object_id: str = "thing", flags: int = 0, seq: 
                                             annotations, correlation_id=corr))
 
 
-def connect(object_id: str = "thing", handshake="hello", seq: int = 1, corr=None) -> protocol.ReceivingMessage:
+def connect(object_id: str = "thing", handshake="hello", seq: int = 1, corr=None,
+            annotations=None) -> protocol.ReceivingMessage:
     payload = SERPENT.dumps({"handshake": handshake, "object": object_id})
     return received(protocol.SendingMessage(protocol.MSG_CONNECT, 0, seq, SERPENT.serializer_id, payload,
-                                            correlation_id=corr))
+                                            annotations, correlation_id=corr))
 
 
 class _Bytes:
@@ -86,6 +87,36 @@ def test_handshake_accepts_and_sends_metadata(daemon):
     assert msg.type == protocol.MSG_CONNECTOK and msg.seq == 3 and msg.correlation_id == corr
     assert data["handshake"] == "hello"
     assert "add" in data["meta"]["methods"] and "value" in data["meta"]["attrs"]
+
+
+def test_inflight_capability_is_answered_only_when_asked_and_supported(daemon, monkeypatch):
+    from Pyro5 import _capabilities
+    # not asked: the reply is the original's (no INFL annotation), the connection runs one call at a time
+    conn = ConnState()
+    msg, _ = answer(daemon.dispatcher.handshake(conn, connect()))
+    assert _capabilities.INFLIGHT not in msg.annotations and not getattr(conn, "inflight", 0)
+    # asked, but the transport runs one call at a time (max_inflight 0): no answer either
+    monkeypatch.setattr(daemon.transportServer, "max_inflight", 0, raising=False)
+    msg, _ = answer(daemon.dispatcher.handshake(conn, connect(annotations=_capabilities.inflight_offer())))
+    assert _capabilities.inflight_granted(msg.annotations) == 0 and not getattr(conn, "inflight", 0)
+    # asked and supported: the reply grants the transport's limit and the connection remembers it
+    monkeypatch.setattr(daemon.transportServer, "max_inflight", 16, raising=False)
+    msg, data = answer(daemon.dispatcher.handshake(conn, connect(annotations=_capabilities.inflight_offer())))
+    assert msg.type == protocol.MSG_CONNECTOK and data["handshake"] == "hello"
+    assert msg.annotations[_capabilities.INFLIGHT] == b"16"
+    assert _capabilities.inflight_granted(msg.annotations) == 16 and conn.inflight == 16
+    # a value that is not the offer is not a request
+    msg, _ = answer(daemon.dispatcher.handshake(ConnState(), connect(annotations={"INFL": b"yes"})))
+    assert _capabilities.INFLIGHT not in msg.annotations
+
+
+def test_inflight_annotation_values():
+    from Pyro5 import _capabilities
+    assert _capabilities.inflight_granted(None) == 0
+    assert _capabilities.inflight_granted({"INFL": b"garbage"}) == 0
+    assert _capabilities.inflight_granted({"INFL": b"-3"}) == 0
+    assert _capabilities.inflight_granted({"INFL": b"99999999"}) == 65535 // 2
+    assert _capabilities.inflight_answer(0) == {"INFL": b"1"}
 
 
 def test_handshake_unknown_object_fails(daemon):

@@ -18,10 +18,11 @@ log = logging.getLogger("Pyro5.server")
 class ClientConnection(socketutil.SocketConnection):
     """A client connection on the server: remembers the peer address and the time of last activity."""
 
-    __slots__ = ("sock_addr", "last_use", "handshaked")
+    __slots__ = ("sock_addr", "last_use", "handshaked", "inflight")
 
     def __init__(self, sock: socket.socket, sock_addr: Any = None, keep_open: bool = False) -> None:
         super().__init__(sock, keep_open=keep_open)
+        self.inflight = 0       # calls the client may have in flight (0: one at a time; Pyro5._capabilities)
         if sock_addr is None:
             try:
                 sock_addr = sock.getpeername()

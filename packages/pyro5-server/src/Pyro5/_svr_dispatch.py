@@ -19,7 +19,7 @@ import logging
 import marshal
 from typing import Any, Callable, Optional, Protocol
 
-from . import config, core, errors, protocol, serializers
+from . import _capabilities, config, core, errors, protocol, serializers
 from ._serialized_blob import SerializedBlob
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
@@ -91,10 +91,28 @@ class Dispatcher:
                 raise errors.CommunicationError(str(x) or type(x).__name__) from None
             meta = metadata_of(self.registry.lookup(data["object"]))
             payload = serializer.dumps({"handshake": handshake_response, "meta": meta})
+            annotations = self.response_annotations()
+            granted = self.inflight_limit(conn, msg)
+            if granted:
+                annotations = dict(annotations or {})
+                annotations.update(_capabilities.inflight_answer(granted))
             return protocol.SendingMessage(protocol.MSG_CONNECTOK, 0, msg.seq, msg.serializer_id, payload,
-                                           self.response_annotations(), correlation_id=msg.correlation_id)
+                                           annotations, correlation_id=msg.correlation_id)
         except Exception as x:
             return self.connect_failed(conn, x, msg, serializer, bool(denied_reason))
+
+    def inflight_limit(self, conn: Any, msg: protocol.ReceivingMessage) -> int:
+        """The number of calls the connection may have in flight (the INFL capability, see Pyro5._capabilities):
+        0 when the client did not ask for it or the transport runs one call at a time (its `max_inflight`).
+        The granted number is kept on the connection as ``conn.inflight``."""
+        if not _capabilities.inflight_requested(msg.annotations):
+            return 0
+        limit = int(getattr(getattr(self.daemon, "transportServer", None), "max_inflight", 0) or 0)
+        if limit < 1:
+            return 0
+        with contextlib.suppress(AttributeError):
+            conn.inflight = limit
+        return limit
 
     def connect_failed(self, conn: Any, x: Exception, msg: Optional[protocol.ReceivingMessage] = None,
                        serializer: Any = None, denied: bool = False) -> protocol.SendingMessage:

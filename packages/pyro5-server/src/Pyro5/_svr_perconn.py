@@ -20,6 +20,7 @@ from ._svr_conn import ThreadConnection
 from ._svr_dispatch import answer_message
 from ._svr_limits import ServerLimits
 from ._svr_pool import Pool, PoolError
+from ._svr_serve import PER_CONNECTION_LOG, answer_next, close_client
 
 __all__ = ["PerConnectionServing"]
 
@@ -106,36 +107,15 @@ class PerConnectionServing:
             if conn is not None:
                 with self._pc_lock:
                     self._pc_connections.discard(conn)
-                conn.close()
-                if conn.handshaked and daemon is not None:
-                    daemon._clientDisconnected(conn)
+                close_client(daemon, conn)
             else:
                 close_socket(csock)
 
     def _serve_requests(self, conn: ThreadConnection) -> None:
+        # (idle between messages is fine; a started one has a deadline)
         dispatcher = self.daemon.dispatcher
-        caddr = conn.sock_addr
         while not self.shutting_down:
-            try:
-                try:
-                    msg: Any = conn.read_message()   # (idle between messages is fine; a started one has a deadline)
-                except errors.ProtocolError as x:
-                    msg = x
-                answer_message(dispatcher, conn, msg)
-            except errors.ConnectionClosedError:
-                log.debug("disconnected %s", caddr)
-                return
-            except errors.TimeoutError as x:
-                log.info("closing connection from %s: %s", caddr, x)
-                return
-            except errors.ProtocolError as x:
-                log.warning("closing connection from %s after protocol error: %s", caddr, x)
-                return
-            except OSError as x:
-                log.debug("socket error on connection from %s: %s", caddr, x)
-                return
-            except Exception:
-                log.exception("unexpected error handling request from %s; closing the connection", caddr)
+            if not answer_next(log, PER_CONNECTION_LOG, dispatcher, conn, conn.read_message):
                 return
 
     def _close_per_connection(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 from . import errors, protocol
 from ._svr_common import ServerControl, comm_timeout
 from ._svr_conn import ThreadConnection
-from ._svr_dispatch import answer_message
+from ._svr_serve import EXISTING_CONNECTION_LOG, answer_next, close_client
 
 __all__ = ["SocketServer_ExistingConnection"]
 
@@ -72,31 +72,23 @@ class SocketServer_ExistingConnection(ServerControl):
         conn = self.conn
         if conn is None:
             return False
-        try:
-            while True:
-                try:
-                    msg: Any = conn.read_message()
-                except errors.ProtocolError as x:
-                    msg = x
-                # The connection counts as established: proxies on a connected socket (the original's too) send
-                # their calls right away; a proxy that does send a connect message gets the normal handshake.
-                connect = not isinstance(msg, Exception) and msg.type == protocol.MSG_CONNECT
-                conn.handshaked = not connect
-                keep = answer_message(self.daemon.dispatcher, conn, msg)
-                conn.handshaked = True
-                if not keep:
-                    self._finished()
-                    return False
-                if not conn.messages:
-                    return True
-        except errors.ConnectionClosedError:
-            log.debug("existing connection closed by the peer")
-        except (errors.TimeoutError, errors.ProtocolError, OSError) as x:
-            log.warning("closing existing connection: %s", x)
-        except Exception:
-            log.exception("unexpected error handling request on existing connection")
-        self._finished()
-        return False
+        while True:
+            keep = answer_next(log, EXISTING_CONNECTION_LOG, self.daemon.dispatcher, conn, self._read)
+            conn.handshaked = True
+            if not keep:
+                self._finished()
+                return False
+            if not conn.messages:
+                return True
+
+    def _read(self) -> protocol.ReceivingMessage:
+        # The connection counts as established: proxies on a connected socket (the original's too) send their
+        # calls right away; a proxy that does send a connect message gets the normal handshake.
+        conn = self.conn
+        assert conn is not None
+        msg = conn.read_message()
+        conn.handshaked = msg.type != protocol.MSG_CONNECT
+        return msg
 
     def _finished(self) -> None:
         conn, self.conn = self.conn, None
@@ -105,8 +97,8 @@ class SocketServer_ExistingConnection(ServerControl):
                 self.selector.unregister(conn.sock)
             except (KeyError, ValueError, OSError):
                 pass
-        if conn is not None and conn.handshaked and self.daemon is not None:
-            self.daemon._clientDisconnected(conn)
+        if conn is not None:
+            close_client(self.daemon, conn)     # (keep_open: the socket stays open)
 
     @property
     def sockets(self) -> list:

@@ -29,8 +29,8 @@ from ._svr_common import (
     server_ssl_context,
 )
 from ._svr_conn import MuxConnection
-from ._svr_dispatch import answer_message
 from ._svr_limits import DEFAULT_LIMITS, ServerLimits
+from ._svr_serve import CONNECTION_LOG, answer_next, close_client
 
 __all__ = ["SocketServer_Multiplex"]
 
@@ -42,6 +42,8 @@ _WRITE = selectors.EVENT_WRITE
 
 class SocketServer_Multiplex(CombinedSockets):
     """Multiplexed transport server for socket connections (uses the best selector of the platform)."""
+
+    _log = log
 
     def __init__(self) -> None:
         self._init_control()
@@ -298,19 +300,7 @@ class SocketServer_Multiplex(CombinedSockets):
     def _run_message(self, conn: MuxConnection) -> bool:
         """Let the daemon handle one complete message (the connect message first); False when the connection
         must be closed."""
-        try:
-            return answer_message(self.daemon.dispatcher, conn, conn.next_message())
-        except errors.ConnectionClosedError:
-            log.debug("disconnected %s", conn.sock_addr)
-        except errors.TimeoutError as x:
-            log.warning("closing connection from %s: %s", conn.sock_addr, x)
-        except errors.ProtocolError as x:
-            log.warning("closing connection from %s after protocol error: %s", conn.sock_addr, x)
-        except OSError as x:
-            log.debug("socket error on connection from %s: %s", conn.sock_addr, x)
-        except Exception:
-            log.exception("unexpected error handling request from %s; closing the connection", conn.sock_addr)
-        return False
+        return answer_next(self._log, CONNECTION_LOG, self.daemon.dispatcher, conn, conn.next_message)
 
     def _close_connection(self, conn: MuxConnection, notify: bool = True) -> None:
         self._watch.discard(conn)
@@ -326,9 +316,10 @@ class SocketServer_Multiplex(CombinedSockets):
                 conn.flush()     # best effort (for instance an error message before closing)
             except errors.CommunicationError:
                 pass
-        conn.close()
-        if notify and conn.handshaked and self.daemon is not None:
-            self.daemon._clientDisconnected(conn)
+        if notify:
+            close_client(self.daemon, conn)
+        else:
+            conn.close()
 
     # ------------------------------------------------------------------ control
 

@@ -34,6 +34,7 @@ from ._svr_dispatch import answer_message
 from ._svr_limits import ServerLimits
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
+from ._svr_serve import close_client
 from .svr_multiplex import SocketServer_Multiplex
 
 __all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError", "MAX_QUEUED_REQUESTS"]
@@ -48,6 +49,8 @@ _MARSHAL_ID = 2
 
 class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
     """transport server for socket connections, worker thread pool version."""
+
+    _log = log
 
     def __init__(self) -> None:
         super().__init__()
@@ -160,9 +163,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                 if not closing:
                     self._done.append((conn, keep))     # the loop thread takes it back
             if closing:     # the server is gone: this worker closes the connection itself
-                conn.close()
-                if conn.handshaked and self.daemon is not None:
-                    self.daemon._clientDisconnected(conn)
+                close_client(self.daemon, conn)
             else:
                 self.wakeup()
 

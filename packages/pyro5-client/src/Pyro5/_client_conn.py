@@ -2,23 +2,22 @@
 still to send, the lock around connecting, and the blocking I/O of a call. What the messages mean is the call
 codec's job (``_client_codec``); the Proxy facade (``Pyro5.client``) ties the two together.
 
-Received bytes go through a ``protocol.MessageReader`` (one per connection), which checks every frame. Timeouts
-(``proxy._pyroTimeout``, default config.COMMTIMEOUT; 0 or None means none) follow one deadline model: connecting
-and sending use the socket timeout (``sendall`` counts it for the whole message), and waiting for a reply may take
-at most that long from the moment the request was sent, however the reply's bytes trickle in. Any failure of the
+Received bytes go through a ``protocol.MessageReader`` (one per connection), which checks every frame. Sending and
+receiving go through the blocking stream layer (``Pyro5._wire_stream``) with its one deadline model: the timeout
+(``proxy._pyroTimeout``, default config.COMMTIMEOUT; 0 or None means none) is the limit for sending a whole request
+(all its parts) and, from the moment the request was sent, for receiving the whole reply, however its bytes trickle
+in; connecting uses the socket timeout. Any failure of the
 connection releases it and raises ConnectionClosedError (TimeoutError for a timeout): the connection is out of
 sync then, and the proxy reconnects at its next call.
 """
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
 import threading
-import time
 from typing import Any
 
-from . import config, errors, protocol, socketutil
+from . import _wire_stream, config, errors, protocol, socketutil
 
 __all__ = ["ProxyConnection"]
 
@@ -26,67 +25,18 @@ log = logging.getLogger("Pyro5.client")
 
 _MSG_RESULT = (protocol.MSG_RESULT,)
 _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
-_HEADER_SIZE = 40
-_FIRST_RECV = 4096
-_receive_data = socketutil.receive_data
 _SocketConnection = socketutil.SocketConnection
-_monotonic = time.monotonic
+_recv_message = _wire_stream.recv_message
+_send = _wire_stream.send
 
 
 def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | None) -> protocol.ReceivingMessage:
     """Blocking read of the next message on `sock` (the reply to the one request in flight), within `timeout`
-    seconds (None: no limit). The first receive asks for up to _FIRST_RECV bytes, which is usually the whole
-    reply in one system call; the rest of a bigger one is received exactly as the reader needs it."""
-    if timeout:
-        deadline = _monotonic() + timeout
-        try:
-            messages = _feed_first(reader, _recv(sock, _FIRST_RECV, deadline, reader))
-            while not messages:
-                messages = reader.feed(_recv(sock, reader.needed, deadline, reader))
-        finally:
-            sock.settimeout(timeout)
-    else:
-        try:
-            data = sock.recv(_FIRST_RECV)
-        except OSError:
-            data = _recv(sock, _FIRST_RECV, None, reader)     # (says what went wrong, or retries)
-        if not data:
-            data = _recv(sock, _FIRST_RECV, None, reader)
-        messages = _feed_first(reader, data)
-        while not messages:
-            messages = reader.feed(_receive_data(sock, reader.needed))
+    seconds from now for the whole message (None: no limit; see Pyro5._wire_stream)."""
+    messages = _recv_message(sock, reader, timeout, peer="daemon")
     if len(messages) > 1:
         raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
     return messages[0]
-
-
-def _feed_first(reader: protocol.MessageReader, data: bytes) -> list[protocol.ReceivingMessage]:
-    # the header and the rest fed apart: the reader's fast path for both when `data` is the whole reply
-    if len(data) > _HEADER_SIZE:
-        return reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:])
-    return reader.feed(data)
-
-
-def _recv(sock: Any, size: int, deadline: float | None, reader: protocol.MessageReader) -> bytes:
-    """One receive of at most `size` bytes (some bytes, never none), before the deadline (None: none)."""
-    while True:
-        if deadline is not None:
-            remaining = deadline - _monotonic()
-            if remaining <= 0:
-                raise errors.TimeoutError("receiving: timeout")
-            sock.settimeout(remaining)
-        try:
-            data = sock.recv(size)
-        except (socket.timeout, TimeoutError):
-            raise errors.TimeoutError("receiving: timeout") from None
-        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            continue
-        except OSError as x:
-            raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
-        if not data:
-            reader.eof()    # (says how much of a message was cut off)
-            raise errors.ConnectionClosedError("receiving: connection closed by the daemon")
-        return data
 
 
 class ProxyConnection:
@@ -94,7 +44,7 @@ class ProxyConnection:
     SocketConnection (the proxy's ``_pyroConnection``) or None while not connected."""
 
     __slots__ = ("conn", "seq", "lock", "pending_closes", "busy", "connected_socket", "local_socket", "timeout",
-                 "reader", "peer", "blocking")
+                 "reader", "peer")
 
     def __init__(self, connected_socket: Any = None, timeout: float | None = None) -> None:
         self.conn: socketutil.SocketConnection | None = None
@@ -107,14 +57,12 @@ class ProxyConnection:
         self.timeout = timeout
         self.reader: protocol.MessageReader | None = None
         self.peer = ""                      # what the connection goes to (for messages)
-        self.blocking = True                # the socket is not in non-blocking mode (sendall() works)
 
     def set_timeout(self, timeout: float | None) -> None:
         self.timeout = timeout
         conn = self.conn
         if conn is not None:
             conn.timeout = timeout or None
-            self.blocking = conn.sock.gettimeout() != 0.0
 
     def next_seq(self) -> int:
         """The sequence number for the next request."""
@@ -162,8 +110,8 @@ class ProxyConnection:
                   ) -> protocol.ReceivingMessage:
         """Send the connect request over the new connection `conn`; the daemon's answer (CONNECTOK/CONNECTFAIL)."""
         try:
-            socketutil.send_data(conn.sock, request.parts)
-            msg = _read_message(conn.sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), self.timeout)
+            _send(conn.sock, request.parts, self.timeout or None)
+            msg = _read_message(conn.sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), self.timeout or None)
         except ssl.SSLError as x:
             raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
                                             "require a client certificate? check config.SSL_CLIENTCERT)"
@@ -184,7 +132,6 @@ class ProxyConnection:
         self.local_socket = conn.sock.getsockname()
         self.reader = protocol.MessageReader(_MSG_RESULT, log)
         self.peer = peer
-        self.blocking = conn.sock.gettimeout() != 0.0
 
     def release(self) -> bool:
         """Close the connection (True when there was one). The daemon discards the streams of a closed connection,
@@ -209,16 +156,7 @@ class ProxyConnection:
         assert conn is not None
         self.busy = reply
         try:
-            parts = request.parts
-            if len(parts) == 1 and self.blocking:
-                try:
-                    conn.sock.sendall(parts[0])
-                except (socket.timeout, TimeoutError) as x:
-                    raise errors.TimeoutError("sending: timeout") from x
-                except OSError as x:
-                    raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
-            else:
-                socketutil.send_data(conn.sock, parts)
+            _send(conn.sock, request.parts, self.timeout or None)
         except BaseException as x:
             self.__lost(x)
             raise
@@ -229,7 +167,7 @@ class ProxyConnection:
         reader = self.reader
         assert conn is not None and reader is not None
         try:
-            msg = _read_message(conn.sock, reader, self.timeout)
+            msg = _read_message(conn.sock, reader, self.timeout or None)
             if msg.seq != seq:
                 raise errors.ProtocolError("invalid response sequence number %d, expected %d: the connection is out "
                                            "of sync" % (msg.seq, seq))

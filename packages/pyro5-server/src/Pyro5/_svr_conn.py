@@ -17,44 +17,27 @@ The same limit applies to a TLS handshake and (multiplex server) to a peer that 
 from __future__ import annotations
 
 import collections
-import select
-import socket
 import ssl
 import time
 from typing import Any, Optional, cast
 
-from . import _svr_memory, errors, protocol
+from . import _svr_memory, _wire_stream, errors, protocol
 from ._svr_common import ClientConnection
 from ._svr_limits import DEFAULT_LIMITS, ServerLimits
 
 __all__ = ["ThreadConnection", "MuxConnection", "wait_readable", "wait_writable"]
 
 _READ_SIZE = 64 * 1024
-_THREAD_READ_SIZE = 4096     # (a blocking read: small, it's what one request usually is)
-_SSL_SEND_CHUNK = 256 * 1024
 _READ_LIMIT = 4 * 1024 * 1024     # bytes read from one connection per event (fairness)
 _BIG = 16 * 1024     # a message (part) with more than this still missing is received in chunks
 
-_poll = getattr(select, "poll", None)
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
-def wait_writable(sock: Any, timeout: float) -> bool:
-    """Wait until the socket can take more data (poll() where available: no FD_SETSIZE limit)."""
-    if _poll is not None:
-        poller = _poll()
-        poller.register(sock, select.POLLOUT)
-        return bool(poller.poll(max(0, int(timeout * 1000))))
-    return bool(select.select([], [sock], [], timeout)[1])
-
-
-def wait_readable(sock: Any, timeout: float) -> bool:
-    if _poll is not None:
-        poller = _poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(max(0, int(timeout * 1000))))
-    return bool(select.select([sock], [], [], timeout)[0])
+wait_writable = _wire_stream.wait_writable
+wait_readable = _wire_stream.wait_readable
+_recv_message = _wire_stream.recv_message
+_send_nowait = _wire_stream.send_nowait
 
 
 class ThreadConnection(ClientConnection):
@@ -63,7 +46,7 @@ class ThreadConnection(ClientConnection):
     MessageReader. `idle_timeout` limits the wait for the first byte of a message (None: wait forever); once
     it arrived, the message must be complete in time (limits.allowed_until)."""
 
-    __slots__ = ("idle_timeout", "reader", "messages", "msg_start", "limits")
+    __slots__ = ("idle_timeout", "reader", "messages", "limits")
 
     def __init__(self, sock: Any, sock_addr: Any = None, idle_timeout: Optional[float] = None,
                  keep_open: bool = False, limits: ServerLimits = DEFAULT_LIMITS) -> None:
@@ -72,77 +55,36 @@ class ThreadConnection(ClientConnection):
         self.idle_timeout = idle_timeout
         self.reader = protocol.MessageReader(prehandshake=True)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
-        self.msg_start: Optional[float] = None
 
     def read_message(self) -> protocol.ReceivingMessage:
         """The next whole message (blocking). Raises ConnectionClosedError, TimeoutError (idle_timeout, or a
         message that stalls) and ProtocolError (bad input)."""
         if self.messages:
             return self.messages.popleft()
-        sock = self.sock
-        reader = self.reader
-        self.msg_start = None
-        while True:
-            avail = reader.received_bytes
-            if self.msg_start is None and avail:
-                self.msg_start = time.monotonic()
-            if self.msg_start is None:
-                timeout = self.idle_timeout
-            else:
-                timeout = self.limits.allowed_until(self.msg_start, avail) - time.monotonic()
-                if timeout <= 0:
-                    raise self.limits.partial_timeout_error(avail)
-                if not isinstance(sock, ssl.SSLSocket):
-                    # wait for the rest with poll(), keeping the socket's own timeout (no mode switching)
-                    if not wait_readable(sock, timeout):
-                        raise self.limits.partial_timeout_error(avail)
-                    timeout = self.idle_timeout
-            if sock.gettimeout() != timeout:
-                sock.settimeout(timeout)
-            try:
-                data = sock.recv(min(max(reader.needed, _THREAD_READ_SIZE), _READ_LIMIT))
-            except (socket.timeout, TimeoutError):
-                if self.msg_start is None:
-                    raise errors.TimeoutError("receiving: timeout (no request within %s s)" % timeout) from None
-                raise self.limits.partial_timeout_error(avail) from None
-            except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                continue
-            except OSError as x:
-                raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
-            if not data:
-                reader.eof()
-                raise errors.ConnectionClosedError("connection closed")
-            messages = reader.feed(data)
-            if messages:
-                if messages[-1].data_size >= _svr_memory.LARGE_TRANSFER:
-                    _svr_memory.note_large_transfer()
-                self.messages.extend(messages[1:])
-                return messages[0]
+        limits = self.limits
+        messages = _recv_message(self.sock, self.reader, limits.partial_message_timeout, rate=limits.min_transfer_rate,
+                                 idle=self.idle_timeout, timeout_error=limits.partial_timeout_error)
+        if messages[-1].data_size >= _svr_memory.LARGE_TRANSFER:
+            _svr_memory.note_large_transfer()
+        if len(messages) > 1:
+            self.messages.extend(messages[1:])
+        return messages[0]
 
     def send(self, data: Any) -> None:
-        """Send all data; a peer that takes nothing for limits.partial_message_timeout (e.g. it doesn't read its
-        result) is given up on with TimeoutError, so it can't hold the worker forever."""
-        sock = self.sock
-        if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
-            data = b"".join(data)
-        if len(data) >= _svr_memory.LARGE_TRANSFER:
-            _svr_memory.note_large_transfer()
-        if not _DONTWAIT or isinstance(sock, ssl.SSLSocket):
-            timeout = self.idle_timeout if self.idle_timeout is not None else self.limits.partial_message_timeout
-            if sock.gettimeout() != timeout:
-                sock.settimeout(timeout)
-            super().send(data)
-            return
-        view = memoryview(data).cast("B")
-        limit = self.idle_timeout if self.idle_timeout is not None else self.limits.partial_message_timeout
-        while view:
-            try:
-                view = view[sock.send(view, _DONTWAIT):]
-            except (BlockingIOError, InterruptedError):
-                if not wait_writable(sock, limit):
-                    raise errors.TimeoutError("sending: timeout (the peer took nothing for %s s)" % limit) from None
-            except OSError as x:
-                raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
+        """Send all data (bytes, or a message's parts: not joined) within one deadline: limits.partial_message_timeout
+        (or COMMTIMEOUT when set), extended by one second per limits.min_transfer_rate bytes sent; so a peer that
+        does not read its result can't hold the worker forever."""
+        _send_within_limits(self.sock, data, self.limits, self.idle_timeout)
+
+
+def _send_within_limits(sock: Any, data: Any, limits: ServerLimits, timeout: Optional[float] = None) -> None:
+    views = _wire_stream.as_views(data)
+    size = sum(view.nbytes for view in views)
+    if size >= _svr_memory.LARGE_TRANSFER:
+        _svr_memory.note_large_transfer()
+    limit = timeout if timeout is not None else limits.partial_message_timeout
+    _wire_stream.send(sock, views, _wire_stream.Deadline(limit, limits.min_transfer_rate),
+                      "sending: timeout (the peer did not take its result within %s s)" % limit)
 
 
 class MuxConnection(ClientConnection):
@@ -166,7 +108,7 @@ class MuxConnection(ClientConnection):
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
         self.read_error: Optional[errors.ProtocolError] = None
         self.msg_start: Optional[float] = None   # when the first byte of the current message arrived
-        self.outbuf: Optional[memoryview] = None
+        self.outbuf: Optional[list[memoryview]] = None    # what the socket did not take yet
         self.out_since = 0.0        # last time the send buffer made progress
         self.tls_since: Optional[float] = None   # TLS handshake in progress since then
         self.buffer_writes = True
@@ -235,60 +177,36 @@ class MuxConnection(ClientConnection):
             return False
 
     def send(self, data: Any) -> None:
-        if isinstance(data, (tuple, list)):     # a message in parts (header, annotations, payload)
-            data = b"".join(data)
-        if len(data) >= _svr_memory.LARGE_TRANSFER:
+        """Send data (bytes, or a message's parts: not joined): what the socket takes now; the rest waits in
+        outbuf (buffer_writes), or is sent with a deadline (see _send_within_limits)."""
+        views = _wire_stream.as_views(data)
+        if sum(view.nbytes for view in views) >= _svr_memory.LARGE_TRANSFER:
             _svr_memory.note_large_transfer()
-        view = memoryview(data).cast("B")
-        if self.outbuf is not None:
-            self.outbuf = memoryview(bytes(self.outbuf) + bytes(view))
-            return
-        view = self._send_some(view)
-        if not view:
-            return
-        if self.buffer_writes:
-            self.outbuf = view if isinstance(data, bytes) else memoryview(bytes(view))
+        if self.outbuf is None:
+            _send_nowait(self.sock, views)
+            if not views:
+                return
+            if not self.buffer_writes:
+                _send_within_limits(self.sock, views, self.limits)
+                return
+            self.outbuf = []
             self.out_since = time.monotonic()
-            return
-        last_progress = time.monotonic()
-        while view:
-            wait = last_progress + self.limits.partial_message_timeout - time.monotonic()
-            if wait <= 0:
-                raise errors.TimeoutError("sending: timeout (the peer does not read its result)")
-            try:
-                wait_writable(self.sock, wait)
-            except (OSError, ValueError) as x:
-                raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
-            before = len(view)
-            view = self._send_some(view)
-            if len(view) != before:
-                last_progress = time.monotonic()
+        # (kept for later: a buffer that is not immutable bytes is copied)
+        self.outbuf.extend(view if isinstance(view.obj, bytes) else memoryview(view.tobytes()) for view in views)
+
+    @property
+    def unsent(self) -> int:
+        """bytes waiting in outbuf"""
+        return sum(view.nbytes for view in self.outbuf) if self.outbuf else 0
 
     def flush(self) -> bool:
         """Send more of outbuf; True when it is empty (raises ConnectionClosedError when the peer is gone)."""
-        if self.outbuf is None:
+        outbuf = self.outbuf
+        if outbuf is None:
             return True
-        before = len(self.outbuf)
-        rest = self._send_some(self.outbuf)
-        if not rest:
-            self.outbuf = None
-            return True
-        if len(rest) != before:
+        if _send_nowait(self.sock, outbuf):
             self.out_since = time.monotonic()
-        self.outbuf = rest
-        return False
-
-    def _send_some(self, view: memoryview) -> memoryview:
-        sock = self.sock
-        chunk = _SSL_SEND_CHUNK if isinstance(sock, ssl.SSLSocket) else len(view)
-        try:
-            while view:
-                sent = sock.send(view[:chunk])
-                if not sent:
-                    break
-                view = view[sent:]
-        except _WOULD_BLOCK:
-            pass
-        except OSError as x:
-            raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
-        return view
+        if outbuf:
+            return False
+        self.outbuf = None
+        return True

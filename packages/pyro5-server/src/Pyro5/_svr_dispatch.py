@@ -19,7 +19,7 @@ import logging
 import marshal
 from typing import Any, Callable, Optional, Protocol
 
-from . import _capabilities, config, core, errors, protocol, serializers
+from . import _capabilities, config, core, errors, protocol, serializers, socketutil
 from ._serialized_blob import SerializedBlob
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
@@ -394,6 +394,15 @@ class Dispatcher:
 
 # --------------------------------------------------------------------------------------------- answering messages
 
+def send_reply(conn: Any, reply: protocol.SendingMessage) -> None:
+    """Our connections send a message's parts (a big payload is not joined to its header: no copy); another
+    connection object (e.g. given to Daemon.handleRequest) gets the joined bytes."""
+    if isinstance(conn, socketutil.SocketConnection):
+        conn.send(reply.parts)
+    else:
+        conn.send(reply.data)
+
+
 def answer_connect(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:
     """Answers a connection's first message (conn.send): `msg` is its connect message, or the ProtocolError its
     bytes raised. True when the connection was accepted."""
@@ -411,7 +420,7 @@ def answer_connect(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
     finally:
         current_context.client = None
     try:
-        conn.send(reply.data)
+        send_reply(conn, reply)
     except Exception as x:
         log.debug("cannot send handshake response to %s: %s", getattr(conn, "sock_addr", "?"), x)
         return False
@@ -430,11 +439,11 @@ def answer_request(dispatcher: Dispatcher, conn: Any, msg: Any) -> None:
         error_reply = dispatcher.protocol_error(conn, x)
         if error_reply is not None:
             with contextlib.suppress(Exception):
-                conn.send(error_reply.data)
+                send_reply(conn, error_reply)
         raise
     answer = dispatcher.handle(conn, msg)
     if answer is not None:
-        conn.send(answer.data)
+        send_reply(conn, answer)
 
 
 def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: Optional[str] = None) -> bool:

@@ -157,7 +157,7 @@ class SocketServer_Multiplex(CombinedSockets):
             elif conn.outbuf is not None:
                 if now - conn.out_since > limit:
                     log.warning("closing connection from %s: it did not read its result for %s s (%d bytes unsent)",
-                                conn.sock_addr, limit, len(conn.outbuf))
+                                conn.sock_addr, limit, conn.unsent)
                     self._close_connection(conn)
             elif conn.msg_start is not None:
                 if now > self.limits.allowed_until(conn.msg_start, conn.buffered):

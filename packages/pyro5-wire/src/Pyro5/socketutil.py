@@ -16,9 +16,9 @@ import socket
 import ssl
 import stat
 import threading
-from typing import Any, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Optional, Sequence, Tuple, Union
 
-from . import errors
+from . import _wire_stream, errors
 
 __all__ = [
     "SocketConnection", "bind_unused_port", "create_bc_socket", "create_socket", "find_probably_unused_port",
@@ -35,7 +35,6 @@ Address = Union[Tuple[Any, ...], str]
 # target. We use a documentation-only address (RFC 5737 TEST-NET-3), so no real host is ever named.
 _ROUTE_PROBE_V4 = "203.0.113.1"
 _LISTEN_BACKLOG = 200
-_WAITALL = getattr(socket, "MSG_WAITALL", 0)
 
 
 def _config() -> Any:
@@ -338,78 +337,23 @@ def create_bc_socket(bind: Optional[Address] = None, reuseaddr: bool = False, ti
 
 # ------------------------------------------------------------------------------------------ data transfer
 
+def _operation_timeout(sock: socket.socket) -> Optional[float]:
+    """The deadline of one send_data/receive_data call: the socket's timeout, COMMTIMEOUT for a non-blocking
+    socket."""
+    timeout = sock.gettimeout()
+    return _commtimeout() if timeout == 0.0 else timeout
+
+
 def send_data(sock: socket.socket, data: Union[bytes, bytearray, memoryview, Sequence[Any]]) -> None:
     """Send all of the data over the socket.
 
-    `data` is a bytes-like object, or a tuple/list of them that is sent as one stream of bytes (in one
-    sendmsg() call where the socket allows it, so a big payload need not be copied behind its header first).
-    Raises Pyro5.errors.TimeoutError on a timeout and ConnectionClosedError when the connection is lost.
-    A non-blocking socket (or one that reports EAGAIN) is served with a send loop that waits for writability.
+    `data` is a bytes-like object, or a tuple/list of them that is sent as one stream of bytes (with sendmsg()
+    where the socket allows it, so a big payload need not be copied behind its header first).
+    The socket's timeout (COMMTIMEOUT for a non-blocking socket) is the limit for the whole call (see
+    Pyro5._wire_stream: one deadline per operation). Raises Pyro5.errors.TimeoutError on a timeout and
+    ConnectionClosedError when the connection is lost.
     """
-    try:
-        if isinstance(data, (tuple, list)):
-            _send_parts(sock, data)
-        elif sock.gettimeout() == 0.0:
-            _send_loop(sock, cast(Union[bytes, bytearray, memoryview], data))
-        else:
-            sock.sendall(cast(Union[bytes, bytearray, memoryview], data))
-    except (socket.timeout, TimeoutError) as x:
-        raise errors.TimeoutError("sending: timeout") from x
-    except OSError as x:
-        raise errors.ConnectionClosedError(f"sending: connection lost: {x}") from x
-
-
-def _send_parts(sock: socket.socket, parts: Sequence[Any]) -> None:
-    if len(parts) == 1:
-        data = parts[0]
-        if sock.gettimeout() == 0.0:
-            _send_loop(sock, data)
-        else:
-            sock.sendall(data)
-        return
-    if isinstance(sock, ssl.SSLSocket) or sock.gettimeout() == 0.0 or not hasattr(sock, "sendmsg"):
-        for part in parts:
-            if sock.gettimeout() == 0.0:
-                _send_loop(sock, part)
-            else:
-                sock.sendall(part)
-        return
-    views = [memoryview(part).cast("B") for part in parts if len(part)]
-    while views:
-        sent = sock.sendmsg(views)     # waits for writability within the socket's timeout
-        while sent:
-            size = len(views[0])
-            if sent < size:
-                views[0] = views[0][sent:]
-                break
-            sent -= size
-            del views[0]
-
-
-def _send_loop(sock: socket.socket, data: Union[bytes, bytearray, memoryview]) -> None:
-    view = memoryview(data).cast("B")
-    limit = _commtimeout()
-    while view:
-        try:
-            sent = sock.send(view)
-        except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-            _, w, _ = select.select([], [sock], [], limit)
-            if not w:
-                raise errors.TimeoutError("sending: timeout") from None
-            continue
-        view = view[sent:]
-
-
-def _timeout_error(got: int, buf: Any) -> errors.TimeoutError:
-    x = errors.TimeoutError("receiving: timeout")
-    x.partialData = bytes(buf[:got]) if got else b""  # type: ignore[attr-defined]
-    return x
-
-
-def _closed_error(message: str, got: int = 0, buf: Any = b"") -> errors.ConnectionClosedError:
-    x = errors.ConnectionClosedError(message)
-    x.partialData = bytes(buf[:got]) if got else b""  # type: ignore[attr-defined]
-    return x
+    _wire_stream.send(sock, data, _operation_timeout(sock))
 
 
 def receive_data(sock: socket.socket, size: int) -> bytes:
@@ -417,62 +361,10 @@ def receive_data(sock: socket.socket, size: int) -> bytes:
 
     You never get a short result: when the peer closes first, ConnectionClosedError is raised, on a timeout
     Pyro5.errors.TimeoutError; the bytes received so far are in the exception's `partialData` attribute.
+    The socket's timeout (COMMTIMEOUT for a non-blocking socket) is the limit for the whole call.
     Interrupted system calls and SSL want-read conditions are retried.
     """
-    if size <= 0:
-        return b""
-    is_ssl = isinstance(sock, ssl.SSLSocket)
-    blocking = sock.gettimeout() is None
-    # fast path: one call usually delivers everything (MSG_WAITALL makes a blocking socket wait for it)
-    first = b""
-    try:
-        first = sock.recv(size, _WAITALL if (blocking and not is_ssl) else 0)
-        if not first:  # recv() gives b"" only at end of stream
-            raise _closed_error("receiving: not enough data")
-    except (socket.timeout, TimeoutError):
-        raise _timeout_error(0, b"") from None
-    except (InterruptedError, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-        first = b""
-    except OSError as x:
-        raise _closed_error(f"receiving: connection lost: {x}") from x
-    got = len(first)
-    if got == size:
-        return first
-    buf = bytearray(size)
-    view = memoryview(buf)
-    view[:got] = first
-    del first
-    while got < size:
-        try:
-            n = sock.recv_into(view[got:], size - got)
-        except (socket.timeout, TimeoutError):
-            raise _timeout_error(got, buf) from None
-        except (InterruptedError, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            _wait_readable(sock, got, buf)
-            continue
-        except OSError as x:
-            raise _closed_error(f"receiving: connection lost: {x}", got, buf) from x
-        if n == 0:
-            raise _closed_error("receiving: not enough data", got, buf)
-        got += n
-    view.release()
-    return bytes(buf)
-
-
-def _wait_readable(sock: socket.socket, got: int, buf: Any) -> None:
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return
-    timeout = sock.gettimeout()
-    if timeout == 0.0:
-        timeout = _commtimeout()
-    try:
-        r, _, _ = select.select([sock], [], [], timeout)
-    except InterruptedError:
-        return
-    except (OSError, ValueError) as x:
-        raise _closed_error(f"receiving: connection lost: {x}", got, buf) from x
-    if not r:
-        raise _timeout_error(got, buf)
+    return _wire_stream.recv_exact(sock, size, _operation_timeout(sock))
 
 
 # ------------------------------------------------------------------------------------------ connection

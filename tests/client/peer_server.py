@@ -209,8 +209,8 @@ def daemon_class():
     if not settings.get("async_daemon"):
         return TestDaemon
 
-    class TestAsyncDaemon(P.AsyncDaemon):
-        validateHandshake = TestDaemon.validateHandshake
+    class TestAsyncDaemon(P.AsyncDaemon, TestDaemon):
+        pass
     return TestAsyncDaemon
 
 

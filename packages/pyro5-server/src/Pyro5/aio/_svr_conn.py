@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import inspect
 import logging
 import socket
 import time
@@ -255,11 +256,30 @@ class AioConnection:
             return
         context = contextvars.copy_context()
         try:
-            reply = await self._in_worker(context.run, dispatcher.handle, self, msg)
+            if self.server.slots.locked() and self._async_target(msg):
+                # every worker is busy: a call of an async def method is started here (no user code runs on the
+                # loop but the method's coroutine) rather than wait for a worker
+                reply = context.run(dispatcher.handle, self, msg)
+            else:
+                reply = await self._in_worker(context.run, dispatcher.handle, self, msg)
         except Deferred as deferred:
             reply = await context.run(self.server.event_loop.create_task, self._complete(msg, deferred))
         self.last_use = time.monotonic()
         self.send(reply)
+
+    def _async_target(self, msg: protocol.ReceivingMessage) -> bool:
+        """Is the request a call of an async def method (or async generator function)?"""
+        if msg.flags & (protocol.FLAGS_BATCH | protocol.FLAGS_KEEPSERIALIZED):
+            return False
+        try:
+            object_id, name, _, _ = serializers.serializers_by_id[msg.serializer_id].loadsCall(msg.data)
+            target = self.server.daemon._registry.lookup_raw(object_id)
+            if target is None or not isinstance(name, str) or name.startswith("_"):
+                return False
+            member = inspect.getattr_static(target if isinstance(target, type) else type(target), name, None)
+        except Exception:
+            return False
+        return inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
 
     async def _complete(self, msg: protocol.ReceivingMessage, deferred: Deferred
                         ) -> Optional[protocol.SendingMessage]:

@@ -394,11 +394,11 @@ def test_infl_is_granted_only_when_asked(service):
     _, uri, _ = service
     uri = Pyro5.core.URI(uri)
     ser = Pyro5.serializers.serializers["serpent"]
-    for annotations, expected in (({}, 0), (_capabilities.inflight_offer(), d_max())):
+    for offer, expected in (({}, 0), (_capabilities.inflight_offer(), d_max())):
         with _raw_connect(uri) as s:
             payload = ser.dumps({"handshake": "hello", "object": "svc"})
             s.sendall(Pyro5.protocol.SendingMessage(Pyro5.protocol.MSG_CONNECT, 0, 0, ser.serializer_id, payload,
-                                                    annotations).data)
+                                                    offer).data)
             reply = _read_reply(s)
             assert reply.type == Pyro5.protocol.MSG_CONNECTOK
             assert _capabilities.inflight_granted(reply.annotations) == expected

@@ -20,6 +20,7 @@ This object is what the dispatcher and the user's code see as the connection (``
 """
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import contextvars
@@ -42,7 +43,7 @@ _ANY = (protocol.MSG_CONNECT, protocol.MSG_INVOKE, protocol.MSG_PING)
 _check_msgtype = protocol.MessageReader.check_msgtype
 
 
-class AioConnection:
+class AioConnection(asyncio.Protocol):
     """A client connection of the asyncio server (the asyncio.Protocol of its transport)."""
 
     def __init__(self, server: Any) -> None:

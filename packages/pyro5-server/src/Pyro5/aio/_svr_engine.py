@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import logging
 import socket
+import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -41,6 +42,7 @@ __all__ = ["AsyncioServer", "DEFAULT_MAX_INFLIGHT"]
 log = logging.getLogger("Pyro5.asyncioserver")
 
 DEFAULT_MAX_INFLIGHT = 128     # calls one connection may have in flight (INFL); the transport's max_inflight
+_START_TIMEOUT = 10.0
 
 
 class AsyncioServer:
@@ -63,6 +65,12 @@ class AsyncioServer:
         self._combined: list[Any] = []
         self._watched: dict[Any, Any] = {}
         self._housekeeping: Optional[concurrent.futures.Future] = None
+        self._condition: Optional[Callable[[], bool]] = None
+        self._server: Any = None
+        self._watcher: Any = None
+        self._thread: Optional[threading.Thread] = None     # (Daemon.requestLoop: the loop's own thread)
+        self._loop_stop = threading.Event()
+        self._workers: set[int] = set()
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
         log.info("starting asyncio socketserver")
@@ -86,43 +94,105 @@ class AsyncioServer:
 
     # ------------------------------------------------------------------ running
 
-    def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
-        """(Daemon.requestLoop) serve in a new event loop in this thread until shutdown() or not loopCondition()."""
-        asyncio.run(self.serve(loopCondition))
-
     async def serve(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
-        """Serve on the running event loop until shutdown() or not loopCondition()."""
+        """(AsyncDaemon.requestLoop) serve on the running event loop until shutdown() or not loopCondition()."""
         if self.sock is None:
             return
+        self._condition = loopCondition
+        self.shutting_down = False
+        await self._start()
+        try:
+            await self._listen()
+            await self._stop.wait()     # type: ignore[union-attr]
+        finally:
+            await self._finish()
+
+    def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
+        """(Daemon.requestLoop) serve until shutdown() or not loopCondition(): the event loop runs in a thread of its
+        own ("Pyro-asyncio-loop", started by the first call, ended by close()); this thread waits. When it returns,
+        no new connections are accepted; the connections there are stay until close()."""
+        if self.sock is None:
+            return
+        self._condition = loopCondition
+        self.shutting_down = False
+        self._loop_stop.clear()
+        if self._thread is None:
+            ready = threading.Event()
+            self._thread = threading.Thread(target=asyncio.run, args=(self._run_thread(ready),),
+                                            name="Pyro-asyncio-loop", daemon=True)
+            self._thread.start()
+            ready.wait(_START_TIMEOUT)
+        else:
+            self.call_in_loop(self._relisten)
+        try:
+            while not self._loop_stop.wait(self.limits.poll_interval()):
+                if not self._thread.is_alive():
+                    break
+        finally:
+            self._condition = None
+            self.call_in_loop(self._unlisten)
+
+    async def _run_thread(self, ready: threading.Event) -> None:
+        try:
+            await self._start()
+            await self._listen()
+        finally:
+            ready.set()
+        try:
+            await self._stop.wait()     # type: ignore[union-attr]
+        finally:
+            await self._finish()
+
+    async def _start(self) -> None:
         loop = self.event_loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.shutting_down = False
-        self.executor = concurrent.futures.ThreadPoolExecutor(self.pool_size, thread_name_prefix="Pyro-worker")
+        self.executor = concurrent.futures.ThreadPoolExecutor(self.pool_size, thread_name_prefix="Pyro-worker",
+                                                              initializer=self._worker_started)
         self.slots = asyncio.Semaphore(self.pool_size)
         self.daemon.dispatcher.coroutines = CoroutineRunner(loop, deferring=True)
+        self._watcher = loop.create_task(self._watch())
+
+    def _worker_started(self) -> None:
+        self._workers.add(threading.get_ident())
+
+    async def _listen(self) -> None:
+        if self.sock is None or self._server is not None:
+            return
+        loop = self.event_loop
         listener = self.sock.dup()      # (asyncio closes what it serves; the daemon's socket stays until close())
         kwargs: dict = {"sock": listener, "backlog": max(100, int(config.THREADPOOL_SIZE))}
         if self._ssl_context is not None:
             kwargs.update(ssl=self._ssl_context, ssl_handshake_timeout=self.limits.partial_message_timeout)
-        factory = self._new_connection
         if self.sock.family == getattr(socket, "AF_UNIX", None):
-            server = await loop.create_unix_server(factory, **kwargs)
+            self._server = await loop.create_unix_server(self._new_connection, **kwargs)
         else:
-            server = await loop.create_server(factory, **kwargs)
-        watcher = loop.create_task(self._watch(loopCondition))
-        try:
-            await self._stop.wait()
-        finally:
-            watcher.cancel()
+            self._server = await loop.create_server(self._new_connection, **kwargs)
+
+    def _relisten(self) -> None:
+        self.event_loop.create_task(self._listen())
+
+    def _unlisten(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
             server.close()
-            self._unwatch_combined()
-            for conn in list(self.connections):
-                conn.transport.close()
-            for _ in range(3):
-                await asyncio.sleep(0)      # (the connections' connection_lost callbacks)
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.event_loop = None
-            log.debug("asyncio server exits its loop")
+
+    async def _finish(self) -> None:
+        """Stop: no new connections; the calls in flight get limits.worker_join_timeout to finish (their replies go
+        out), then every connection is closed and the workers are let go."""
+        self._unlisten()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        self._unwatch_combined()
+        deadline = time.monotonic() + self.limits.worker_join_timeout
+        while any(conn.running for conn in self.connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self.connections):
+            conn.transport.close()
+        for _ in range(3):
+            await asyncio.sleep(0)      # (the connections' connection_lost callbacks)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.event_loop = None
+        log.debug("asyncio server stopped")
 
     def _new_connection(self) -> AioConnection:
         return AioConnection(self)
@@ -141,15 +211,25 @@ class AsyncioServer:
             pass
 
     def shutdown(self) -> None:
+        """End requestLoop (Daemon: the loop thread serves on until close(); AsyncDaemon: the loop stops)."""
         self.shutting_down = True
-        if self._stop is not None:
+        if self._thread is not None:
+            self._loop_stop.set()
+        elif self._stop is not None:
             self.call_in_loop(self._stop.set)
 
     def wakeup(self) -> None:
         """(nothing to wake: the loop reacts to shutdown() at once)"""
 
     def close(self) -> None:
-        self.shutdown()
+        self.shutting_down = True
+        self._loop_stop.set()
+        if self._stop is not None:
+            self.call_in_loop(self._stop.set)
+        thread, self._thread = self._thread, None
+        current = threading.current_thread()
+        if thread is not None and thread is not current and threading.get_ident() not in self._workers:
+            thread.join(self.limits.worker_join_timeout + _START_TIMEOUT)
         sock, self.sock = self.sock, None
         if sock is not None:
             remove_unix_socket(sock)
@@ -176,18 +256,17 @@ class AsyncioServer:
         except RuntimeError:    # (the pool is shut down already)
             cleanup()
 
-    async def _watch(self, loopCondition: Callable[[], bool]) -> None:
+    async def _watch(self) -> None:
         limits = self.limits
-        while not self.shutting_down:
+        while True:
             await asyncio.sleep(limits.watch_poll)
+            condition = self._condition
             try:
-                if not loopCondition():
+                if condition is not None and not self.shutting_down and not condition():
                     self.shutdown()
-                    return
             except Exception:
                 log.warning("loopCondition raised an exception: stopping the loop", exc_info=True)
                 self.shutdown()
-                return
             now = time.monotonic()
             idle = comm_timeout()
             for conn in list(self.connections):

@@ -69,12 +69,12 @@ def _raise_nofile(wanted: int) -> None:
         pytest.skip("RLIMIT_NOFILE is %d: cannot open %d connections" % (soft, CONNECTIONS))
 
 
-async def _connect_all(uri: str, count: int) -> tuple[list, list]:
+async def _connect_all(uri: str, count: int) -> tuple[list, list, list]:
     proxies = [AsyncProxy(uri) for _ in range(count)]
     for p in proxies:
         p._pyroTimeout = 60
     outcome = await asyncio.gather(*(p._pyroBind() for p in proxies), return_exceptions=True)
-    bound = [p for p, r in zip(proxies, outcome) if r is True]
+    bound = [p for p, r in zip(proxies, outcome, strict=True) if r is True]
     refused = [r for r in outcome if r is not True]
     return proxies, bound, refused
 

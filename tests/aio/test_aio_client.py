@@ -174,6 +174,10 @@ def test_gather_1000_calls_on_one_proxy(peer, serializer):
             results = await asyncio.gather(*(p.add(i, i) for i in range(1000)))
             assert results == [2 * i for i in range(1000)]
             assert len(p._pool.connections) == Pyro5.config.ASYNC_POOL_SIZE == 4
+            if peer.settings["name"] == "orig":     # (no INFL grant from the original: one call per connection)
+                assert all(conn.capacity == 1 for conn in p._pool.connections)
+            elif peer.settings["name"] == "asyncdaemon":
+                assert all(conn.capacity > 1 for conn in p._pool.connections)
     run(main())
 
 

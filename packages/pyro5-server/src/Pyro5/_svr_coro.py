@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import types
@@ -98,6 +99,14 @@ class CoroutineRunner:
                         asyncio.set_event_loop(new_loop)
                         new_loop.call_soon(started.set)
                         new_loop.run_forever()
+                        # stopped by close(): what still runs is cancelled (a worker waiting for it gets
+                        # CancelledError instead of waiting for ever), then the loop is closed
+                        tasks = asyncio.all_tasks(new_loop)
+                        for task in tasks:
+                            task.cancel()
+                        if tasks:
+                            new_loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+                        new_loop.close()
                     self._thread = threading.Thread(target=run, name="Pyro-asyncio", daemon=True)
                     self._thread.start()
                     started.wait(_CLOSE_TIMEOUT)
@@ -136,7 +145,7 @@ class CoroutineRunner:
                 self._loop = None
         if thread is None or loop is None:
             return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(_CLOSE_TIMEOUT)
-        if not thread.is_alive():
-            loop.close()
+        with contextlib.suppress(RuntimeError):     # (closed already)
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not threading.current_thread():
+            thread.join(_CLOSE_TIMEOUT)

@@ -43,6 +43,33 @@ _ANY = (protocol.MSG_CONNECT, protocol.MSG_INVOKE, protocol.MSG_PING)
 _check_msgtype = protocol.MessageReader.check_msgtype
 
 
+def _session_serial(target: Any) -> bool:
+    """Is the target a session-mode class that does not allow concurrent calls (one instance per connection)?"""
+    if not isinstance(target, type):
+        return False
+    mode = getattr(target, "_pyroInstancing", ("session", None))[0]
+    return mode == "session" and not getattr(target, "_pyroSessionConcurrent", False)
+
+
+_async_classes: dict[type, bool] = {}
+
+
+def _has_async_methods(target: Any) -> bool:
+    cls = target if isinstance(target, type) else type(target)
+    answer = _async_classes.get(cls)
+    if answer is None:
+        answer = False
+        for name in dir(cls):
+            if not name.startswith("_"):
+                member = inspect.getattr_static(cls, name, None)
+                if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
+                    answer = True
+                    break
+        if len(_async_classes) < 10000:
+            _async_classes[cls] = answer
+    return answer
+
+
 class AioConnection(asyncio.Protocol):
     """A client connection of the asyncio server (the asyncio.Protocol of its transport)."""
 
@@ -67,6 +94,7 @@ class AioConnection(asyncio.Protocol):
         self.partial_since: Optional[float] = None
         self.write_paused_since: Optional[float] = None
         self.reading_paused = False
+        self.async_methods = False  # does the connection's object have async def methods?
 
     # ------------------------------------------------------------------ what user code sees
 
@@ -230,20 +258,15 @@ class AioConnection(asyncio.Protocol):
     def _answer_connect(self, msg: protocol.ReceivingMessage) -> tuple:
         """(worker) the handshake's reply, and whether the connection's calls must run one at a time."""
         reply = self.dispatcher.handshake(self, msg)
-        serial = reply.type == protocol.MSG_CONNECTOK and self.inflight > 1 and self._session_target(msg)
-        return reply, serial
-
-    def _session_target(self, msg: protocol.ReceivingMessage) -> bool:
-        """Does the connection go to a session-mode class that does not allow concurrent calls?"""
+        if reply.type != protocol.MSG_CONNECTOK:
+            return reply, True
         try:
             data = serializers.serializers_by_id[msg.serializer_id].loads(msg.data)
             target = self.server.daemon._registry.lookup_raw(data["object"])
         except Exception:
-            return True
-        if not isinstance(target, type):
-            return False
-        mode = getattr(target, "_pyroInstancing", ("session", None))[0]
-        return mode == "session" and not getattr(target, "_pyroSessionConcurrent", False)
+            return reply, True
+        self.async_methods = _has_async_methods(target)
+        return reply, self.inflight > 1 and _session_serial(target)
 
     async def _request(self, msg: protocol.ReceivingMessage) -> None:
         try:
@@ -257,9 +280,9 @@ class AioConnection(asyncio.Protocol):
             return
         context = contextvars.copy_context()
         try:
-            if self.server.slots.locked() and self._async_target(msg):
-                # every worker is busy: a call of an async def method is started here (no user code runs on the
-                # loop but the method's coroutine) rather than wait for a worker
+            if (self.async_methods or self.server.slots.locked()) and self._async_target(msg):
+                # a call of an async def method is started here (no user code runs on the loop but the method's
+                # coroutine) rather than in a worker (which may all be busy)
                 reply = context.run(dispatcher.handle, self, msg)
             else:
                 reply = await self._in_worker(context.run, dispatcher.handle, self, msg)

@@ -1,5 +1,6 @@
-"""Fixtures of the asyncio client tests: peer servers (tests/client/peer_server.py) of three kinds — our
-thread-pool daemon, our multiplex daemon, and the ORIGINAL Pyro5 5.15 daemon — each with a name server object."""
+"""Fixtures of the asyncio client tests: peer servers (tests/client/peer_server.py) of four kinds — our
+thread-pool daemon, our multiplex daemon, our AsyncDaemon (which grants many calls in flight on one connection),
+and the ORIGINAL Pyro5 5.15 daemon — each with a name server object."""
 from __future__ import annotations
 
 import pytest
@@ -9,11 +10,13 @@ from tests.client._peer import SERIALIZERS, peer_has_msgpack, start_peer
 KINDS = {
     "thread": dict(kind="ours", config={"SERVERTYPE": "thread"}),
     "multiplex": dict(kind="ours", config={"SERVERTYPE": "multiplex"}),
+    "asyncdaemon": dict(kind="ours", async_daemon=True),
     "orig": dict(kind="orig"),
 }
 
 
 @pytest.fixture(scope="module", params=[pytest.param("thread"), pytest.param("multiplex"),
+                                        pytest.param("asyncdaemon"),
                                         pytest.param("orig", marks=pytest.mark.interop)])
 def peer(request):
     """One server of each kind per test module, hosting "thing", "nothing", "plain" and "Pyro.NameServer"."""

@@ -17,8 +17,13 @@ class FakeConnection:
     def __init__(self, n: int) -> None:
         self.n = n
         self.alive = True
-        self.leased = False
+        self.capacity = 1
+        self.active = 0
         self.waiters: collections.deque = collections.deque()
+
+    @property
+    def leased(self) -> bool:
+        return self.active > 0
 
     def close(self) -> None:
         self.alive = False

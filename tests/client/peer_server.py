@@ -6,6 +6,7 @@ code runs in the original Pyro5's venv and in ours. Settings (all optional):
 - ``config``: dict of Pyro config items to set first (SSL, ITER_STREAM_LINGER, ...)
 - ``host`` / ``port`` / ``unixsocket`` / ``fd`` (an inherited, connected socket: Daemon(connected_socket=...))
 - ``nameserver``: also host a NameServer object ("Pyro.NameServer") with the test objects registered in it
+- ``async_daemon``: serve with ours ``Pyro5.api.AsyncDaemon`` on an asyncio event loop (not the original)
 
 Prints ``READY <json: name -> uri>`` and serves until killed.
 """
@@ -204,6 +205,15 @@ class TestDaemon(P.Daemon):
         return super().validateHandshake(conn, data)
 
 
+def daemon_class():
+    if not settings.get("async_daemon"):
+        return TestDaemon
+
+    class TestAsyncDaemon(P.AsyncDaemon, TestDaemon):
+        pass
+    return TestAsyncDaemon
+
+
 def main():
     kwargs = {}
     if "fd" in settings:
@@ -213,7 +223,7 @@ def main():
     else:
         kwargs["host"] = settings.get("host", "127.0.0.1")
         kwargs["port"] = settings.get("port", 0)
-    daemon = TestDaemon(**kwargs)
+    daemon = daemon_class()(**kwargs)
     objects = {"thing": Thing(), "nothing": Nothing(), "plain": Sub()}
     uris = {name: str(daemon.register(obj, name)) for name, obj in objects.items()}
     if settings.get("nameserver"):
@@ -227,7 +237,11 @@ def main():
         ns.register("test.thing", uris["thing"], metadata={"meta.thing", "meta.common"})
         ns.register("test.nothing", uris["nothing"], metadata={"meta.common"})
     print("READY " + json.dumps(uris), flush=True)
-    daemon.requestLoop()
+    if settings.get("async_daemon"):
+        import asyncio
+        asyncio.run(daemon.requestLoop())
+    else:
+        daemon.requestLoop()
 
 
 if __name__ == "__main__":

@@ -207,3 +207,21 @@ def test_asyncio(runner: Runner) -> None:
 def test_asyncio_with_name_server(ns_runner: Runner) -> None:
     ns_runner.start("asyncio", "server.py", "--ns")
     _check_asyncio_output(ns_runner.run("asyncio", "client.py", "PYRONAME:example.asyncio").stdout)
+
+
+def test_asyncio_async_daemon(runner: Runner) -> None:
+    _, ready = runner.start("asyncio", "async_server.py")
+    _check_asyncio_output(runner.run("asyncio", "client.py", uri_of(ready)).stdout)
+
+
+def test_asyncio_async_daemon_with_name_server(ns_runner: Runner) -> None:
+    ns_runner.start("asyncio", "async_server.py", "--ns")
+    _check_asyncio_output(ns_runner.run("asyncio", "client.py", "PYRONAME:example.asyncio").stdout)
+
+
+def test_asyncio_mixed(ns_runner: Runner) -> None:
+    out = ns_runner.run("asyncio", "mixed.py").stdout
+    assert "20 concurrent reads, values: [0, 10, 20, 30, 40] ..." in out
+    assert "total reads so far: 20" in out
+    assert "blocking proxy read: {'sensor': 7, 'value': 70} - total reads: 21" in out
+    assert out.rstrip().endswith("done")

@@ -5,6 +5,7 @@ that report. Our daemon runs in this process (a thread), on 127.0.0.1 / a unix s
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import socket
@@ -14,6 +15,7 @@ import threading
 import pytest
 
 import Pyro5
+from Pyro5.aio.server import AsyncDaemon
 from Pyro5.server import Daemon, behavior, expose, oneway
 from tests._support import refpyro
 from tests._support.certs import make_certs
@@ -199,6 +201,10 @@ class HandshakeDaemon(Daemon):
         return "welcome"
 
 
+class HandshakeAsyncDaemon(AsyncDaemon, HandshakeDaemon):
+    """(the same validateHandshake on an AsyncDaemon)"""
+
+
 @functools.lru_cache(maxsize=None)
 def _orig_has_msgpack() -> bool:
     p = subprocess.run([refpyro.orig_python(), "-c", "import msgpack"], capture_output=True, timeout=60)
@@ -214,9 +220,15 @@ def our_daemon(request):
         kwargs.setdefault("host", "127.0.0.1")
         if "unixsocket" in kwargs:
             kwargs.pop("host")
-        d = HandshakeDaemon(**kwargs)
+        if Pyro5.config.SERVERTYPE == "asyncdaemon":    # (a test's servertype: our AsyncDaemon on an event loop)
+            Pyro5.config.SERVERTYPE = "thread"
+            d: Daemon = HandshakeAsyncDaemon(**kwargs)
+            target = functools.partial(asyncio.run, d.requestLoop())
+        else:
+            d = HandshakeDaemon(**kwargs)
+            target = d.requestLoop
         d.register(InteropThing, "thing")
-        t = threading.Thread(target=d.requestLoop, daemon=True)
+        t = threading.Thread(target=target, daemon=True)
         t.start()
         started.append((d, t))
         return d, d.locationStr
@@ -275,7 +287,9 @@ def _assert_report(report: dict, serializer: str) -> None:
 
 @pytest.mark.parametrize("serializer,servertype", [
     ("serpent", "thread"), ("json", "thread"), ("marshal", "thread"), ("msgpack", "thread"),
-    ("serpent", "multiplex"), ("json", "multiplex")])
+    ("serpent", "multiplex"), ("json", "multiplex"),
+    ("serpent", "asyncio"), ("json", "asyncio"), ("marshal", "asyncio"), ("msgpack", "asyncio"),
+    ("serpent", "asyncdaemon"), ("json", "asyncdaemon"), ("marshal", "asyncdaemon"), ("msgpack", "asyncdaemon")])
 def test_original_proxy_calls_our_daemon(our_daemon, serializer, servertype):
     if serializer == "msgpack" and not _orig_has_msgpack():
         pytest.skip("the original Pyro5's venv has no msgpack installed")
@@ -286,7 +300,7 @@ def test_original_proxy_calls_our_daemon(our_daemon, serializer, servertype):
 
 
 SERIALIZERS = ["serpent", "json", "marshal", "msgpack"]
-SERVERTYPES = ["thread", "multiplex"]
+SERVERTYPES = ["thread", "multiplex", "asyncdaemon"]
 
 
 def _need_serializer(serializer: str) -> None:

@@ -49,7 +49,8 @@ def test_api_hints_name_the_distribution():
     p = run_thin('''
         import Pyro5.api
         results = {}
-        for name, dist in [("Daemon", "pyro5-server"), ("expose", "pyro5-server"), ("oneway", "pyro5-server"),
+        for name, dist in [("Daemon", "pyro5-server"), ("AsyncDaemon", "pyro5-server"),
+                           ("expose", "pyro5-server"), ("oneway", "pyro5-server"),
                            ("serve", "pyro5-server"), ("start_ns", "pyro5-naming"), ("start_ns_loop", "pyro5-naming")]:
             try:
                 getattr(Pyro5.api, name)
@@ -67,9 +68,14 @@ def test_api_hints_name_the_distribution():
         from Pyro5.api import Proxy, BatchProxy, SerializedBlob, locate_ns, resolve, URI, config
         import Pyro5.client
         assert Proxy is Pyro5.client.Proxy
+        from Pyro5.api import AsyncProxy
+        import Pyro5.aio.client
+        assert AsyncProxy is Pyro5.aio.client.AsyncProxy
         print(results["Daemon"])
+        print(results["AsyncDaemon"])
     ''')
     assert "Pyro5.api.Daemon needs pyro5-server: pip install pyro5-server" in p.stdout
+    assert "Pyro5.api.AsyncDaemon needs pyro5-server: pip install pyro5-server" in p.stdout
 
 
 @pytest.mark.interop

@@ -15,12 +15,14 @@ session instances in ``conn.pyroInstances``) and has ``sock_addr``; the dispatch
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import marshal
 from typing import Any, Callable, Optional, Protocol
 
 from . import _capabilities, config, core, errors, protocol, serializers, socketutil
 from ._serialized_blob import SerializedBlob
+from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
 from .callcontext import current_context
@@ -62,6 +64,11 @@ class Dispatcher:
         self._plain_annotations = plain_annotations     # (the daemon's annotations() when it returns {} for sure)
         self.registry = daemon._registry
         self.streams = daemon._streams
+        self.coroutines = CoroutineRunner()     # runs async def methods (see Pyro5._svr_coro)
+
+    def close(self) -> None:
+        """(Daemon.close) stops the event loop thread of async def methods, if one was started."""
+        self.coroutines.close()
 
     # ------------------------------------------------------------------ handshake
 
@@ -151,26 +158,31 @@ class Dispatcher:
                                         % msg.serializer_id)
             log.warning("request from %s: %s", getattr(conn, "sock_addr", None), err)
             return self.protocol_error(conn, err, msg.seq)
-        oneway = flags & protocol.FLAGS_ONEWAY
         call: list = [None, (), {}]      # method, vargs, kwargs: what a user method was called with
         try:
             return self._invoke(conn, msg, serializer, call)
         except Exception as x:
-            method, vargs, kwargs = call
-            if method is not None:
-                self.method_failed(conn, method, vargs, kwargs, x)
-            else:
-                log.warning("bad request from %s: %s: %s", getattr(conn, "sock_addr", None), type(x).__name__, x)
-            if oneway:
-                log.debug("oneway call from %s failed: %s: %s", getattr(conn, "sock_addr", None),
-                          type(x).__name__, x)
-                return None
-            if method is not None and getattr(method, "_pyroCallback", False):
-                # @callback: the error also shows on this side, in the log, with its traceback (the original logs
-                # it as a warning; nothing goes to stderr unless logging does)
-                log.warning("error in callback method %s: %s: %s", getattr(method, "__qualname__", method),
-                            type(x).__name__, x, exc_info=x)
-            return self.exception_message(msg, serializer, x)
+            return self.failure_message(conn, msg, serializer, x, call)
+
+    def failure_message(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any, x: Exception,
+                        call: Any) -> Optional[protocol.SendingMessage]:
+        """The error response for a request that raised x (None for a oneway call); call: [method, vargs, kwargs]
+        when the user's method raised it, else [None, ...]."""
+        method, vargs, kwargs = call
+        if method is not None:
+            self.method_failed(conn, method, vargs, kwargs, x)
+        else:
+            log.warning("bad request from %s: %s: %s", getattr(conn, "sock_addr", None), type(x).__name__, x)
+        if msg.flags & protocol.FLAGS_ONEWAY:
+            log.debug("oneway call from %s failed: %s: %s", getattr(conn, "sock_addr", None),
+                      type(x).__name__, x)
+            return None
+        if method is not None and getattr(method, "_pyroCallback", False):
+            # @callback: the error also shows on this side, in the log, with its traceback (the original logs
+            # it as a warning; nothing goes to stderr unless logging does)
+            log.warning("error in callback method %s: %s: %s", getattr(method, "__qualname__", method),
+                        type(x).__name__, x, exc_info=x)
+        return self.exception_message(msg, serializer, x)
 
     def _invoke(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any,
                 call: list) -> Optional[protocol.SendingMessage]:
@@ -203,13 +215,20 @@ class Dispatcher:
             data = self._set_attribute(obj, vargs)
         else:
             method = self._get_method(obj, method_name)
-            if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED:
+            if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED and not _is_async(method):
                 self.daemon._oneway.submit(method, vargs, kwargs, self._oneway_failed)
                 return None
             call[:] = method, vargs, kwargs
             data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
+            if type(data) in ASYNC_RESULT_TYPES:     # async def: see Pyro5._svr_coro
+                data = self.coroutines.run(self, conn, data, call, bool(flags & protocol.FLAGS_ONEWAY), True)
             call[0] = None
-        if flags & protocol.FLAGS_ONEWAY:
+        return self.result_message(conn, msg, serializer, data, response_flags, method_name)
+
+    def result_message(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any, data: Any,
+                       response_flags: int = 0, method_name: str = "") -> Optional[protocol.SendingMessage]:
+        """The response that returns `data` (None for a oneway call; an item stream for an iterator)."""
+        if msg.flags & protocol.FLAGS_ONEWAY:
             return None
         if is_iterator(data):
             return self._stream_message(conn, msg, serializer, data, response_flags)
@@ -346,6 +365,9 @@ class Dispatcher:
                     method = self._get_method(obj, name)
                     try:
                         result = method(*vargs, **(kwargs or {}))
+                        if type(result) in ASYNC_RESULT_TYPES:
+                            result = self.coroutines.run(self, conn, result, (method, vargs, kwargs or {}), False,
+                                                         False)
                     except Exception as x:
                         self.method_failed(conn, method, vargs, kwargs or {}, x)
                         raise
@@ -390,6 +412,10 @@ class Dispatcher:
             else:
                 annotations = response
         return annotations or None
+
+
+def _is_async(method: Any) -> bool:
+    return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
 
 
 # --------------------------------------------------------------------------------------------- answering messages

@@ -348,6 +348,9 @@ class Daemon:
             log.debug("daemon %s closing", self.locationStr)
             server.close()
         self._oneway.close(join_timeout=self.limits.oneway_join_timeout)
+        dispatcher = getattr(self, "_dispatcher", None)     # (None: an unusable daemon from the wire)
+        if dispatcher is not None:
+            dispatcher.close()
 
     def __enter__(self) -> "Daemon":
         if self._closed:
@@ -561,8 +564,9 @@ class Daemon:
 
 
 def _create_transport(daemon: Daemon, host: Any, port: int, unixsocket: Optional[str], connected_socket: Any) -> Any:
-    """The socket server of a new daemon: config.SERVERTYPE, or the existing-connection server."""
-    servertype = config.SERVERTYPE
+    """The socket server of a new daemon: config.SERVERTYPE (a subclass may fix it: `_servertype`), or the
+    existing-connection server."""
+    servertype = getattr(daemon, "_servertype", None) or config.SERVERTYPE
     if connected_socket is not None:
         from .svr_existingconn import SocketServer_ExistingConnection
         server: Any = SocketServer_ExistingConnection()
@@ -574,9 +578,12 @@ def _create_transport(daemon: Daemon, host: Any, port: int, unixsocket: Optional
     elif servertype == "multiplex":
         from .svr_multiplex import SocketServer_Multiplex
         server = SocketServer_Multiplex()
+    elif servertype == "asyncio":
+        from .aio._svr_engine import AsyncioServer  # (the AsyncDaemon's engine, in a loop of its own)
+        server = AsyncioServer()
     else:
-        raise errors.PyroError("invalid server type '%s': config.SERVERTYPE must be 'thread' or 'multiplex'"
-                               % servertype)
+        raise errors.PyroError("invalid server type '%s': config.SERVERTYPE must be 'thread', 'multiplex' or "
+                               "'asyncio'" % servertype)
     server.init(daemon, host, port, unixsocket)
     return server
 

@@ -26,6 +26,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "AsyncProxy": ("Pyro5.aio.client", "pyro5-client"),
     "AsyncBatchProxy": ("Pyro5.aio.client", "pyro5-client"),
     "Daemon": ("Pyro5.server", "pyro5-server"),
+    "AsyncDaemon": ("Pyro5.aio.server", "pyro5-server"),
     "DaemonObject": ("Pyro5.server", "pyro5-server"),
     "expose": ("Pyro5.server", "pyro5-server"),
     "oneway": ("Pyro5.server", "pyro5-server"),
@@ -44,6 +45,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 if TYPE_CHECKING:  # the real types for type checkers; at run time these names are resolved lazily below
     from .aio.client import AsyncBatchProxy as AsyncBatchProxy
     from .aio.client import AsyncProxy as AsyncProxy
+    from .aio.server import AsyncDaemon as AsyncDaemon
     from .client import BatchProxy as BatchProxy
     from .client import Proxy as Proxy
     from .client import SerializedBlob as SerializedBlob
@@ -65,7 +67,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time these names a
 __all__ = [
     "config", "current_context", "errors", "URI", "locate_ns", "resolve", "type_meta",
     "Proxy", "BatchProxy", "SerializedBlob", "AsyncProxy", "AsyncBatchProxy",
-    "Daemon", "DaemonObject", "expose", "oneway", "behavior", "callback", "serve",
+    "Daemon", "AsyncDaemon", "DaemonObject", "expose", "oneway", "behavior", "callback", "serve",
     "start_ns", "start_ns_loop",
     "SerializerBase", "register_class_to_dict", "register_dict_to_class", "unregister_class_to_dict",
     "unregister_dict_to_class",

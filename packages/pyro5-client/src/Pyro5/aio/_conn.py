@@ -1,11 +1,13 @@
 """One asyncio connection of an AsyncProxy (the connection, its reader task, the replies awaited by seq) and the
 small pool of them that an AsyncProxy keeps. No message meaning here: that is ``Pyro5._client_codec``.
 
-Every daemon today runs one call at a time per connection and answers in order. A connection therefore carries
-at most one call at a time: a call leases a connection from the pool, sends its request and awaits the reply
-with its seq. A task that is cancelled (or times out) after its request went out leaves the lease to the late
-reply: the reader task drops that reply (matched by its seq) and only then gives the connection back, so the
-connection stays in sync and usable. Oneway calls hold the lease until their request is sent.
+A connection carries as many calls at once as the daemon granted on the connect handshake (the INFL capability,
+see ``Pyro5._capabilities``: our daemons that run a connection's calls concurrently); an original Pyro5 daemon
+grants nothing and runs one call at a time per connection, answering in order: then a connection carries one
+call at a time and the pool opens more connections. A call leases a connection from the pool, sends its request
+and awaits the reply with its seq. A task that is cancelled (or times out) after its request went out leaves its
+lease to the late reply: the reader task drops that reply (matched by its seq) and only then gives the lease
+back, so the connection stays in sync and usable. Oneway calls hold the lease until their request is sent.
 """
 from __future__ import annotations
 
@@ -91,14 +93,15 @@ class AsyncConnection:
     futures; a late reply (its caller was cancelled or timed out) is dropped and frees the connection."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, object_id: str, peer: str,
-                 seq: int, on_free: Callable[[AsyncConnection], None]) -> None:
+                 seq: int, on_free: Callable[[AsyncConnection], None], capacity: int = 1) -> None:
         self.writer = writer
         self.object_id = object_id
         self.peer = peer
         self.seq = seq
         self.alive = True
-        self.leased = False
-        self.late_seq: int | None = None        # the request whose reply nobody awaits any more
+        self.capacity = max(1, capacity)        # calls that may be in flight at once (the daemon's INFL grant)
+        self.active = 0                         # leases held (calls in flight, or waiting for their late reply)
+        self.late: set[int] = set()             # the requests whose replies nobody awaits any more
         self.pending_closes: list[str] = []     # stream ids whose close_stream goes out before the next call
         self.waiters: collections.deque[asyncio.Future] = collections.deque()   # tasks waiting for this one
         self._replies: dict[int, asyncio.Future] = {}
@@ -106,8 +109,23 @@ class AsyncConnection:
         self._msgreader = protocol.MessageReader(_MSG_RESULT, log)
         self._task = asyncio.get_running_loop().create_task(self._read(reader))
 
+    @property
+    def leased(self) -> bool:
+        """Is a call in flight on this connection?"""
+        return self.active > 0
+
+    @property
+    def late_seq(self) -> int | None:
+        """One of the requests whose late reply will be dropped (None: there is none)."""
+        return next(iter(self.late), None)
+
     def next_seq(self) -> int:
-        seq = self.seq = (self.seq + 1) & 0xffff
+        seq = self.seq
+        while True:     # (bounded: fewer than capacity <= 32767 seqs are in use)
+            seq = (seq + 1) & 0xffff
+            if seq not in self._replies and seq not in self.late:
+                break
+        self.seq = seq
         return seq
 
     def expect(self, seq: int) -> asyncio.Future:
@@ -132,7 +150,7 @@ class AsyncConnection:
     def abandon(self, seq: int) -> None:
         """The caller of request `seq` stopped waiting: its reply will be dropped, then the connection is free."""
         self._replies.pop(seq, None)
-        self.late_seq = seq
+        self.late.add(seq)
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         problem: BaseException | None = None
@@ -158,9 +176,9 @@ class AsyncConnection:
         if fut is not None:
             if not fut.done():
                 fut.set_result(msg)
-        elif msg.seq == self.late_seq:
+        elif msg.seq in self.late:
             log.debug("dropped the late reply %d from %s (its caller stopped waiting)", msg.seq, self.peer)
-            self.late_seq = None
+            self.late.discard(msg.seq)
             self._on_free(self)
         else:
             raise errors.ProtocolError("invalid response sequence number %d from %s: the connection is out of sync"
@@ -175,8 +193,9 @@ class AsyncConnection:
             if not fut.done():
                 fut.set_exception(problem)
         self.writer.close()
-        if self.late_seq is not None:
-            self.late_seq = None
+        late = len(self.late)
+        self.late.clear()
+        for _ in range(late):
             self._on_free(self)
 
     def close(self) -> None:
@@ -204,19 +223,23 @@ class ConnectionPool:
             if wanted is not None:
                 if not wanted.alive:
                     raise errors.ConnectionClosedError("the connection of this stream result is closed")
-                if not wanted.leased:
-                    wanted.leased = True
+                if wanted.active < wanted.capacity:
+                    wanted.active += 1
                     return wanted
                 queue = wanted.waiters
             else:
                 if not all(conn.alive for conn in self.connections):
                     # (idle connections the daemon closed: a leased one goes when it is freed)
-                    self.connections = [conn for conn in self.connections if conn.alive or conn.leased]
+                    self.connections = [conn for conn in self.connections if conn.alive or conn.active]
+                best = None
                 for conn in self.connections:
-                    if not conn.leased and conn.alive:
-                        conn.leased = True
-                        return conn
-                if len(self.connections) + self._opening < self.size():
+                    if conn.alive and conn.active < conn.capacity and (best is None or conn.active < best.active):
+                        best = conn
+                if best is not None:
+                    best.active += 1
+                    return best
+                # (while the first connection opens, the others wait: it may carry many calls at once)
+                if len(self.connections) + self._opening < self.size() and (self.connections or not self._opening):
                     return await self._open()
                 queue = self._waiters
             fut = asyncio.get_running_loop().create_future()
@@ -240,15 +263,20 @@ class ConnectionPool:
             raise
         finally:
             self._opening -= 1
-        conn.leased = True
+        conn.active = 1
         self.connections.append(conn)
+        waiters = list(self._waiters)       # (they may use it, or open the next connection)
+        self._waiters.clear()
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
         return conn
 
     def free(self, conn: AsyncConnection) -> None:
         """The connection's call is over (or its late reply arrived, or it was lost)."""
-        conn.leased = False
+        conn.active = max(0, conn.active - 1)
         if not conn.alive:
-            if conn in self.connections:
+            if conn in self.connections and not conn.active:
                 self.connections.remove(conn)
             while conn.waiters:     # (they find it closed)
                 fut = conn.waiters.popleft()

@@ -14,9 +14,12 @@ How it reads::
         await p._pyroSetAttr("value", 42)           # setting one (`p.value = 42` cannot be awaited)
 
 An AsyncProxy is used by one event loop at a time (its connections close when that loop ends). Concurrent calls
-from many tasks: every daemon today runs one call at a time per connection, so the proxy opens up to
-config.ASYNC_POOL_SIZE connections on demand and each call leases one (the others wait their turn, in order). A cancelled or timed out call leaves its connection
-to the late reply, which is dropped by its seq; the connection stays in sync and usable.
+from many tasks: the proxy asks the daemon on connect for many calls in flight on one connection (the INFL
+capability, see ``Pyro5._capabilities``); a daemon of ours that grants N gets up to N calls at once on that
+connection, matched to their replies by seq. An original Pyro5 daemon runs one call at a time per connection:
+then the proxy opens up to config.ASYNC_POOL_SIZE connections on demand and each call leases one (the others
+wait their turn, in order). A cancelled or timed out call leaves its place to the late reply, which is dropped
+by its seq; the connection stays in sync and usable.
 """
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ import logging
 import time
 from typing import Any, AsyncIterator
 
+from Pyro5 import _capabilities, config, core, errors, protocol, serializers, socketutil
 from Pyro5 import _client_codec as _codec
-from Pyro5 import config, core, errors, protocol, serializers, socketutil
 from Pyro5._nslookup import (
     BROADCAST_MESSAGE,
     _as_uri,
@@ -285,7 +288,9 @@ class AsyncProxy:
         reader, writer = await open_streams(location, self._pyroTimeout)
         try:
             serializer = serializers.get_serializer(self._pyroSerializer or config.SERIALIZER)
-            request = _codec.connect_request(serializer, 0, self._pyroHandshake, uri.object, self._pyroAnnotations())
+            annotations = dict(self._pyroAnnotations() or {})
+            annotations.update(_capabilities.inflight_offer())     # (an original daemon ignores it)
+            request = _codec.connect_request(serializer, 0, self._pyroHandshake, uri.object, annotations)
             writer.writelines(request.parts)
             await writer.drain()
             msg = await read_one(reader, protocol.MessageReader(_CONNECT_RESULT_TYPES), self._pyroTimeout)
@@ -295,6 +300,7 @@ class AsyncProxy:
             if msg.annotations:
                 self._pyroResponseAnnotations(msg.annotations, msg.type)
             meta, response = _codec.connect_result(msg, location)
+            granted = _capabilities.inflight_granted(msg.annotations) if msg.type == protocol.MSG_CONNECTOK else 0
             self._pyroOneway, self._pyroMethods, self._pyroAttrs = _codec.metadata(meta)
             self._pyroValidateHandshake(response)
         except BaseException as x:
@@ -303,7 +309,7 @@ class AsyncProxy:
                 raise errors.CommunicationError("cannot connect to %s: %s" % (location, x)) from x
             raise
         log.debug("connected to %s", uri)
-        return AsyncConnection(reader, writer, uri.object, str(uri), 0, self._pool.free)
+        return AsyncConnection(reader, writer, uri.object, str(uri), 0, self._pool.free, granted)
 
 
 class _RemoteName:

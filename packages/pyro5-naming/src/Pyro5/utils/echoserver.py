@@ -190,7 +190,8 @@ def main(args: Sequence[str] | None = None, returnWithoutLooping: bool = False):
             print(*text, flush=True)
 
     out("Starting Pyro's built-in test echo server.")
-    config.SERVERTYPE = "multiplex"
+    if config.SERVERTYPE != "asyncio":     # (the asyncio server serves it as well; the original: multiplex)
+        config.SERVERTYPE = "multiplex"
     hostname = options.host
     nameserver = None
     if options.nameserver:

@@ -71,6 +71,18 @@ class SocketServer_Multiplex(CombinedSockets):
     def __repr__(self) -> str:
         return "<%s on %s; %d connections>" % (self.__class__.__name__, self.locationStr, len(self._connections))
 
+    @property
+    def max_inflight(self) -> int:
+        """calls a connection may have in flight (granted on the connect handshake when the client asks for it):
+        daemon.limits.max_inflight (unless set on the server itself). This server answers them in order, one at
+        a time; the thread pool server runs them concurrently (see _svr_inflight)."""
+        value = self.__dict__.get("_max_inflight")
+        return max(0, int(self.limits.max_inflight if value is None else value))
+
+    @max_inflight.setter
+    def max_inflight(self, value: int) -> None:
+        self.__dict__["_max_inflight"] = value
+
     # ------------------------------------------------------------------ loop
 
     def loop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:

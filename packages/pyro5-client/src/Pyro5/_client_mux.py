@@ -86,7 +86,7 @@ class MuxChannel:
             return None
         timeout = timeout or None
         deadline = time.monotonic() + timeout if timeout else None
-        if not self._slots.acquire(timeout=timeout if timeout is not None else -1):
+        if not self._slots.acquire(timeout=timeout):
             raise errors.TimeoutError("receiving: timeout (all %d calls in flight on the connection to %s are "
                                       "unanswered)" % (self.granted, self.peer))
         waiter = _Waiter()

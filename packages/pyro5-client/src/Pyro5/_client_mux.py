@@ -19,7 +19,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from . import errors, protocol, socketutil
 

@@ -18,6 +18,8 @@ iterates it.
 from __future__ import annotations
 
 import logging
+import select
+import ssl
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -246,7 +248,12 @@ class SharedLink:
                         self._idle.remove(wanted)
                         return wanted
                 elif self._idle:
-                    return self._idle.pop()
+                    pc = self._idle.pop()
+                    if not _stale(pc):
+                        return pc
+                    self._open.discard(pc)      # (the daemon closed it meanwhile: take another one)
+                    pc.release()
+                    continue
                 elif len(self._open) + self._opening < max(1, int(config.SHARED_POOL_SIZE)):
                     self._opening += 1
                     break
@@ -312,6 +319,29 @@ class SharedLink:
             log.debug("could not close remote stream %s: %s", stream_id, x)
 
 
+def _stale(pc: ProxyConnection) -> bool:
+    """Has the daemon closed this idle pooled connection? (Between calls it never sends anything, so a readable
+    socket means its end: EOF, or bytes that make no sense.)"""
+    conn = pc.conn
+    if conn is None:
+        return True
+    if isinstance(conn.sock, ssl.SSLSocket):
+        return False    # (TLS may have records of its own to read, e.g. session tickets)
+    try:
+        return _wait_readable(conn.sock, 0.0)
+    except (OSError, ValueError):
+        return True
+
+
+def _wait_readable(sock: Any, timeout: float) -> bool:
+    if _poll is not None:
+        poller = _poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(int(timeout * 1000)))
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
+_poll = getattr(select, "poll", None)
 _POOL: Any = ProxyConnection()      # (marker: "any pooled connection")
 
 

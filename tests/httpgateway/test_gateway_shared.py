@@ -20,7 +20,9 @@ def _json(body: bytes):
 
 
 def _proxy_of(name: str) -> Proxy:
-    found = [p for (scope, n), p in httpgateway._proxies._proxies.items() if n == name]
+    app = httpgateway.pyro_app
+    key = ((app.ns_host, app.ns_port), name)
+    found = [p for k, p in httpgateway._proxies._proxies.items() if k == key]
     assert len(found) == 1
     return found[0]
 

@@ -89,6 +89,7 @@ class Proxy(ProxyMagic):
     _pyroSerializer: str | None
     #: the data object sent to the daemon in the connect handshake (see Daemon.validateHandshake)
     _pyroHandshake: Any
+    __shared: SharedLink | None
 
     def __init__(self, uri: str | core.URI, connected_socket: Any = None, *, shared: bool = False) -> None:
         """shared=True (ours, not in the original Pyro5): any number of threads may call the proxy at once,
@@ -114,7 +115,7 @@ class Proxy(ProxyMagic):
         self._pyroMaxRetries = int(config.MAX_RETRIES)
         self.__pyroOwnerThread = _get_ident()
         self.__link = ProxyConnection(connected_socket, config.COMMTIMEOUT)
-        self.__shared: SharedLink | None = None     # a shared proxy's connections (shared=True)
+        self.__shared = None     # a shared proxy's connections (shared=True)
 
     # ------------------------------------------------------------------------------------ object protocol
 

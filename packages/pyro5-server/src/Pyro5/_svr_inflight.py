@@ -64,11 +64,12 @@ def session_lock(conn: Any, clazz: type) -> tuple[Optional[Any], bool]:
 class _State:
     """The in-flight calls of one connection (thread pool server)."""
 
-    __slots__ = ("running", "paused", "send_lock")
+    __slots__ = ("running", "paused", "orphaned", "send_lock")
 
     def __init__(self) -> None:
         self.running = 0            # calls given to the pool and not finished
         self.paused = False         # out of the selector until one of its calls is done
+        self.orphaned = False       # the server closed meanwhile: the last call's worker closes the connection
         self.send_lock = _new_lock()
 
 
@@ -162,22 +163,40 @@ class InflightCalls:
         server = self.server
         with self._lock:
             state.running -= 1
-            resume = state.paused and state.running < conn.inflight
+            orphan_done = state.orphaned and state.running == 0
+            resume = not state.orphaned and state.paused and state.running < conn.inflight
             if resume:
                 state.paused = False
-            last = state.running == 0
-        if not resume:
-            return
-        with server._busy_lock:
-            closing = server._closing
+        if resume:
+            with server._busy_lock:
+                closing = server._closing
+                if not closing:
+                    server._done.append((conn, True))     # the loop thread reads the connection again
             if not closing:
-                server._done.append((conn, True))     # the loop thread reads the connection again
-        if not closing:
-            server.wakeup()
-        elif last:      # the server is gone: close the paused connection here (as its workers do)
+                server.wakeup()
+                return
+        if resume or orphan_done:   # the server is closed: the connection is ours to close (as a worker's is)
             conn.close()
             if server.daemon is not None:
                 server.daemon._clientDisconnected(conn)
+
+    def detach_running(self, connections: Any) -> set:
+        """(server close, after it set _closing) The connections with calls still running: their last call's
+        worker closes them when it has sent its reply (the server must not close them under the callers)."""
+        detached = set()
+        with self._lock:
+            for conn in connections:
+                state = getattr(conn, _STATE, None)
+                if state is not None and state.running > 0:
+                    state.orphaned = True
+                    detached.add(conn)
+        return detached
+
+    @staticmethod
+    def running(conn: Any) -> bool:
+        """Does the connection have calls running (or queued) on the pool?"""
+        state = getattr(conn, _STATE, None)
+        return state is not None and state.running > 0
 
     def _protocol_error(self, conn: Any, state: _State, x: Any) -> None:
         reply = self.server.daemon.dispatcher.protocol_error(conn, x)

@@ -30,6 +30,7 @@ from ._svr_common import (
 )
 from ._svr_conn import MuxConnection
 from ._svr_dispatch import answer_message
+from ._svr_inflight import InflightCalls
 from ._svr_limits import DEFAULT_LIMITS, ServerLimits
 
 __all__ = ["SocketServer_Multiplex"]
@@ -37,6 +38,7 @@ __all__ = ["SocketServer_Multiplex"]
 log = logging.getLogger("Pyro5.multiplexserver")
 
 _READ = selectors.EVENT_READ
+_running_calls = InflightCalls.running     # (a connection with calls in flight on workers is not idle)
 _WRITE = selectors.EVENT_WRITE
 
 
@@ -150,7 +152,7 @@ class SocketServer_Multiplex(CombinedSockets):
             if now - self._last_idle_scan >= self.limits.idle_scan_interval:
                 self._last_idle_scan = now
                 for conn in list(self._connections.values()):
-                    if now - conn.last_use > timeout and conn not in self._busy:
+                    if now - conn.last_use > timeout and conn not in self._busy and not _running_calls(conn):
                         log.info("closing idle connection from %s (COMMTIMEOUT %s expired)", conn.sock_addr, timeout)
                         self._close_connection(conn)
         self.daemon._housekeeping()

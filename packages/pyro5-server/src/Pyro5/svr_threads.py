@@ -252,7 +252,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         for conn, _ in done:
             self._busy.discard(conn)
             self._close_connection(conn)
-        busy = set(self._busy)
+        busy = set(self._busy) | self._inflight.detach_running(self._connections.values())
         # the busy connections are closed by their workers when they are done (their callers get the result)
         for sock, conn in list(self._connections.items()):
             if conn in busy:

@@ -286,3 +286,81 @@ def test_handshake_and_annotations(threadpool):
         assert proxy.add(1, 2) == 3
         assert MyProxy.seen == ["hello"]    # (the daemon's default validateHandshake answer)
         assert proxy.annotation() == "1"
+
+
+def test_pyroname_is_resolved_again_for_a_new_connection():
+    from Pyro5 import nameserver
+    ns_uri, ns_daemon, _ = nameserver.start_ns("127.0.0.1", 0, enableBroadcast=False)
+    ns_thread = threading.Thread(target=ns_daemon.requestLoop, daemon=True)
+    ns_thread.start()
+    Pyro5.config.NS_HOST, Pyro5.config.NS_PORT = "127.0.0.1", ns_uri.port
+    first, second = Thing(), Thing()
+    first.value, second.value = 1, 2
+    servers = [start_in_process("thread", {"thing": first})]
+    try:
+        ns_daemon.nameserver.register("shared.thing", servers[0].uri())
+        with Proxy("PYRONAME:shared.thing", shared=True) as proxy:
+            assert proxy.attr == 1
+            mux = proxy._Proxy__shared._mux
+            servers[0].stop()
+            servers.append(start_in_process("thread", {"thing": second}))
+            ns_daemon.nameserver.register("shared.thing", servers[1].uri(), safe=False)
+            assert wait_for(lambda: mux.closed)     # (the reader saw the connection end)
+            assert proxy.attr == 2                  # a new connection: the name was looked up again
+            assert str(proxy._pyroUri) == "PYRONAME:shared.thing"
+    finally:
+        for srv in servers:
+            srv.stop()
+        ns_daemon.shutdown()
+        ns_thread.join(10)
+        ns_daemon.close()
+
+
+@expose
+class Streams:
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def endless(self):
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            self.closed.set()
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["one-connection", "pool"])
+def test_closing_a_remote_iterator(pooled):
+    streams = Streams()
+    srv = start_in_process("thread", {"streams": streams})
+    try:
+        if pooled:
+            srv.daemon.limits.max_inflight = 0
+        with Proxy(srv.uri("streams"), shared=True) as proxy:
+            items = proxy.endless()
+            assert [next(items) for _ in range(3)] == [0, 1, 2]
+            items.close()
+            if pooled:      # (sent before the next call on its connection)
+                other = proxy.endless()
+                assert next(other) == 0
+            assert streams.closed.wait(10)
+    finally:
+        srv.stop()
+
+
+def test_dropped_remote_iterator_is_closed_before_the_next_call():
+    streams = Streams()
+    srv = start_in_process("thread", {"streams": streams})
+    try:
+        with Proxy(srv.uri("streams"), shared=True) as proxy:
+            items = proxy.endless()
+            assert next(items) == 0
+            del items       # (a finalizer does not send: the close goes out with the next call)
+            assert not streams.closed.is_set()
+            other = proxy.endless()
+            assert next(other) == 0
+            assert streams.closed.wait(10)
+    finally:
+        srv.stop()

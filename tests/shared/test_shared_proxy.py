@@ -364,3 +364,28 @@ def test_dropped_remote_iterator_is_closed_before_the_next_call():
             assert streams.closed.wait(10)
     finally:
         srv.stop()
+
+
+def test_unserializable_argument_leaves_the_proxy_working(threadpool):
+    Pyro5.config.SERIALIZER = "json"
+    with Proxy(threadpool.uri(), shared=True) as proxy:
+        assert proxy.echo(1) == 1
+        with pytest.raises(Exception):
+            proxy.echo(object())
+        assert [proxy.echo(i) for i in range(5)] == list(range(5))
+        assert not proxy._Proxy__shared._mux._pending
+
+
+def test_reader_thread_ends_with_the_connection(threadpool):
+    proxy = Proxy(threadpool.uri(), shared=True)
+    proxy._pyroBind()
+    reader = proxy._Proxy__shared._mux._thread
+    assert reader.is_alive() and reader.daemon and reader.name == "Pyro5-shared-reader"
+    proxy._pyroRelease()
+    reader.join(10)
+    assert not reader.is_alive()
+    proxy._pyroBind()
+    reader = proxy._Proxy__shared._mux._thread
+    del proxy       # a collected proxy closes its connection too
+    reader.join(10)
+    assert not reader.is_alive()

@@ -57,7 +57,7 @@ class MuxChannel:
         self.closed = False
         self.pending_closes: list[str] = []     # stream ids to close (sent before the next call)
         self._slots = threading.BoundedSemaphore(granted)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()      # (re-entrant: a proxy collected in the reader thread closes its channel)
         self._send_lock = threading.Lock()
         self._pending: dict[int, _Waiter] = {}
         self._seq = 0
@@ -213,7 +213,6 @@ class MuxChannel:
         self.conn.close()
 
     def close(self) -> None:
-        """Close the connection (the proxy is released): waiting callers get ConnectionClosedError."""
+        """Close the connection (the proxy is released): waiting callers get ConnectionClosedError. The reader
+        thread ends by itself (its receive fails now)."""
         self._fail(errors.ConnectionClosedError("the connection to %s was released" % self.peer))
-        if threading.current_thread() is not self._thread:
-            self._thread.join(5.0)

@@ -169,3 +169,4 @@ def gateway(backend, gateway_server):
         for k, v in saved.items():
             setattr(app, k, v)
         httpgateway._nameserver.reset()
+        httpgateway._proxies.clear()

@@ -50,6 +50,9 @@ class ProxyMagic:
             link = self.__dict__.get("_Proxy__link")
             if link is not None:
                 link.release()
+            shared = self.__dict__.get("_Proxy__shared")
+            if shared is not None:
+                shared.release()
         except Exception:  # never raise from a finalizer (interpreter shutdown etc.)
             pass
 

@@ -16,6 +16,7 @@ from . import _client_codec as _codec
 from . import _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
+from ._client_shared import SharedLink
 from ._client_stream import _StreamResultIterator
 from ._nslookup import locate_ns, resolve
 from ._serialized_blob import SerializedBlob
@@ -36,7 +37,7 @@ _call_result = _codec.call_result
 _LOCAL_ATTRS = frozenset((
     "_pyroUri", "_pyroConnection", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroSeq",
     "_pyroRawWireResponse", "_pyroHandshake", "_pyroMaxRetries", "_pyroLocalSocket", "_pyroTimeout",
-    "_Proxy__link", "_Proxy__pyroOwnerThread",
+    "_Proxy__link", "_Proxy__pyroOwnerThread", "_Proxy__shared",
     # (names of proxy attributes before the connection part moved to _client_conn: still never remote)
     "_Proxy__pyroTimeout", "_Proxy__pyroConnLock", "_Proxy__connectedSocket", "_Proxy__pendingStreamCloses",
     "_Proxy__busy",
@@ -88,11 +89,19 @@ class Proxy(ProxyMagic):
     _pyroSerializer: str | None
     #: the data object sent to the daemon in the connect handshake (see Daemon.validateHandshake)
     _pyroHandshake: Any
+    __shared: SharedLink | None
 
-    def __init__(self, uri: str | core.URI, connected_socket: Any = None) -> None:
+    def __init__(self, uri: str | core.URI, connected_socket: Any = None, *, shared: bool = False) -> None:
+        """shared=True (ours, not in the original Pyro5): any number of threads may call the proxy at once,
+        without _pyroClaimOwnership(); see the "Sharing a proxy between threads" guide (Pyro5._client_shared)."""
         uri = _proxy_uri(uri, connected_socket)
         _serializer_by_name(config.SERIALIZER)   # a wrong config item fails here, like the original (ValueError)
+        if shared and connected_socket is not None:
+            raise ValueError("a proxy over a user-supplied connected socket can't be shared (shared=True needs "
+                             "connections of its own)")
         self.__setup(uri, set(), set(), set(), "hello", None, connected_socket)
+        if shared:
+            self.__shared = SharedLink()
 
     def __setup(self, uri: core.URI, oneway: set, methods: set, attrs: set, handshake: Any, serializer: str | None,
                 connected_socket: Any = None) -> None:
@@ -106,6 +115,7 @@ class Proxy(ProxyMagic):
         self._pyroMaxRetries = int(config.MAX_RETRIES)
         self.__pyroOwnerThread = _get_ident()
         self.__link = ProxyConnection(connected_socket, config.COMMTIMEOUT)
+        self.__shared = None     # a shared proxy's connections (shared=True)
 
     # ------------------------------------------------------------------------------------ object protocol
 
@@ -133,7 +143,8 @@ class Proxy(ProxyMagic):
         conn = self._pyroConnection
         connected = "connected " + conn.family() if conn is not None else "not connected"
         return "<%s.%s at 0x%x; %s; for %s; owner %s>" % (type(self).__module__, type(self).__name__, id(self),
-                                                          connected, self._pyroUri, self.__pyroOwnerThread)
+                                                          connected, self._pyroUri,
+                                                          "shared" if self.__shared else self.__pyroOwnerThread)
 
     __str__ = __repr__
 
@@ -165,6 +176,8 @@ class Proxy(ProxyMagic):
         p._pyroMaxRetries = self._pyroMaxRetries
         p._pyroRawWireResponse = self._pyroRawWireResponse
         p.__link.connected_socket = self.__link.connected_socket
+        if self.__shared is not None:
+            p.__shared = SharedLink()
         return p
 
     def __deepcopy__(self: _ProxyT, memo: Any) -> _ProxyT:
@@ -186,6 +199,8 @@ class Proxy(ProxyMagic):
     @property
     def _pyroConnection(self) -> socketutil.SocketConnection | None:
         """The connection to the daemon (a Pyro5.socketutil.SocketConnection), None while not connected."""
+        if self.__shared is not None:
+            return self.__shared.connection
         return self.__link.conn
 
     @property
@@ -204,6 +219,10 @@ class Proxy(ProxyMagic):
 
     def _pyroRelease(self) -> None:
         """release the connection to the pyro daemon"""
+        if self.__shared is not None:
+            if self.__shared.release():
+                log.debug("connection released")
+            return
         link = self.__link
         with link.lock:
             if link.release():
@@ -274,7 +293,7 @@ class Proxy(ProxyMagic):
         the connect response also includes the metadata.
         """
         if known_metadata is None:
-            if objectId is None and self.__link.conn is None:
+            if objectId is None and self._pyroConnection is None:
                 self.__pyroCreateConnection()  # the connect handshake brings the metadata along
                 return
             objectId = objectId or self._pyroUri.object
@@ -296,6 +315,9 @@ class Proxy(ProxyMagic):
     def _pyroInvoke(self, methodname: str, vargs: Any, kwargs: Any, flags: int = 0, objectId: str | None = None
                     ) -> Any:
         """perform the remote method call communication"""
+        shared = self.__shared
+        if shared is not None:
+            return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
         if self.__pyroOwnerThread != _get_ident():
             self.__check_owner()
         link = self.__link
@@ -360,7 +382,7 @@ class Proxy(ProxyMagic):
     # ------------------------------------------------------------------------------------ connection
 
     def __check_owner(self) -> None:
-        if _get_ident() != self.__pyroOwnerThread:
+        if _get_ident() != self.__pyroOwnerThread and self.__shared is None:
             raise errors.PyroError("the calling thread is not the owner of this proxy, create a new proxy in this "
                                    "thread or transfer ownership with proxy._pyroClaimOwnership().")
 
@@ -369,6 +391,8 @@ class Proxy(ProxyMagic):
         Connects this proxy to the remote Pyro daemon. Does connection handshake.
         Returns true if a new connection was made, false if an existing one was already present.
         """
+        if self.__shared is not None:
+            return self.__shared.connect(self, replaceUri)
         self.__check_owner()
         link = self.__link
         with link.lock:

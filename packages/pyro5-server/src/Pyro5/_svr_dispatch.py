@@ -20,7 +20,7 @@ import logging
 import marshal
 from typing import Any, Callable, Optional, Protocol
 
-from . import _capabilities, config, core, errors, protocol, serializers, socketutil
+from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
 from ._serialized_blob import SerializedBlob
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
 from ._svr_meta import class_info, is_private_attribute, metadata_of
@@ -204,7 +204,21 @@ class Dispatcher:
                                        "argument list, keyword argument dict)")
         obj = self.registry.lookup(object_id)
         if isinstance(obj, type):
-            obj = self.registry.instance(obj, conn)
+            lock, exclusive = _svr_inflight.session_lock(conn, obj)   # (a connection with calls in flight)
+            if lock is None:
+                obj = self.registry.instance(obj, conn)
+            elif exclusive:
+                with lock:
+                    return self._call(conn, msg, serializer, call, self.registry.instance(obj, conn), method_name,
+                                      vargs, kwargs)
+            else:
+                with lock:
+                    obj = self.registry.instance(obj, conn)
+        return self._call(conn, msg, serializer, call, obj, method_name, vargs, kwargs)
+
+    def _call(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any, call: list, obj: Any,
+              method_name: str, vargs: Any, kwargs: dict) -> Optional[protocol.SendingMessage]:
+        flags = msg.flags
         response_flags = 0
         if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
             response_flags = protocol.FLAGS_BATCH

@@ -31,6 +31,9 @@ class ServerLimits:
     # (thread pool server) seconds a worker waits for the same connection's next request; queue bound
     linger: float = 0.002
     max_queued_requests: int = 16 * 1024
+    # calls one connection may have in flight when its client asks for it (the INFL capability, see
+    # Pyro5._capabilities and _svr_inflight); 0: the capability is not granted (one call at a time)
+    max_inflight: int = 64
     # selector loops: POLLTIMEOUT is clamped to [poll_min, ...]; deadlines are checked every watch_poll seconds
     poll_min: float = 0.05
     poll_max: float = 1.0

@@ -99,21 +99,29 @@ def callback(method: Callable) -> Callable:
     return method
 
 
-def behavior(instance_mode: str = "session", instance_creator: Optional[Callable] = None) -> Callable:
+def behavior(instance_mode: str = "session", instance_creator: Optional[Callable] = None, *,
+             concurrent: bool = False) -> Callable:
     """Decorator to specify the server behavior of your Pyro class.
     instance_mode is one of "single", "session" (default) or "percall"; instance_creator an optional
-    callable that gets the class and returns a new instance of it."""
+    callable that gets the class and returns a new instance of it.
+    concurrent=True (session mode only; not in the original Pyro5): a client connection that has many calls in
+    flight (a ``Proxy(uri, shared=True)``) may run several calls of its session instance at once; by default
+    they run one at a time per connection, as calls of a proxy that is not shared do."""
     if not isinstance(instance_mode, str):
         raise SyntaxError("behavior decorator is missing argument(s): use @behavior(instance_mode=...)")
     if instance_mode not in _INSTANCE_MODES:
         raise ValueError("invalid instance mode: %r (use one of %s)" % (instance_mode, ", ".join(_INSTANCE_MODES)))
     if instance_creator is not None and not callable(instance_creator):
         raise TypeError("instance_creator must be a callable (it gets the class and returns an instance)")
+    if concurrent and instance_mode != "session":
+        raise ValueError("concurrent=True is for instance_mode=\"session\" (other modes are never serialized)")
 
     def _behavior(clazz: Any) -> Any:
         if not inspect.isclass(clazz):
             raise TypeError("behavior decorator can only be used on a class")
         clazz._pyroInstancing = (instance_mode, instance_creator)  # type: ignore[attr-defined]
+        if concurrent:
+            clazz._pyroSessionConcurrent = True  # type: ignore[attr-defined]
         return clazz
     return _behavior
 

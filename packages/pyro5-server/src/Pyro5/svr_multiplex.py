@@ -29,6 +29,7 @@ from ._svr_common import (
     server_ssl_context,
 )
 from ._svr_conn import MuxConnection
+from ._svr_inflight import InflightCalls
 from ._svr_limits import DEFAULT_LIMITS, ServerLimits
 from ._svr_serve import CONNECTION_LOG, answer_next, close_client
 
@@ -37,6 +38,7 @@ __all__ = ["SocketServer_Multiplex"]
 log = logging.getLogger("Pyro5.multiplexserver")
 
 _READ = selectors.EVENT_READ
+_running_calls = InflightCalls.running     # (a connection with calls in flight on workers is not idle)
 _WRITE = selectors.EVENT_WRITE
 
 
@@ -72,6 +74,18 @@ class SocketServer_Multiplex(CombinedSockets):
 
     def __repr__(self) -> str:
         return "<%s on %s; %d connections>" % (self.__class__.__name__, self.locationStr, len(self._connections))
+
+    @property
+    def max_inflight(self) -> int:
+        """calls a connection may have in flight (granted on the connect handshake when the client asks for it):
+        daemon.limits.max_inflight (unless set on the server itself). This server answers them in order, one at
+        a time; the thread pool server runs them concurrently (see _svr_inflight)."""
+        value = self.__dict__.get("_max_inflight")
+        return max(0, int(self.limits.max_inflight if value is None else value))
+
+    @max_inflight.setter
+    def max_inflight(self, value: int) -> None:
+        self.__dict__["_max_inflight"] = value
 
     # ------------------------------------------------------------------ loop
 
@@ -140,7 +154,7 @@ class SocketServer_Multiplex(CombinedSockets):
             if now - self._last_idle_scan >= self.limits.idle_scan_interval:
                 self._last_idle_scan = now
                 for conn in list(self._connections.values()):
-                    if now - conn.last_use > timeout and conn not in self._busy:
+                    if now - conn.last_use > timeout and conn not in self._busy and not _running_calls(conn):
                         log.info("closing idle connection from %s (COMMTIMEOUT %s expired)", conn.sock_addr, timeout)
                         self._close_connection(conn)
         self.daemon._housekeeping()

@@ -31,6 +31,7 @@ from . import _svr_conn, config, errors, protocol, serializers
 from ._svr_common import close_socket
 from ._svr_conn import MuxConnection
 from ._svr_dispatch import answer_message
+from ._svr_inflight import InflightCalls
 from ._svr_limits import ServerLimits
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
@@ -60,6 +61,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         self._busy_lock = threading.Lock()
         self._closing = False
         self._last_pending_scan = 0.0
+        self._inflight = InflightCalls(self)     # connections with many calls in flight (see _svr_inflight)
         self._init_per_connection()
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
@@ -118,6 +120,8 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
     def _dispatch(self, conn: MuxConnection) -> bool:
         """Hand the complete message at the front of the connection's buffer to a worker (the connection leaves
         the selector until the worker hands it back). Returns False: the loop stops processing it for now."""
+        if conn.inflight and self._inflight.applies(conn):
+            return self._inflight.dispatch(conn)    # its calls run concurrently (the connection stays read)
         try:
             self.selector.unregister(conn.sock)  # type: ignore[union-attr]
         except (KeyError, ValueError, OSError):
@@ -155,7 +159,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         try:
             while True:
                 keep = self._run_message(conn)
-                if not keep or not self._next_message_ready(conn):
+                if not keep or (conn.inflight and self._inflight.applies(conn)) or not self._next_message_ready(conn):
                     break
         finally:
             with self._busy_lock:
@@ -249,7 +253,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         for conn, _ in done:
             self._busy.discard(conn)
             self._close_connection(conn)
-        busy = set(self._busy)
+        busy = set(self._busy) | self._inflight.detach_running(self._connections.values())
         # the busy connections are closed by their workers when they are done (their callers get the result)
         for sock, conn in list(self._connections.items()):
             if conn in busy:

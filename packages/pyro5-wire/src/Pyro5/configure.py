@@ -42,6 +42,9 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     # ours: the most connections an asyncio AsyncProxy opens to a daemon that runs one call at a time per
     # connection (every daemon today), so that concurrent tasks on one proxy still progress
     "ASYNC_POOL_SIZE": (int, 4),
+    # ours: the most connections a Proxy(uri, shared=True) opens to a daemon that runs one call at a time per
+    # connection (an original Pyro5 daemon, or ours without the in-flight capability)
+    "SHARED_POOL_SIZE": (int, 4),
     "MAX_MESSAGE_SIZE": (int, 1024 * 1024 * 1024),
     # ours, not in the original 5.15: the largest message a server accepts from a connection before its handshake
     # (the MSG_CONNECT: handshake data and annotations), so that anyone who can reach the port can't make it
@@ -124,6 +127,7 @@ class Configuration:
     THREADPOOL_SIZE_MIN: int
     THREADPOOL_PER_CONNECTION: bool
     ASYNC_POOL_SIZE: int
+    SHARED_POOL_SIZE: int
     MAX_MESSAGE_SIZE: int
     MAX_PREHANDSHAKE_SIZE: int
     BROADCAST_ADDRS: list[str]

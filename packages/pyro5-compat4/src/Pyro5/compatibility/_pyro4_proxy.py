@@ -1,9 +1,12 @@
 """Pyro4-style Proxy, batch and asynchronous proxies on top of Pyro5.client.
 
 Differences with a plain Pyro5 proxy, to make Pyro4 code run unchanged:
-- the proxy may be shared by several threads, like in Pyro4: calls are serialized with a lock and the
-  calling thread takes over the ownership of the connection (Pyro5 proxies belong to one thread);
-- ``_pyroAsync()`` / ``asyncproxy()`` make calls return a :class:`FutureResult` right away;
+- the proxy may be shared by several threads, like in Pyro4: it is a shared proxy (``Pyro5.client.Proxy(uri,
+  shared=True)``), so the calls of several threads go over one connection at once (many calls in flight with our
+  daemons, a small pool of connections with an original one). Over a user-supplied connected socket, calls are
+  serialized with a lock and the calling thread takes over the ownership of the connection instead;
+- ``_pyroAsync()`` / ``asyncproxy()`` make calls return a :class:`FutureResult` right away; the calls run
+  concurrently over the shared proxy's connection (a Pyro4 proxy ran them one at a time);
 - ``_pyroBatch()`` / ``batch()`` return a batch proxy whose call accepts ``asynchronous=True``;
 - the removed features (``_pyroHmacKey``, the pickle/dill/cloudpickle serializers) raise an error that
   says what to use instead.
@@ -14,6 +17,7 @@ import threading
 from typing import Any
 
 from Pyro5 import client, core, protocol
+from Pyro5._client_shared import SharedLink
 
 from ._pyro4_config import Pyro4CompatibilityError, check_serializer
 from ._pyro4_futures import Future, FutureResult, _ExceptionWrapper
@@ -36,7 +40,7 @@ class Proxy(client.Proxy):
     def __init__(self, uri: Any, connected_socket: Any = None) -> None:
         object.__setattr__(self, "_pyroCompatLock", threading.RLock())
         object.__setattr__(self, "_pyroCompatAsync", False)
-        super().__init__(uri, connected_socket)
+        super().__init__(uri, connected_socket, shared=connected_socket is None)
 
     # --- Pyro4 attributes that Pyro5 removed
     @property
@@ -69,6 +73,8 @@ class Proxy(client.Proxy):
         return self._pyroCompatInvoke(methodname, vargs, kwargs, flags, objectId)
 
     def _pyroCompatInvoke(self, methodname: str, vargs: Any, kwargs: Any, flags: int = 0, objectId: Any = None) -> Any:
+        if self.__dict__.get("_Proxy__shared") is not None:    # (any thread may call a shared proxy)
+            return super()._pyroInvoke(methodname, vargs, kwargs, flags=flags, objectId=objectId)
         with self._pyroCompatLock:
             self._pyroCompatClaim()
             return super()._pyroInvoke(methodname, vargs, kwargs, flags=flags, objectId=objectId)
@@ -106,6 +112,7 @@ class Proxy(client.Proxy):
         super().__setstate__(state)
         object.__setattr__(self, "_pyroCompatLock", threading.RLock())
         object.__setattr__(self, "_pyroCompatAsync", False)
+        object.__setattr__(self, "_Proxy__shared", SharedLink())     # (shared by threads, like a Pyro4 proxy)
 
     def __copy__(self) -> "Proxy":
         p = super().__copy__()

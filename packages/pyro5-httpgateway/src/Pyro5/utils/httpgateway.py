@@ -48,6 +48,7 @@ import Pyro5
 from Pyro5 import client, config, core, errors, protocol, serializers
 from Pyro5._cli import listen_error
 from Pyro5.utils import _httpgateway_server as _gwserver
+from Pyro5.utils._httpgateway_proxies import ProxyCache
 
 __all__ = ["pyro_app", "main", "make_server", "DEFAULT_EXPOSE"]
 
@@ -300,6 +301,9 @@ def _lookup(name: str) -> core.URI:
         raise _HttpError("404 Not Found", exception=x) from None
 
 
+_proxies = ProxyCache(_lookup)      # one shared proxy per exposed name (see _httpgateway_proxies)
+
+
 def _invoke(proxy: client.Proxy, method: str, vargs: tuple, kwargs: dict, oneway: bool = False) -> Any:
     """Remote call of exactly the given name (never a local attribute of the proxy object)."""
     invoke = getattr(proxy, "_pyroInvoke", None)
@@ -319,28 +323,24 @@ def process_pyro_request(environ: dict, path: str, params: dict[str, Any], optio
         raise _HttpError("404 Not Found", "404 Not Found - use /pyro/<object name>/<method or attribute>")
     if not _is_exposed(object_name):
         raise _HttpError("403 Forbidden", "403 Forbidden - access to the requested object has been denied")
-    uri = _lookup(object_name)
-    timeout = _app.comm_timeout or None
-    proxy = client.Proxy(uri)
+    scope = (_app.ns_host, _app.ns_port)
+    proxy = _proxies.get(object_name, _app.comm_timeout or None, scope)
     try:
-        proxy._pyroTimeout = timeout
-        proxy._pyroSerializer = "json"
         if method == "$meta":
-            proxy._pyroBind()
             return _to_json({"methods": sorted(proxy._pyroMethods), "oneway": sorted(proxy._pyroOneway),
                              "attributes": sorted(proxy._pyroAttrs)})
-        proxy._pyroBind()
         if method in proxy._pyroAttrs and not params:
             return _to_json(_invoke(proxy, "__getattr__", (method,), {}))
         if method not in proxy._pyroMethods:
-            raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (uri, method))
+            raise AttributeError("remote object '%s' has no exposed attribute or method '%s'"
+                                 % (proxy._pyroUri, method))
         if "oneway" in options or method in proxy._pyroOneway:
-            proxy._pyroOneway.add(method)
-            _invoke(proxy, method, (), params, oneway=True)
+            _invoke(proxy, method, (), params, oneway=True)     # (the flag; the shared proxy's set stays)
             return b""
         return _to_json(_collect(_invoke(proxy, method, (), params)))
-    finally:
-        proxy._pyroRelease()
+    except errors.CommunicationError:
+        _proxies.drop((scope, object_name), proxy)   # (its connection broke: the next request looks the name up again)
+        raise
 
 
 def _serve_page(environ: dict, start_response: Callable) -> list[bytes]:

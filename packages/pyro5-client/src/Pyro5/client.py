@@ -13,7 +13,7 @@ import threading
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
-from . import _wire_hooks, config, core, errors, protocol, serializers, socketutil
+from . import _client_hooks, _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
 from ._client_stream import _StreamResultIterator
@@ -21,7 +21,8 @@ from ._nslookup import locate_ns, resolve
 from ._serialized_blob import SerializedBlob
 from .callcontext import current_context
 
-__all__ = ["Proxy", "BatchProxy", "SerializedBlob", "locate_ns", "resolve"]
+__all__ = ["Proxy", "BatchProxy", "SerializedBlob", "locate_ns", "resolve", "add_interceptor", "remove_interceptor",
+           "add_observer", "remove_observer"]
 
 log = logging.getLogger("Pyro5.client")
 
@@ -39,11 +40,16 @@ _LOCAL_ATTRS = frozenset((
     "_Proxy__link", "_Proxy__pyroOwnerThread",
     # (names of proxy attributes before the connection part moved to _client_conn: still never remote)
     "_Proxy__pyroTimeout", "_Proxy__pyroConnLock", "_Proxy__connectedSocket", "_Proxy__pendingStreamCloses",
-    "_Proxy__busy",
+    "_Proxy__busy", "_pyroInterceptors",
 ))
 
 _UnknownSerializerError = serializers.UnknownSerializerError   # (one class, in pyro5-wire)
 _serializer_by_name = serializers.get_serializer
+_GLOBAL_HOOKS = _client_hooks.GLOBAL
+add_interceptor = _client_hooks.add_interceptor
+remove_interceptor = _client_hooks.remove_interceptor
+add_observer = _client_hooks.add_observer
+remove_observer = _client_hooks.remove_observer
 
 
 _ProxyT = TypeVar("_ProxyT", bound="Proxy")
@@ -88,6 +94,8 @@ class Proxy(ProxyMagic):
     _pyroSerializer: str | None
     #: the data object sent to the daemon in the connect handshake (see Daemon.validateHandshake)
     _pyroHandshake: Any
+    #: interceptors of this proxy's calls (a list; besides the global ones of Pyro5.client.add_interceptor)
+    _pyroInterceptors: Any = ()
 
     def __init__(self, uri: str | core.URI, connected_socket: Any = None) -> None:
         uri = _proxy_uri(uri, connected_socket)
@@ -164,6 +172,8 @@ class Proxy(ProxyMagic):
         p._pyroTimeout = self._pyroTimeout
         p._pyroMaxRetries = self._pyroMaxRetries
         p._pyroRawWireResponse = self._pyroRawWireResponse
+        if self._pyroInterceptors:
+            p._pyroInterceptors = self._pyroInterceptors
         p.__link.connected_socket = self.__link.connected_socket
         return p
 
@@ -296,6 +306,11 @@ class Proxy(ProxyMagic):
     def _pyroInvoke(self, methodname: str, vargs: Any, kwargs: Any, flags: int = 0, objectId: str | None = None
                     ) -> Any:
         """perform the remote method call communication"""
+        if self._pyroInterceptors or _GLOBAL_HOOKS.active:     # call hooks (Pyro5._client_hooks)
+            return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
+        return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
+
+    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None) -> Any:
         if self.__pyroOwnerThread != _get_ident():
             self.__check_owner()
         link = self.__link

@@ -62,6 +62,7 @@ class Dispatcher:
         self._plain_annotations = plain_annotations     # (the daemon's annotations() when it returns {} for sure)
         self.registry = daemon._registry
         self.streams = daemon._streams
+        self.hooks: Any = None      # the daemon's Pyro5._svr_hooks.ServerHooks while it has hooks or tracks calls
 
     # ------------------------------------------------------------------ handshake
 
@@ -190,27 +191,13 @@ class Dispatcher:
         if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):
             raise errors.ProtocolError("invalid call message: expected (object id, method name, "
                                        "argument list, keyword argument dict)")
-        obj = self.registry.lookup(object_id)
-        if isinstance(obj, type):
-            obj = self.registry.instance(obj, conn)
-        response_flags = 0
-        if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
-            response_flags = protocol.FLAGS_BATCH
-            data: Any = self._run_batch(conn, obj, vargs)
-        elif method_name == "__getattr__":
-            data = self._get_attribute(obj, vargs)
-        elif method_name == "__setattr__":
-            data = self._set_attribute(obj, vargs)
-        else:
-            method = self._get_method(obj, method_name)
-            if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED:
-                self.daemon._oneway.submit(method, vargs, kwargs, self._oneway_failed)
-                return None
-            call[:] = method, vargs, kwargs
-            data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
-            call[0] = None
+        if self.hooks is None:
+            data = self._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
+        else:   # interceptors, observers, the in-flight call table (Pyro5._svr_hooks)
+            data = self.hooks.perform(self, conn, flags, object_id, method_name, vargs, kwargs, call, msg.annotations)
         if flags & protocol.FLAGS_ONEWAY:
             return None
+        response_flags = protocol.FLAGS_BATCH if flags & protocol.FLAGS_BATCH and method_name == "<batch>" else 0
         if is_iterator(data):
             return self._stream_message(conn, msg, serializer, data, response_flags)
         try:
@@ -220,6 +207,29 @@ class Dispatcher:
                                         % (method_name, type(x).__name__, x)) from None
         return protocol.SendingMessage(protocol.MSG_RESULT, response_flags, msg.seq, msg.serializer_id, payload,
                                        self.response_annotations(), correlation_id=msg.correlation_id)
+
+    def _perform(self, conn: Any, flags: int, object_id: Any, method_name: str, vargs: Any, kwargs: Any,
+                 call: list, wrap_oneway: Optional[Callable[[Callable], Callable]] = None) -> Any:
+        """Finds the object and runs the call: a batch, attribute access or method; None for a threaded oneway
+        call (started on the oneway pool, wrapped with wrap_oneway when given)."""
+        obj = self.registry.lookup(object_id)
+        if isinstance(obj, type):
+            obj = self.registry.instance(obj, conn)
+        if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
+            return self._run_batch(conn, obj, vargs)
+        if method_name == "__getattr__":
+            return self._get_attribute(obj, vargs)
+        if method_name == "__setattr__":
+            return self._set_attribute(obj, vargs)
+        method = self._get_method(obj, method_name)
+        if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED:
+            self.daemon._oneway.submit(method if wrap_oneway is None else wrap_oneway(method), vargs, kwargs,
+                                       self._oneway_failed)
+            return None
+        call[:] = method, vargs, kwargs
+        data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
+        call[0] = None
+        return data
 
     # ------------------------------------------------------------------ errors
 

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import functools
 import logging
 import time
 from typing import Any, AsyncIterator
 
 from Pyro5 import _client_codec as _codec
-from Pyro5 import config, core, errors, protocol, serializers, socketutil
+from Pyro5 import _client_hooks, config, core, errors, protocol, serializers, socketutil
 from Pyro5._nslookup import (
     BROADCAST_MESSAGE,
     _as_uri,
@@ -78,6 +79,7 @@ class AsyncProxy:
         self._pyroOneway: set[str] = set()
         self._resolved: core.URI | None = None
         self._pool = ConnectionPool(self._connect)
+        self._pyroInterceptors: Any = []     # interceptors of this proxy's calls (see Pyro5._client_hooks)
 
     @classmethod
     def _pyro_from_state(cls, state: Any) -> AsyncProxy:
@@ -208,6 +210,13 @@ class AsyncProxy:
     async def _pyroInvoke(self, methodname: str, vargs: Any, kwargs: Any, flags: int = 0,
                           objectId: str | None = None, conn: AsyncConnection | None = None) -> Any:
         """Perform the remote call (over `conn` when given: a stream's items come from its connection)."""
+        if self._pyroInterceptors or _client_hooks.GLOBAL.active:     # call hooks (Pyro5._client_hooks)
+            return await _client_hooks.ainvoke(self, functools.partial(self._invokeRetrying, conn=conn),
+                                               methodname, vargs, kwargs, flags, objectId)
+        return await self._invokeRetrying(methodname, vargs, kwargs, flags, objectId, conn)
+
+    async def _invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
+                              conn: AsyncConnection | None) -> Any:
         retries = self._pyroMaxRetries
         while True:
             try:

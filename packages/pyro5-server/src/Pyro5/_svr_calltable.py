@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import math
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ _SAMPLES = 1024     # latencies kept per method for the percentiles
 
 def percentile(ordered: list, fraction: float) -> float:
     """The value below which `fraction` of the (sorted, non-empty) samples lie (nearest rank)."""
-    index = max(0, min(len(ordered) - 1, int(round(fraction * len(ordered) + 0.5)) - 1))
+    index = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered) - 1e-9) - 1))
     return ordered[index]
 
 

@@ -69,6 +69,12 @@ def remove_observer(observer: Callable[[str, CallInfo], Any]) -> None:
     GLOBAL.changed()
 
 
+def check_config() -> None:
+    """config.OPENTELEMETRY: trace the calls of every proxy (Pyro5.otel; called when a proxy is created)."""
+    from . import otel
+    otel.client_tracing()
+
+
 _KINDS = {"<batch>": "batch", "__getattr__": "getattr", "__setattr__": "setattr"}
 
 

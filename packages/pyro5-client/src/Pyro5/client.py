@@ -100,6 +100,8 @@ class Proxy(ProxyMagic):
     def __init__(self, uri: str | core.URI, connected_socket: Any = None) -> None:
         uri = _proxy_uri(uri, connected_socket)
         _serializer_by_name(config.SERIALIZER)   # a wrong config item fails here, like the original (ValueError)
+        if config.OPENTELEMETRY:
+            _client_hooks.check_config()
         self.__setup(uri, set(), set(), set(), "hello", None, connected_socket)
 
     def __setup(self, uri: core.URI, oneway: set, methods: set, attrs: set, handshake: Any, serializer: str | None,

@@ -162,3 +162,8 @@ def install(daemon: Any) -> None:
     daemon._dispatcher.hooks = None
     if config.CALL_TRACKING or config.WATCHDOG_THRESHOLD > 0:
         daemon.track_calls(True)
+    if config.OPENTELEMETRY:
+        from . import otel
+        tracing = otel.server_tracing()
+        if tracing is not None:
+            daemon.add_interceptor(tracing)

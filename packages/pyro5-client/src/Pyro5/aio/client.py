@@ -69,6 +69,8 @@ class AsyncProxy:
         elif not isinstance(uri, core.URI):
             raise TypeError("expected Pyro URI (a str or Pyro5.core.URI), got %s" % type(uri).__name__)
         serializers.get_serializer(config.SERIALIZER)   # a wrong config item fails here, like Proxy
+        if config.OPENTELEMETRY:
+            _client_hooks.check_config()
         self._pyroUri = uri
         self._pyroSerializer: str | None = None
         self._pyroHandshake: Any = "hello"

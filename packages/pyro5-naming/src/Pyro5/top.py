@@ -76,7 +76,7 @@ def render(uri: Any, data: dict, now: Optional[float] = None) -> str:
     lines.append("")
     lines.append("per method (latency in ms):")
     lines.append("  %-40s %8s %7s %8s %8s %8s %8s" % ("method", "calls", "errors", "p50", "p90", "p99", "max"))
-    for name, item in sorted((stats or {}).items(), key=lambda kv: -kv[1].get("count", 0)):
+    for name, item in sorted((stats or {}).items(), key=lambda kv: (-kv[1].get("count", 0), kv[0])):
         lines.append("  %-40s %8d %7d %8s %8s %8s %8s" % (
             name, item.get("count", 0), item.get("errors", 0), _ms(item.get("p50", 0)), _ms(item.get("p90", 0)),
             _ms(item.get("p99", 0)), _ms(item.get("max", 0))))

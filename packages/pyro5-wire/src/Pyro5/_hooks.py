@@ -29,6 +29,7 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 __all__ = ["CallInfo", "Interceptor", "HookChain", "run_coroutine", "check_hook", "check_observer"]
 
 _perf_counter = time.perf_counter
+_WALL_OFFSET = time.time() - time.perf_counter()     # (started: one clock read per call instead of two)
 
 
 class CallInfo:
@@ -43,8 +44,7 @@ class CallInfo:
     thread that runs it; store: a dict for the hooks' own per-call state."""
 
     __slots__ = ("side", "kind", "object_id", "method", "args", "kwargs", "annotations", "response_annotations",
-                 "correlation_id", "peer", "started", "duration", "result", "exception", "thread", "store",
-                 "_t0", "flags")
+                 "correlation_id", "peer", "duration", "result", "exception", "thread", "store", "_t0", "flags")
 
     def __init__(self, side: str, kind: str, object_id: str, method: str, args: Any, kwargs: Any,
                  annotations: dict, correlation_id: Any, peer: Any, flags: int = 0) -> None:
@@ -59,13 +59,17 @@ class CallInfo:
         self.correlation_id = correlation_id
         self.peer = peer
         self.flags = flags
-        self.started = time.time()
         self._t0 = _perf_counter()
         self.duration: Optional[float] = None
         self.result: Any = None
         self.exception: Optional[BaseException] = None
         self.thread = threading.get_ident()
         self.store: dict = {}
+
+    @property
+    def started(self) -> float:
+        """when the call started (time.time())"""
+        return self._t0 + _WALL_OFFSET
 
     @property
     def running(self) -> float:
@@ -157,7 +161,7 @@ class HookChain:
                 continue
             try:
                 outcome = method(call)
-                if inspect.isawaitable(outcome):
+                if outcome is not None and inspect.isawaitable(outcome):
                     run_coroutine(_awaited(outcome))
             except Exception:
                 self._failed(hook, "before", call)
@@ -170,7 +174,7 @@ class HookChain:
                 continue
             try:
                 outcome = method(call)
-                if inspect.isawaitable(outcome):
+                if outcome is not None and inspect.isawaitable(outcome):
                     run_coroutine(_awaited(outcome))
             except Exception:
                 self._failed(hook, "after", call)
@@ -187,7 +191,7 @@ class HookChain:
                 continue
             try:
                 outcome = method(call)
-                if inspect.isawaitable(outcome):
+                if outcome is not None and inspect.isawaitable(outcome):
                     await outcome
             except Exception:
                 self._failed(hook, "before", call)
@@ -200,7 +204,7 @@ class HookChain:
                 continue
             try:
                 outcome = method(call)
-                if inspect.isawaitable(outcome):
+                if outcome is not None and inspect.isawaitable(outcome):
                     await outcome
             except Exception:
                 self._failed(hook, "after", call)

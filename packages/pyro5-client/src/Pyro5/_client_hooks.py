@@ -69,10 +69,26 @@ def remove_observer(observer: Callable[[str, CallInfo], Any]) -> None:
     GLOBAL.changed()
 
 
+_tracing: Any = None     # the global Pyro5.otel.ClientTracing of config OPENTELEMETRY / otel.instrument()
+
+
+def trace_calls(enabled: bool) -> None:
+    """Adds (once) or removes the global OpenTelemetry interceptor (Pyro5.otel.ClientTracing)."""
+    global _tracing
+    if enabled and _tracing is None:
+        from . import otel
+        _tracing = otel.client_tracing()
+        if _tracing is not None:
+            add_interceptor(_tracing)
+    elif not enabled and _tracing is not None:
+        remove_interceptor(_tracing)
+        _tracing = None
+
+
 def check_config() -> None:
-    """config.OPENTELEMETRY: trace the calls of every proxy (Pyro5.otel; called when a proxy is created)."""
-    from . import otel
-    otel.client_tracing()
+    """config.OPENTELEMETRY: trace the calls of every proxy (called when a proxy is created)."""
+    if _tracing is None:
+        trace_calls(True)
 
 
 _KINDS = {"<batch>": "batch", "__getattr__": "getattr", "__setattr__": "setattr"}

@@ -95,6 +95,7 @@ def _address_attributes(prefix: str, location: Any) -> dict:
 class _Tracing(Interceptor):
     _kind_name = ""
     _metric = ""
+    _CACHE_SIZE = 4096      # (object, method) and peer attribute dicts kept for reuse
 
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         if not available:
@@ -104,19 +105,56 @@ class _Tracing(Interceptor):
         meter = _metrics.get_meter("Pyro5", __version__, meter_provider, schema_url=SCHEMA_URL)
         self.duration = meter.create_histogram(self._metric, unit="s",
                                                description="Duration of %s Pyro calls" % self._kind_name)
+        self._methods: dict = {}
+        self._peers: dict = {}
 
-    @staticmethod
-    def _attributes(call: CallInfo) -> dict:
-        return {"rpc.system.name": RPC_SYSTEM, "rpc.method": "%s/%s" % (call.object_id, call.method)}
+    def _method_attributes(self, call: CallInfo) -> dict:
+        """{"rpc.system.name", "rpc.method"} of the call (shared: never change the dict returned)"""
+        key = (call.object_id, call.method)
+        attributes = self._methods.get(key)
+        if attributes is None:
+            if len(self._methods) >= self._CACHE_SIZE:
+                self._methods.clear()
+            attributes = self._methods[key] = {"rpc.system.name": RPC_SYSTEM,
+                                               "rpc.method": "%s/%s" % (call.object_id, call.method)}
+        return attributes
+
+    def _peer_attributes(self, prefix: str, peer: Any) -> dict:
+        try:
+            attributes = self._peers.get(peer)
+        except TypeError:   # (not hashable)
+            return _address_attributes(prefix, peer)
+        if attributes is None:
+            if len(self._peers) >= self._CACHE_SIZE:
+                self._peers.clear()
+            attributes = self._peers[peer] = _address_attributes(prefix, peer)
+            if prefix == "client":
+                if "client.address" in attributes:
+                    attributes["network.peer.address"] = attributes["client.address"]
+                if "client.port" in attributes:
+                    attributes["network.peer.port"] = attributes["client.port"]
+        return attributes
+
+    def _start(self, call: CallInfo, kind: Any, prefix: str, parent: Any = None) -> Any:
+        method_attributes = self._method_attributes(call)
+        attributes = dict(method_attributes)
+        attributes.update(self._peer_attributes(prefix, call.peer))
+        if call.correlation_id:
+            attributes["pyro5.correlation_id"] = str(call.correlation_id)
+        span = self.tracer.start_span(method_attributes["rpc.method"], context=parent, kind=kind,
+                                      attributes=attributes)
+        call.store["otel.span"] = span
+        return span
 
     def _end(self, call: CallInfo, span: Any) -> None:
-        metric_attributes = self._attributes(call)
+        metric_attributes = self._method_attributes(call)
         if call.exception is not None:
             error_type = _error_type(call.exception)
-            metric_attributes["error.type"] = error_type
-            span.set_attribute("error.type", error_type)
-            span.record_exception(call.exception)
-            span.set_status(_trace.Status(_trace.StatusCode.ERROR, "%s: %s" % (error_type, call.exception)))
+            metric_attributes = dict(metric_attributes, **{"error.type": error_type})
+            if span.is_recording():
+                span.set_attribute("error.type", error_type)
+                span.record_exception(call.exception)
+                span.set_status(_trace.Status(_trace.StatusCode.ERROR, "%s: %s" % (error_type, call.exception)))
         span.end()
         self.duration.record(call.duration or 0.0, metric_attributes)
 
@@ -128,16 +166,12 @@ class ClientTracing(_Tracing):
     _metric = "rpc.client.call.duration"
 
     def before(self, call: CallInfo) -> None:
-        attributes = self._attributes(call)
-        attributes.update(_address_attributes("server", call.peer))
-        if call.correlation_id:
-            attributes["pyro5.correlation_id"] = str(call.correlation_id)
-        span = self.tracer.start_span(attributes["rpc.method"], kind=_trace.SpanKind.CLIENT, attributes=attributes)
-        call.store["otel.span"] = span
-        carrier: dict = {}
-        _propagate.inject(carrier, context=_trace.set_span_in_context(span))
-        if carrier:
-            call.annotations[ANNOTATION] = encode_carrier(carrier)
+        span = self._start(call, _trace.SpanKind.CLIENT, "server")
+        if span.get_span_context().is_valid:
+            carrier: dict = {}
+            _propagate.inject(carrier, context=_trace.set_span_in_context(span))
+            if carrier:
+                call.annotations[ANNOTATION] = encode_carrier(carrier)
 
     def after(self, call: CallInfo) -> None:
         span = call.store.pop("otel.span", None)
@@ -153,19 +187,10 @@ class ServerTracing(_Tracing):
     _metric = "rpc.server.call.duration"
 
     def before(self, call: CallInfo) -> None:
-        parent = _propagate.extract(decode_carrier(call.annotations.get(ANNOTATION)))
-        attributes = self._attributes(call)
-        peer = _address_attributes("client", call.peer)
-        attributes.update(peer)
-        if "client.address" in peer:
-            attributes["network.peer.address"] = peer["client.address"]
-        if "client.port" in peer:
-            attributes["network.peer.port"] = peer["client.port"]
-        if call.correlation_id:
-            attributes["pyro5.correlation_id"] = str(call.correlation_id)
-        span = self.tracer.start_span(attributes["rpc.method"], context=parent, kind=_trace.SpanKind.SERVER,
-                                      attributes=attributes)
-        call.store["otel.span"] = span
+        carrier = call.annotations.get(ANNOTATION)
+        # (no trace context: a root span, whatever this thread's current context is)
+        parent = _propagate.extract(decode_carrier(carrier)) if carrier else _context.Context()
+        span = self._start(call, _trace.SpanKind.SERVER, "client", parent)
         call.store["otel.token"] = _context.attach(_trace.set_span_in_context(span, parent))
 
     def after(self, call: CallInfo) -> None:
@@ -191,20 +216,12 @@ def _unavailable() -> None:
                     "opentelemetry-api is not installed: pip install pyro5-client[otel] / pyro5-server[otel]")
 
 
-_client_tracing: Optional[ClientTracing] = None
-
-
 def client_tracing() -> Optional[ClientTracing]:
-    """Adds one ClientTracing to the global client hooks (once); None without opentelemetry-api."""
-    global _client_tracing
+    """A ClientTracing for the global client hooks (config OPENTELEMETRY); None without opentelemetry-api."""
     if not available:
         _unavailable()
         return None
-    if _client_tracing is None:
-        from . import _client_hooks  # (pyro5-client: only called by the client or when it is installed)
-        _client_tracing = ClientTracing()
-        _client_hooks.add_interceptor(_client_tracing)
-    return _client_tracing
+    return ClientTracing()
 
 
 def server_tracing() -> Optional[ServerTracing]:
@@ -224,18 +241,19 @@ def instrument() -> bool:
         return False
     config.OPENTELEMETRY = True
     try:
-        client_tracing()
-    except ImportError:     # no pyro5-client: daemons only
-        pass
+        from . import _client_hooks
+    except ImportError:     # no pyro5-client (pip install pyro5-client): daemons only
+        return True
+    _client_hooks.trace_calls(True)
     return True
 
 
 def uninstrument() -> None:
     """Stops what instrument() started (daemons that already trace keep their ServerTracing)."""
-    global _client_tracing
     from . import config
     config.OPENTELEMETRY = False
-    if _client_tracing is not None:
+    try:
         from . import _client_hooks
-        _client_hooks.remove_interceptor(_client_tracing)
-        _client_tracing = None
+    except ImportError:     # no pyro5-client (pip install pyro5-client): nothing to stop there
+        return
+    _client_hooks.trace_calls(False)

@@ -9,7 +9,6 @@ one warning per call that runs longer than the threshold, with the call and the 
 from __future__ import annotations
 
 import collections
-import itertools
 import logging
 import math
 import sys
@@ -48,8 +47,7 @@ class CallTable:
 
     def __init__(self, daemon: Any) -> None:
         self._running: dict[int, CallInfo] = {}
-        self._numbers = itertools.count(1)
-        self._stats: dict[str, _MethodStats] = {}
+        self._stats: dict[tuple, _MethodStats] = {}
         self._lock = threading.Lock()
         self.threshold = 0.0
         self._stop = threading.Event()
@@ -59,13 +57,11 @@ class CallTable:
     # ------------------------------------------------------------------ the call path
 
     def started(self, call: CallInfo) -> None:
-        number = next(self._numbers)
-        call.store["pyro.call_number"] = number
-        self._running[number] = call
+        self._running[id(call)] = call      # (a running call is alive: its id is unique meanwhile)
 
     def finished(self, call: CallInfo) -> None:
-        self._running.pop(call.store.get("pyro.call_number", 0), None)
-        key = "%s.%s" % (call.object_id, call.method)
+        self._running.pop(id(call), None)
+        key = (call.object_id, call.method)
         with self._lock:
             stats = self._stats.get(key)
             if stats is None:
@@ -97,8 +93,8 @@ class CallTable:
         with self._lock:
             items = [(key, stats.count, stats.errors, sorted(stats.samples)) for key, stats in self._stats.items()]
         result = {}
-        for key, count, errors, ordered in items:
-            result[key] = {"count": count, "errors": errors,
+        for (object_id, method), count, errors, ordered in items:
+            result["%s.%s" % (object_id, method)] = {"count": count, "errors": errors,
                            "p50": percentile(ordered, 0.5) if ordered else 0.0,
                            "p90": percentile(ordered, 0.9) if ordered else 0.0,
                            "p99": percentile(ordered, 0.99) if ordered else 0.0,

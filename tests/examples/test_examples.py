@@ -225,3 +225,21 @@ def test_asyncio_mixed(ns_runner: Runner) -> None:
     assert "total reads so far: 20" in out
     assert "blocking proxy read: {'sensor': 7, 'value': 70} - total reads: 21" in out
     assert out.rstrip().endswith("done")
+
+
+def test_observability(runner: Runner) -> None:
+    out = runner.run("observability", "traced.py").stdout
+    assert "[hook] example.calculator.add(0, 1) from 127.0.0.1 returned 1" in out
+    assert "[hook] example.calculator.divide(1, 0) from 127.0.0.1 raised ZeroDivisionError" in out
+    assert "total: 6" in out
+    spans = [line.split() for line in out.splitlines() if re.match(r"\s+[0-9a-f]{8} [0-9a-f]{16} ", line)]
+    if spans:       # (opentelemetry-sdk installed: the test env has it)
+        ids = {s[1]: s for s in spans}
+        add = [s for s in spans if s[3] == "SERVER" and s[4] == "example.calculator/add"]
+        assert len(add) == 3 and len({s[0] for s in spans[:8]}) == 1
+        for server in add:     # SERVER add <- CLIENT add <- SERVER total
+            client = ids[server[2]]
+            assert client[3] == "CLIENT" and ids[client[2]][4] == "example.accountant/total"
+        assert [s[5] for s in spans if "divide" in s[4]] == ["ERROR", "ERROR"]
+    assert "calls in flight: 1" in out and "example.calculator.wait" in out
+    assert re.search(r"example\.calculator\.add\s+3\s+0\s", out)

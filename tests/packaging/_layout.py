@@ -19,6 +19,8 @@ REQUIRES = {
 # optional extras: distribution -> {extra: requirement names}
 EXTRAS = {
     "pyro5-naming": {"etcd": {"etcd3gw"}},
+    "pyro5-client": {"otel": {"opentelemetry-api"}},
+    "pyro5-server": {"otel": {"opentelemetry-api"}},
 }
 
 
@@ -42,11 +44,11 @@ def third_party(dists: set[str]) -> set[str]:
 PUBLIC_FILES = {
     "pyro5-wire": {"Pyro5/__init__.py", "Pyro5/configure.py", "Pyro5/errors.py", "Pyro5/core.py",
                    "Pyro5/protocol.py", "Pyro5/serializers.py", "Pyro5/socketutil.py", "Pyro5/callcontext.py",
-                   "Pyro5/api.py", "Pyro5/check_install.py", "Pyro5/py.typed"},
+                   "Pyro5/api.py", "Pyro5/check_install.py", "Pyro5/otel.py", "Pyro5/py.typed"},
     "pyro5-client": {"Pyro5/client.py", "Pyro5/aio/client.py"},
     "pyro5-server": {"Pyro5/server.py", "Pyro5/svr_threads.py", "Pyro5/svr_multiplex.py",
                      "Pyro5/svr_existingconn.py"},
-    "pyro5-naming": {"Pyro5/nameserver.py", "Pyro5/nsc.py", "Pyro5/utils/echoserver.py"},
+    "pyro5-naming": {"Pyro5/nameserver.py", "Pyro5/nsc.py", "Pyro5/top.py", "Pyro5/utils/echoserver.py"},
     "pyro5-httpgateway": {"Pyro5/utils/httpgateway.py"},
     "pyro5-compat4": {"Pyro5/compatibility/Pyro4.py"},
     "pyro5-full": set(),
@@ -73,10 +75,10 @@ OWNED_TREES = {
 # importable public modules per distribution
 MODULES = {
     "pyro5-wire": ["Pyro5", "Pyro5.configure", "Pyro5.errors", "Pyro5.core", "Pyro5.protocol", "Pyro5.serializers",
-                   "Pyro5.socketutil", "Pyro5.callcontext", "Pyro5.api", "Pyro5.check_install"],
+                   "Pyro5.socketutil", "Pyro5.callcontext", "Pyro5.api", "Pyro5.check_install", "Pyro5.otel"],
     "pyro5-client": ["Pyro5.client", "Pyro5.aio.client"],
     "pyro5-server": ["Pyro5.server", "Pyro5.svr_threads", "Pyro5.svr_multiplex", "Pyro5.svr_existingconn"],
-    "pyro5-naming": ["Pyro5.nameserver", "Pyro5.nsc", "Pyro5.utils.echoserver"],
+    "pyro5-naming": ["Pyro5.nameserver", "Pyro5.nsc", "Pyro5.top", "Pyro5.utils.echoserver"],
     "pyro5-httpgateway": ["Pyro5.utils.httpgateway"],
     "pyro5-compat4": ["Pyro5.compatibility.Pyro4"],
     "pyro5-full": [],
@@ -88,7 +90,7 @@ SCRIPTS = {
     "pyro5-client": {},
     "pyro5-server": {},
     "pyro5-naming": {"pyro5-ns": "Pyro5.nameserver:main", "pyro5-nsc": "Pyro5.nsc:main",
-                     "pyro5-echoserver": "Pyro5.utils.echoserver:main"},
+                     "pyro5-echoserver": "Pyro5.utils.echoserver:main", "pyro5-top": "Pyro5.top:main"},
     "pyro5-httpgateway": {"pyro5-httpgateway": "Pyro5.utils.httpgateway:main"},
     "pyro5-compat4": {},
     "pyro5-full": {},

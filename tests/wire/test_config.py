@@ -64,6 +64,9 @@ OUR_ITEMS = [
     ("MAX_PREHANDSHAKE_SIZE", int, 64 * 1024),     # what a connection may send before its handshake
     ("ASYNC_POOL_SIZE", int, 4),                   # connections of one AsyncProxy (issue 10)
     ("SHARED_POOL_SIZE", int, 4),                  # connections of one Proxy(shared=True) without INFL (issue 11)
+    ("CALL_TRACKING", bool, False),                # in-flight call table + statistics for every daemon (issue 14)
+    ("WATCHDOG_THRESHOLD", float, 0.0),            # seconds after which a running call is logged (issue 14)
+    ("OPENTELEMETRY", bool, False),                # trace calls with opentelemetry-api (issue 14)
 ]
 DEFAULTS += OUR_ITEMS
 ALL_NAMES = {name for name, _, _ in DEFAULTS}

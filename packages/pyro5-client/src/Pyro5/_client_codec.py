@@ -25,7 +25,7 @@ import logging
 import marshal
 from typing import Any, Collection, Generator, Iterable
 
-from . import core, errors, protocol, serializers
+from . import _client_hooks, core, errors, protocol, serializers
 from ._serialized_blob import SerializedBlob
 
 __all__ = ["StreamReply", "connect_request", "connect_result", "call_request", "call_result", "batch_results",
@@ -109,6 +109,11 @@ def call_request(serializer: serializers.SerializerBase, object_id: str, method:
     `oneway_methods`). A SerializedBlob as first argument is sent still serialized (FLAGS_KEEPSERIALIZED); with
     marshal, big bytes arguments are not copied into the message (SendingMessage.parts references them)."""
     serializer_id = serializer.serializer_id
+    if _client_hooks.hooks_used:
+        extra = _client_hooks.extra_annotations.get()
+        if extra:       # (what the call hooks added, e.g. the trace context)
+            annotations = dict(annotations)
+            annotations.update(extra)
     if vargs and (type(vargs[0]) is SerializedBlob or _is_blob(vargs[0])):
         data, annotations, serializer_id = _blob_payload(serializer, object_id, method, vargs, kwargs, annotations)
         flags |= _FLAGS_KEEPSERIALIZED

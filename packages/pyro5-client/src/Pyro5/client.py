@@ -13,7 +13,7 @@ import threading
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
-from . import _wire_hooks, config, core, errors, protocol, serializers, socketutil
+from . import _client_hooks, _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
 from ._client_shared import SharedLink
@@ -22,7 +22,8 @@ from ._nslookup import locate_ns, resolve
 from ._serialized_blob import SerializedBlob
 from .callcontext import current_context
 
-__all__ = ["Proxy", "BatchProxy", "SerializedBlob", "locate_ns", "resolve"]
+__all__ = ["Proxy", "BatchProxy", "SerializedBlob", "locate_ns", "resolve", "add_interceptor", "remove_interceptor",
+           "add_observer", "remove_observer"]
 
 log = logging.getLogger("Pyro5.client")
 
@@ -40,11 +41,16 @@ _LOCAL_ATTRS = frozenset((
     "_Proxy__link", "_Proxy__pyroOwnerThread", "_Proxy__shared",
     # (names of proxy attributes before the connection part moved to _client_conn: still never remote)
     "_Proxy__pyroTimeout", "_Proxy__pyroConnLock", "_Proxy__connectedSocket", "_Proxy__pendingStreamCloses",
-    "_Proxy__busy",
+    "_Proxy__busy", "_pyroInterceptors",
 ))
 
 _UnknownSerializerError = serializers.UnknownSerializerError   # (one class, in pyro5-wire)
 _serializer_by_name = serializers.get_serializer
+_GLOBAL_HOOKS = _client_hooks.GLOBAL
+add_interceptor = _client_hooks.add_interceptor
+remove_interceptor = _client_hooks.remove_interceptor
+add_observer = _client_hooks.add_observer
+remove_observer = _client_hooks.remove_observer
 
 
 _ProxyT = TypeVar("_ProxyT", bound="Proxy")
@@ -90,6 +96,8 @@ class Proxy(ProxyMagic):
     #: the data object sent to the daemon in the connect handshake (see Daemon.validateHandshake)
     _pyroHandshake: Any
     __shared: SharedLink | None
+    #: interceptors of this proxy's calls (a list; besides the global ones of Pyro5.client.add_interceptor)
+    _pyroInterceptors: Any = ()
 
     def __init__(self, uri: str | core.URI, connected_socket: Any = None, *, shared: bool = False) -> None:
         """shared=True (ours, not in the original Pyro5): any number of threads may call the proxy at once,
@@ -99,6 +107,8 @@ class Proxy(ProxyMagic):
         if shared and connected_socket is not None:
             raise ValueError("a proxy over a user-supplied connected socket can't be shared (shared=True needs "
                              "connections of its own)")
+        if config.OPENTELEMETRY:
+            _client_hooks.check_config()
         self.__setup(uri, set(), set(), set(), "hello", None, connected_socket)
         if shared:
             self.__shared = SharedLink()
@@ -175,6 +185,8 @@ class Proxy(ProxyMagic):
         p._pyroTimeout = self._pyroTimeout
         p._pyroMaxRetries = self._pyroMaxRetries
         p._pyroRawWireResponse = self._pyroRawWireResponse
+        if self._pyroInterceptors:
+            p._pyroInterceptors = self._pyroInterceptors
         p.__link.connected_socket = self.__link.connected_socket
         if self.__shared is not None:
             p.__shared = SharedLink()
@@ -315,6 +327,11 @@ class Proxy(ProxyMagic):
     def _pyroInvoke(self, methodname: str, vargs: Any, kwargs: Any, flags: int = 0, objectId: str | None = None
                     ) -> Any:
         """perform the remote method call communication"""
+        if self._pyroInterceptors or _GLOBAL_HOOKS.active:     # call hooks (Pyro5._client_hooks)
+            return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
+        return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
+
+    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None) -> Any:
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)

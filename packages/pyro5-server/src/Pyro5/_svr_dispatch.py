@@ -65,6 +65,7 @@ class Dispatcher:
         self.registry = daemon._registry
         self.streams = daemon._streams
         self.coroutines = CoroutineRunner()     # runs async def methods (see Pyro5._svr_coro)
+        self.hooks: Any = None      # the daemon's Pyro5._svr_hooks.ServerHooks while it has hooks or tracks calls
 
     def close(self) -> None:
         """(Daemon.close) stops the event loop thread of async def methods, if one was started."""
@@ -202,41 +203,11 @@ class Dispatcher:
         if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):
             raise errors.ProtocolError("invalid call message: expected (object id, method name, "
                                        "argument list, keyword argument dict)")
-        obj = self.registry.lookup(object_id)
-        if isinstance(obj, type):
-            lock, exclusive = _svr_inflight.session_lock(conn, obj)   # (a connection with calls in flight)
-            if lock is None:
-                obj = self.registry.instance(obj, conn)
-            elif exclusive:
-                with lock:
-                    return self._call(conn, msg, serializer, call, self.registry.instance(obj, conn), method_name,
-                                      vargs, kwargs)
-            else:
-                with lock:
-                    obj = self.registry.instance(obj, conn)
-        return self._call(conn, msg, serializer, call, obj, method_name, vargs, kwargs)
-
-    def _call(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any, call: list, obj: Any,
-              method_name: str, vargs: Any, kwargs: dict) -> Optional[protocol.SendingMessage]:
-        flags = msg.flags
-        response_flags = 0
-        if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
-            response_flags = protocol.FLAGS_BATCH
-            data: Any = self._run_batch(conn, obj, vargs)
-        elif method_name == "__getattr__":
-            data = self._get_attribute(obj, vargs)
-        elif method_name == "__setattr__":
-            data = self._set_attribute(obj, vargs)
-        else:
-            method = self._get_method(obj, method_name)
-            if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED and not _is_async(method):
-                self.daemon._oneway.submit(method, vargs, kwargs, self._oneway_failed)
-                return None
-            call[:] = method, vargs, kwargs
-            data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
-            if type(data) in ASYNC_RESULT_TYPES:     # async def: see Pyro5._svr_coro
-                data = self.coroutines.run(self, conn, data, call, bool(flags & protocol.FLAGS_ONEWAY), True)
-            call[0] = None
+        if self.hooks is None:
+            data = self._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
+        else:   # interceptors, observers, the in-flight call table (Pyro5._svr_hooks)
+            data = self.hooks.perform(self, conn, flags, object_id, method_name, vargs, kwargs, call, msg.annotations)
+        response_flags = protocol.FLAGS_BATCH if flags & protocol.FLAGS_BATCH and method_name == "<batch>" else 0
         return self.result_message(conn, msg, serializer, data, response_flags, method_name)
 
     def result_message(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any, data: Any,
@@ -253,6 +224,44 @@ class Dispatcher:
                                         % (method_name, type(x).__name__, x)) from None
         return protocol.SendingMessage(protocol.MSG_RESULT, response_flags, msg.seq, msg.serializer_id, payload,
                                        self.response_annotations(), correlation_id=msg.correlation_id)
+
+    def _perform(self, conn: Any, flags: int, object_id: Any, method_name: str, vargs: Any, kwargs: Any,
+                 call: list, wrap_oneway: Optional[Callable[[Callable], Callable]] = None) -> Any:
+        """Finds the object and runs the call: a batch, attribute access or method; None for a threaded oneway
+        call (started on the oneway pool, wrapped with wrap_oneway when given)."""
+        obj = self.registry.lookup(object_id)
+        if isinstance(obj, type):
+            lock, exclusive = _svr_inflight.session_lock(conn, obj)   # (a connection with calls in flight)
+            if lock is None:
+                obj = self.registry.instance(obj, conn)
+            elif exclusive:
+                with lock:
+                    return self._run(conn, flags, self.registry.instance(obj, conn), method_name, vargs, kwargs,
+                                     call, wrap_oneway)
+            else:
+                with lock:
+                    obj = self.registry.instance(obj, conn)
+        return self._run(conn, flags, obj, method_name, vargs, kwargs, call, wrap_oneway)
+
+    def _run(self, conn: Any, flags: int, obj: Any, method_name: str, vargs: Any, kwargs: Any, call: list,
+             wrap_oneway: Optional[Callable[[Callable], Callable]] = None) -> Any:
+        if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
+            return self._run_batch(conn, obj, vargs)
+        if method_name == "__getattr__":
+            return self._get_attribute(obj, vargs)
+        if method_name == "__setattr__":
+            return self._set_attribute(obj, vargs)
+        method = self._get_method(obj, method_name)
+        if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED and not _is_async(method):
+            self.daemon._oneway.submit(method if wrap_oneway is None else wrap_oneway(method), vargs, kwargs,
+                                       self._oneway_failed)
+            return None
+        call[:] = method, vargs, kwargs
+        data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
+        if type(data) in ASYNC_RESULT_TYPES:     # async def: see Pyro5._svr_coro
+            data = self.coroutines.run(self, conn, data, call, bool(flags & protocol.FLAGS_ONEWAY), True)
+        call[0] = None
+        return data
 
     # ------------------------------------------------------------------ errors
 

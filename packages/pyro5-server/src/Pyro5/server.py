@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
 
-from . import _svr_memory, config, core, errors, serializers, socketutil
+from . import _svr_hooks, _svr_memory, config, core, errors, serializers, socketutil
 from ._svr_dispatch import Dispatcher, receive_handshake, receive_request
 from ._svr_limits import ServerLimits
 from ._svr_meta import class_info, is_private_attribute, metadata_of, reset_class_info
@@ -182,6 +182,14 @@ class DaemonObject:
         """closes (and forgets) the given item stream"""
         self.daemon._streams.close(streamId)
 
+    def calls_in_flight(self) -> list:
+        """the calls running now in this daemon (ours, not in Pyro5 5.15; empty unless call tracking is on)"""
+        return self.daemon.calls_in_flight()
+
+    def call_stats(self) -> dict:
+        """per-method call counts and latency percentiles (ours, not in Pyro5 5.15; see Daemon.call_stats)"""
+        return self.daemon.call_stats()
+
 
 def _default_methodcall_error_handler(daemon: "Daemon", client_sock: Any, method: Callable, vargs: Sequence[Any],
                                       kwargs: Dict[str, Any], exception: Exception) -> None:
@@ -219,7 +227,7 @@ def _enable_autoproxy(clazz: type) -> None:
 
 # --------------------------------------------------------------------------------------------- daemon
 
-class Daemon:
+class Daemon(_svr_hooks.DaemonHooks):
     """
     Pyro daemon. Contains server side logic and dispatches incoming remote method calls
     to the appropriate objects.
@@ -250,6 +258,7 @@ class Daemon:
         self._streams = StreamRegistry()
         self._oneway = OnewayRunner(config.THREADPOOL_SIZE)
         self._dispatcher = Dispatcher(self, plain_annotations=Daemon.annotations)
+        _svr_hooks.install(self)     # interceptors, observers, call tracking (add_interceptor, track_calls, ...)
         self._shutting_down = threading.Event()
         self._loop_stopped = threading.Event()
         self._loop_stopped.set()
@@ -359,6 +368,8 @@ class Daemon:
         dispatcher = getattr(self, "_dispatcher", None)     # (None: an unusable daemon from the wire)
         if dispatcher is not None:
             dispatcher.close()
+        if getattr(self, "_call_hooks", None) is not None:   # (not there in an unusable deserialized daemon)
+            self._call_hooks.close()
 
     def __enter__(self) -> "Daemon":
         if self._closed:

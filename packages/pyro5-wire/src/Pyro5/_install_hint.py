@@ -25,6 +25,7 @@ MODULE_DISTRIBUTION = {
     "Pyro5.aio.server": "pyro5-server",
     "Pyro5.nameserver": "pyro5-naming",
     "Pyro5.nsc": "pyro5-naming",
+    "Pyro5.top": "pyro5-naming",
     "Pyro5.utils.echoserver": "pyro5-naming",
     "Pyro5.utils.httpgateway": "pyro5-httpgateway",
     "Pyro5.compatibility": "pyro5-compat4",

@@ -69,6 +69,13 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     "SSL_CLIENTKEY": (str, ""),
     "SSL_CLIENTKEYPASSWD": (str, ""),
     "SSL_CACERTS": (str, ""),
+    # ours: observability (docs/observability.md). CALL_TRACKING: every daemon keeps the in-flight call table and
+    # per-method statistics; WATCHDOG_THRESHOLD: seconds after which a running call is logged with its thread's
+    # stack (0: off; > 0 turns tracking on); OPENTELEMETRY: daemons and proxies made afterwards trace their calls
+    # (needs opentelemetry-api: pip install pyro5-server[otel] / pyro5-client[otel])
+    "CALL_TRACKING": (bool, False),
+    "WATCHDOG_THRESHOLD": (float, 0.0),
+    "OPENTELEMETRY": (bool, False),
 }
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -149,6 +156,9 @@ class Configuration:
     SSL_CLIENTKEY: str
     SSL_CLIENTKEYPASSWD: str
     SSL_CACERTS: str
+    CALL_TRACKING: bool
+    WATCHDOG_THRESHOLD: float
+    OPENTELEMETRY: bool
 
     def __init__(self, use_environment: bool = True) -> None:
         self.reset(use_environment)

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import functools
 import logging
 import time
 from typing import Any, AsyncIterator
 
-from Pyro5 import _capabilities, config, core, errors, protocol, serializers, socketutil
+from Pyro5 import _capabilities, _client_hooks, config, core, errors, protocol, serializers, socketutil
 from Pyro5 import _client_codec as _codec
 from Pyro5._nslookup import (
     BROADCAST_MESSAGE,
@@ -71,6 +72,8 @@ class AsyncProxy:
         elif not isinstance(uri, core.URI):
             raise TypeError("expected Pyro URI (a str or Pyro5.core.URI), got %s" % type(uri).__name__)
         serializers.get_serializer(config.SERIALIZER)   # a wrong config item fails here, like Proxy
+        if config.OPENTELEMETRY:
+            _client_hooks.check_config()
         self._pyroUri = uri
         self._pyroSerializer: str | None = None
         self._pyroHandshake: Any = "hello"
@@ -81,6 +84,7 @@ class AsyncProxy:
         self._pyroOneway: set[str] = set()
         self._resolved: core.URI | None = None
         self._pool = ConnectionPool(self._connect)
+        self._pyroInterceptors: Any = []     # interceptors of this proxy's calls (see Pyro5._client_hooks)
 
     @classmethod
     def _pyro_from_state(cls, state: Any) -> AsyncProxy:
@@ -211,6 +215,13 @@ class AsyncProxy:
     async def _pyroInvoke(self, methodname: str, vargs: Any, kwargs: Any, flags: int = 0,
                           objectId: str | None = None, conn: AsyncConnection | None = None) -> Any:
         """Perform the remote call (over `conn` when given: a stream's items come from its connection)."""
+        if self._pyroInterceptors or _client_hooks.GLOBAL.active:     # call hooks (Pyro5._client_hooks)
+            return await _client_hooks.ainvoke(self, functools.partial(self._invokeRetrying, conn=conn),
+                                               methodname, vargs, kwargs, flags, objectId)
+        return await self._invokeRetrying(methodname, vargs, kwargs, flags, objectId, conn)
+
+    async def _invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
+                              conn: AsyncConnection | None) -> Any:
         retries = self._pyroMaxRetries
         while True:
             try:

@@ -63,6 +63,7 @@ MANUAL_NAMES = {name for name, _, _ in DEFAULTS}
 OUR_ITEMS = [
     ("MAX_PREHANDSHAKE_SIZE", int, 64 * 1024),     # what a connection may send before its handshake
     ("ASYNC_POOL_SIZE", int, 4),                   # connections of one AsyncProxy (issue 10)
+    ("NS_LOOKUP_CACHE", float, 0.0),               # seconds a proxy reuses a PYRONAME lookup; 0 = off (issue 12)
 ]
 DEFAULTS += OUR_ITEMS
 ALL_NAMES = {name for name, _, _ in DEFAULTS}

@@ -58,6 +58,9 @@ class Bench:
     def ping(self) -> None:
         pass
 
+    def upload(self, data: Any) -> int:
+        return len(data)
+
 
 # own time of the functions grouped by what they do (by file; builtins by name)
 AREAS = [
@@ -100,7 +103,8 @@ def top(profile: cProfile.Profile, ops: int, count: int) -> tuple[float, list[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", help="small-serpent small-msgpack pyroname nslookup connect batch")
+    parser.add_argument("workloads", nargs="*", help="small-serpent small-msgpack pyroname nslookup connect batch "
+                                                     "upload10-msgpack upload10-marshal (10 MiB uploads)")
     parser.add_argument("--ops", type=int, default=2000, help="operations per workload (batch: calls)")
     parser.add_argument("--top", type=int, default=12, help="functions shown per side")
     args = parser.parse_args()
@@ -149,11 +153,25 @@ def main() -> int:
                 list(b())
             client.disable()
 
+    def upload(serializer: str) -> Callable[[int], None]:
+        def run(n: int) -> None:
+            data = bytes(10 * 1024 * 1024)
+            with Pyro5.api.Proxy(uri) as p:
+                p._pyroSerializer = serializer
+                p.upload(data)
+                client.enable()
+                for _ in range(n):
+                    p.upload(data)
+                client.disable()
+        return run
+
     workloads: dict[str, Callable[[int], None]] = {
         "small-serpent": small("serpent"), "small-msgpack": small("msgpack"), "pyroname": pyroname,
-        "nslookup": nslookup, "connect": connect, "batch": batch}
+        "nslookup": nslookup, "connect": connect, "batch": batch,
+        "upload10-msgpack": upload("msgpack"), "upload10-marshal": upload("marshal")}
     for name in args.workloads or list(workloads):
-        ops = args.ops if name not in ("pyroname", "connect") else max(1, args.ops // 4)
+        ops = max(1, args.ops // 4) if name in ("pyroname", "connect") else \
+            max(1, args.ops // 100) if name.startswith("upload") else args.ops
         # a fresh daemon and name server for every workload, each in a thread with its own profiler
         daemon = Pyro5.api.Daemon(host="127.0.0.1")
         uri = daemon.register(Bench, "bench", force=True)

@@ -89,10 +89,18 @@ def top(profile: cProfile.Profile, ops: int, count: int) -> tuple[float, list[st
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = []
     areas: dict[str, float] = {}
-    for (filename, line, func), (_cc, nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, line, func), (_cc, nc, tt, _ct, callers) in stats.stats.items():  # type: ignore[attr-defined]
         where = "~" if filename == "~" else "%s:%d" % (Path(filename).name, line)
         rows.append((tt, nc, "%s(%s)" % (func, where)))
         area = area_of(filename, func)
+        if area == "other" and filename == "~" and callers:
+            # a builtin (len, isinstance, list.append...): its time goes to the areas of its callers
+            calls = sum(c[1] if isinstance(c, tuple) else c for c in callers.values()) or 1
+            for (cfile, _cline, cfunc), c in callers.items():
+                share = tt * (c[1] if isinstance(c, tuple) else c) / calls
+                carea = area_of(cfile, cfunc)
+                areas[carea] = areas.get(carea, 0.0) + share
+            continue
         areas[area] = areas.get(area, 0.0) + tt
     rows.sort(reverse=True)
     lines = ["by area: " + ", ".join("%s %.0f%%" % (area, 100 * tt / total)

@@ -110,7 +110,8 @@ def build_workloads(quick: bool) -> list[Workload]:
         for label, size in sizes:
             ws.append(Workload(f"msgsize-{s}-{label.replace(' ', '')}", f"{label} upload, {s}", "ms/MB", "thread",
                                {"kind": "msgsize", "serializer": s, "size": size}, section="msgsize",
-                               higher_better=False, server_args=("--servertype", "thread", "--msgsize"),
+                               higher_better=False,     # (a server process per row: its own peak memory)
+                               server_args=("--servertype", "thread", "--msgsize", f"{s}-{size}"),
                                max_rounds=2))
     conns = [1, 10, 100] + ([] if quick else [1000])
     for servertype in CONNECTION_SERVERS:

@@ -60,9 +60,11 @@ def test_dumps_simple_writes_serpents_bytes_or_declines():
             simple += 1
             assert fast == serpent_bytes(data), data
     assert simple > 500
-    for data in (("obj", "method", ("hello", 42), {}), [], {}, (), ((),), [[1, [2, [3]]]], {1: {"a": (None,)}}):
+    for data in (("obj", "method", ("hello", 42), {}), [], {}, (), ((),), [[1, [2, [3]]]], {1: {"a": (None,)}},
+                 {1, "a"}, set(), frozenset({2}), [set()]):
         assert _serpent_fast.dumps_simple(data) == serpent_bytes(data)
-    for data in (float("nan"), float("inf"), {None: 1}, {1.5: 2}, {(1,): 2}, {1}, b"x", 1j, [1, 2, {3}]):
+    for data in (float("nan"), float("inf"), {None: 1}, {1.5: 2}, {(1,): 2}, {None}, {1.5}, {(1,)}, b"x", 1j,
+                 [1, 2, {3, None}]):
         assert _serpent_fast.dumps_simple(data) is None, data
 
 
@@ -153,3 +155,34 @@ def test_serpent_serializer_round_trips_calls_through_the_fast_paths():
     assert data == serpent_bytes(("obj", "method", ("hello", 42, [1.5, None], {"k": (True,)}), {"kw": "v"}))
     assert ser.loadsCall(data) == ("obj", "method", ("hello", 42, [1.5, None], {"k": (True,)}), {"kw": "v"})
     assert ser.loadsCall(memoryview(data)) == ser.loadsCall(data)
+
+
+def test_uris_and_sets_through_the_fast_path_are_serpents_bytes():
+    from Pyro5.core import URI
+    ser = serializers.serializers["serpent"]
+    slow = serializers._PyroSerpentSerializer(False, True, False)
+    uri = URI("PYRO:obj@localhost:9090")
+    for data in (uri, [uri, URI("PYROMETA:a,b@h:1"), URI("PYRO:x@./u:/tmp/sock")], {"meta": {"a", "b", 3}},
+                 {"handshake": "hi", "meta": {"methods": {"m1", "m2"}, "oneway": set(), "attrs": frozenset({"x"})}}):
+        assert ser.dumps(data) == slow.serialize(data)
+        assert _serpent_fast.dumps_simple(data) is not None
+    assert ser.loads(ser.dumps(uri)) == uri
+
+
+def test_uri_with_a_type_replacement_or_serpent_converter_goes_through_serpent():
+    from Pyro5.core import URI
+    ser = serializers.serializers["serpent"]
+    uri = URI("PYRO:obj@localhost:9090")
+    serializers.SerializerBase.register_type_replacement(URI, lambda u: "replaced " + str(u))
+    try:
+        assert _serpent_fast.dumps_simple(uri) is None
+        assert ser.loads(ser.dumps(uri)) == "replaced PYRO:obj@localhost:9090"
+    finally:
+        serializers.SerializerBase._type_replacements.pop(URI, None)
+    serializers.SerializerBase.register_class_to_dict(URI, lambda u: {"__class__": "my.uri", "text": str(u)})
+    try:
+        assert _serpent_fast.dumps_simple(uri) is None
+        assert b"my.uri" in ser.dumps(uri)
+    finally:
+        serializers.SerializerBase.unregister_class_to_dict(URI)
+    assert _serpent_fast.dumps_simple(uri) is not None

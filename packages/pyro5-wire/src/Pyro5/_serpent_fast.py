@@ -1,10 +1,13 @@
 """Fast paths of the serpent serializer for data made of builtin types only.
 
 ``dumps_simple(obj)`` writes exactly the bytes that ``serpent.Serializer(indent=False, module_in_classname=True)``
-writes for data that consists only of str, int, bool, None, finite floats, tuples, lists and dicts with str or
-int keys (the exact types, no subclasses), nested at most ``_MAX_DEPTH`` deep; for anything else it returns
-None and the caller uses serpent itself. serpent sends these types as their repr(), with no class registry,
-type replacement or special-class lookup involved, so skipping serpent's generic dispatch changes nothing.
+writes for data that consists only of str, int, bool, None, finite floats, tuples, lists, dicts with str or
+int keys and sets of str or int (the exact types, no subclasses), nested at most ``_MAX_DEPTH`` deep; for
+anything else it returns None and the caller uses serpent itself. serpent sends these types as their repr(),
+with no class registry, type replacement or special-class lookup involved, so skipping serpent's generic
+dispatch changes nothing. ``CONVERTERS`` maps other exact types to a function that returns the builtin data
+serpent would write for the object (or raises NotSimple when serpent must decide): Pyro5.serializers puts
+the URI there.
 
 ``literal_eval(text)`` is ``ast.literal_eval`` (what ``serpent.loads`` uses) with the same accepted syntax, but
 converting the parsed tree with a dispatch on the node type instead of a chain of isinstance checks.
@@ -24,8 +27,13 @@ _REPR = frozenset((str, int, bool, type(None)))
 _INF = float("inf")
 
 
-class _NotSimple(Exception):
-    pass
+class NotSimple(Exception):
+    """The data is not builtin-only: serpent itself must serialize it."""
+
+
+_NotSimple = NotSimple
+CONVERTERS: dict[type, Callable[[Any], Any]] = {}
+_SET_ITEMS = frozenset((str, int))
 
 
 def _write(obj: Any, out: list[str], depth: int) -> None:
@@ -72,8 +80,22 @@ def _write(obj: Any, out: list[str], depth: int) -> None:
             out.append("}")
     elif t is float and -_INF < obj < _INF:
         out.append(repr(obj))
+    elif t is set or t is frozenset:
+        if not obj:
+            out.append("()")            # (serpent: there is no literal for an empty set)
+            return
+        if not _SET_ITEMS.issuperset(map(type, obj)):
+            raise _NotSimple
+        out.append("{")
+        for item in obj:
+            out.append(repr(item))
+            out.append(",")
+        out[-1] = "}"
     else:
-        raise _NotSimple
+        converter = CONVERTERS.get(t)
+        if converter is None or depth > _MAX_DEPTH:
+            raise _NotSimple
+        _write(converter(obj), out, depth + 1)
 
 
 def dumps_simple(obj: Any) -> bytes | None:
@@ -193,55 +215,71 @@ def _scan(text: str, pos: int) -> tuple[Any, int]:
     if m is None:
         raise _GiveUp
     kind = m.lastindex
-    end = m.end()
     if kind == 1 or kind == 2:
-        return m.group(kind), end
+        return m.group(kind), m.end()
     if kind == 3:
-        return int(m.group(3)), end
+        return int(m.group(3)), m.end()
     if kind == 4:
-        return float(m.group(4)), end
+        return float(m.group(4)), m.end()
     if kind == 5:
-        return _NAMES[m.group(5)], end
-    return _scan_container(text, m.group(6), end)
+        return _NAMES[m.group(5)], m.end()
+    return _scan_container(text, m.group(6), m.end())
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
 def _scan_container(text: str, opener: str, pos: int) -> tuple[Any, int]:
-    closer = {"(": ")", "[": "]", "{": "}"}.get(opener)
+    closer = _CLOSERS.get(opener)
     if closer is None:
         raise _GiveUp
     items: list[Any] = []
-    values: list[Any] = []
-    is_dict = False
+    if text[pos] == closer:
+        return ((), [], {})["([{".index(opener)], pos + 1
+    first, pos = _scan(text, pos)
+    if opener == "{" and text[pos] == ":":
+        # a dict: key:value pairs
+        values: list[Any] = []
+        key = first
+        while True:
+            value, pos = _scan(text, pos + 1)
+            items.append(key)
+            values.append(value)
+            c = text[pos]
+            if c == ",":
+                pos += 1
+                if text[pos] == closer:
+                    break
+                key, pos = _scan(text, pos)
+                if text[pos] != ":":
+                    raise _GiveUp
+            elif c == closer:
+                break
+            else:
+                raise _GiveUp
+        return dict(zip(items, values, strict=True)), pos + 1
+    items.append(first)
     commas = 0
     while True:
-        if text.startswith(closer, pos):
-            pos += 1
-            break
-        value, pos = _scan(text, pos)
-        if is_dict or (opener == "{" and not items and text.startswith(":", pos)):
-            if not text.startswith(":", pos):
-                raise _GiveUp
-            is_dict = True
-            items.append(value)
-            value, pos = _scan(text, pos + 1)
-            values.append(value)
-        else:
-            items.append(value)
-        if text.startswith(",", pos):
+        c = text[pos]
+        if c == ",":
             pos += 1
             commas += 1
-        elif not text.startswith(closer, pos):
+            if text[pos] == closer:
+                break
+            value, pos = _scan(text, pos)
+            items.append(value)
+        elif c == closer:
+            break
+        else:
             raise _GiveUp
+    pos += 1
     if opener == "(":
-        if len(items) == 1 and not commas:
-            return items[0], pos                # (a parenthesized value, not a tuple)
+        if not commas:
+            return first, pos                    # (a parenthesized value, not a tuple)
         return tuple(items), pos
     if opener == "[":
         return items, pos
-    if is_dict:
-        return dict(zip(items, values, strict=True)), pos
-    if not items:
-        return {}, pos
     return set(items), pos
 
 
@@ -258,7 +296,7 @@ def loads(data: bytes | bytearray) -> Any:
                 value, end = _scan(text, len(HEADER))
                 if end == len(text) or not text[end:].strip(" \t\r\n"):
                     return value
-            except (_GiveUp, ValueError, TypeError, RecursionError):
+            except (_GiveUp, IndexError, ValueError, TypeError, RecursionError):
                 pass
         return literal_eval(text)
     finally:

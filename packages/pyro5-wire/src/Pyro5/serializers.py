@@ -66,7 +66,20 @@ def _get_uri_class() -> Any:
         core = importlib.import_module("Pyro5.core")
         _wrapper_class = core._ExceptionWrapper
         _uri_class = core.URI
+        _serpent_fast.CONVERTERS[core.URI] = _serpent_uri
     return _uri_class
+
+
+def _serpent_uri(uri: Any) -> dict:
+    """What serpent writes for a URI (its dict form), unless a type replacement or a serpent class converter
+    could apply to it: then serpent itself must serialize it."""
+    replacements = SerializerBase._type_replacements
+    if replacements and (type(uri) in replacements or object in replacements):
+        raise _serpent_fast.NotSimple
+    for clazz in serpent._special_classes_registry:
+        if isinstance(uri, clazz):
+            raise _serpent_fast.NotSimple
+    return {"__class__": "Pyro5.core.URI", "state": uri.__getstate__()}
 
 
 def _get_wrapper_class() -> Any:
@@ -499,6 +512,8 @@ class SerpentSerializer(SerializerBase):
         return self._dumps(data)
 
     def _dumps(self, data: Any) -> bytes:
+        if _uri_class is None:
+            _get_uri_class()                            # (the URI's fast path)
         simple = _serpent_fast.dumps_simple(data)      # builtin-only data: the same bytes, without serpent's dispatch
         if simple is not None:
             return simple

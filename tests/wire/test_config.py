@@ -67,6 +67,7 @@ OUR_ITEMS = [
     ("CALL_TRACKING", bool, False),                # in-flight call table + statistics for every daemon (issue 14)
     ("WATCHDOG_THRESHOLD", float, 0.0),            # seconds after which a running call is logged (issue 14)
     ("OPENTELEMETRY", bool, False),                # trace calls with opentelemetry-api (issue 14)
+    ("NS_LOOKUP_CACHE", float, 0.0),               # seconds a proxy reuses a PYRONAME lookup; 0 = off (issue 12)
 ]
 DEFAULTS += OUR_ITEMS
 ALL_NAMES = {name for name, _, _ in DEFAULTS}

@@ -564,6 +564,24 @@ def test_marshal_call_parts_same_object_nested_stays_valid():
     assert m.loadsCall(data) == ("o", "m", [big, [big], {"b": big}], {"k": big})
 
 
+def test_msgpack_call_parts_are_exactly_dumpscall():
+    m = serializers.serializers["msgpack"]
+    big1 = bytes(range(256)) * 400               # > _MARSHAL_SPLICE_MIN
+    big2 = b"\xc4\x10" * (serializers._MARSHAL_SPLICE_MIN // 2 + 1)
+    for vargs, kwargs in [((big1,), {}), ([1, big1, "x", big2, big1], {"k": big1[:10]}),
+                          ((big2, URI("PYRO:a@b:1")), None), ((big1, [big1], {"b": big1}), {"k": big1})]:
+        parts = m.dumpsCallParts("obj", "method", vargs, kwargs)
+        assert isinstance(parts, list)
+        assert any(part is big1 or part is big2 for part in parts)     # referenced, not copied
+        assert _joined(parts) == m.dumpsCall("obj", "method", vargs, kwargs)
+        obj, method, args, kw = m.loadsCall(_joined(parts))
+        assert (obj, method, args[:len(vargs)], kw) == ("obj", "method", list(vargs), kwargs)
+    small = b"x" * (serializers._MARSHAL_SPLICE_MIN - 1)
+    for vargs in [(), ("a", 1), (small,), (bytearray(200000),), ([b"y" * 200000],)]:
+        data = m.dumpsCallParts("o", "m", vargs, {})
+        assert type(data) is bytes and data == m.dumpsCall("o", "m", vargs, {})
+
+
 # --- behaviour of the original 5.15 where the manual is silent (tests/interop checks the same against it) -------
 
 def test_circular_data_is_a_value_error(ser):

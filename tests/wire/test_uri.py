@@ -340,3 +340,23 @@ def test_parsing_matches_the_original_pyro5():
         u = URI(text)
         obj = ",".join(sorted(u.metadata)) if u.protocol == "PYROMETA" else u.object
         assert repr((u.protocol, obj, u.sockname, u.host, u.port, u.location)) == line, text
+
+
+def test_parsed_uri_strings_are_reused_but_stay_independent():
+    """URI strings seen before are not parsed again (Pyro5.core._parsed_uris); the result is the same, each URI
+    object is its own, and a PYRONAME's default port still follows config.NS_PORT."""
+    first = URI("PYRO:obj@host.example:5555")
+    second = URI("PYRO:obj@host.example:5555")
+    assert first is not second and first == second and second.port == 5555 and second.host == "host.example"
+    second.port = 1
+    assert URI("PYRO:obj@host.example:5555").port == 5555
+    assert URI("PYRONAME:thing@nshost").port == Pyro5.config.NS_PORT
+    Pyro5.config.NS_PORT = 12345
+    assert URI("PYRONAME:thing@nshost").port == 12345
+    meta = URI("PYROMETA:a,b@nshost:1")
+    meta.metadata.add("c")
+    assert URI("PYROMETA:a,b@nshost:1").metadata == {"a", "b"}
+    with pytest.raises(Pyro5.errors.PyroError):
+        URI("PYRO:obj@host.example")        # invalid strings are never cached
+    with pytest.raises(Pyro5.errors.PyroError):
+        URI("PYRO:obj@host.example")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import marshal
-from typing import Any, Collection, Generator, Iterable
+from typing import Any, Collection, Generator, Iterable, cast
 
 from . import _client_hooks, core, errors, protocol, serializers
 from ._serialized_blob import SerializedBlob
@@ -40,6 +40,8 @@ _FLAGS_KEEPSERIALIZED = protocol.FLAGS_KEEPSERIALIZED
 _FLAGS_EXCEPTION = protocol.FLAGS_EXCEPTION
 _FLAGS_ITEMSTREAMRESULT = protocol.FLAGS_ITEMSTREAMRESULT
 _MarshalSerializer = serializers.MarshalSerializer
+# serializers whose dumpsCallParts sends big bytes arguments without copying them into the message
+_SPLICING = (serializers.MarshalSerializer, serializers.MsgpackSerializer)
 _serializers_by_id = serializers.serializers_by_id
 
 
@@ -107,7 +109,7 @@ def call_request(serializer: serializers.SerializerBase, object_id: str, method:
                  ) -> protocol.SendingMessage:
     """The MSG_INVOKE message for calling `method` of `object_id` (FLAGS_ONEWAY added for a method in
     `oneway_methods`). A SerializedBlob as first argument is sent still serialized (FLAGS_KEEPSERIALIZED); with
-    marshal, big bytes arguments are not copied into the message (SendingMessage.parts references them)."""
+    marshal and msgpack, big bytes arguments are not copied into the message (SendingMessage.parts references them)."""
     serializer_id = serializer.serializer_id
     if _client_hooks.hooks_used:
         extra = _client_hooks.extra_annotations.get()
@@ -117,8 +119,8 @@ def call_request(serializer: serializers.SerializerBase, object_id: str, method:
     if vargs and (type(vargs[0]) is SerializedBlob or _is_blob(vargs[0])):
         data, annotations, serializer_id = _blob_payload(serializer, object_id, method, vargs, kwargs, annotations)
         flags |= _FLAGS_KEEPSERIALIZED
-    elif type(serializer) is _MarshalSerializer:
-        data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)
+    elif type(serializer) in _SPLICING:
+        data = cast(Any, serializer).dumpsCallParts(object_id, method, vargs, kwargs)
     else:
         data = serializer.dumpsCall(object_id, method, vargs, kwargs)
     if method in oneway_methods:

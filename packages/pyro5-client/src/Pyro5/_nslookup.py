@@ -18,6 +18,15 @@ by commas, each ``host``, ``host:port``, ``[ipv6]:port`` or ``./u:socket``; an e
 port argument or NS_PORT. ``locate_ns()`` without a host then connects to the entries in order and returns
 the first name server that answers, and only then tries a broadcast lookup. A single NS_HOST entry behaves
 as described above.
+
+The lookup cache (``config.NS_LOOKUP_CACHE`` seconds, 0 = off, the default): a proxy for a PYRONAME/PYROMETA
+uri reuses the answer of an earlier lookup of the same uri for that long instead of asking the name server
+again, and ``locate_ns()`` without a host first tries the name server location found by an earlier broadcast.
+A proxy that cannot connect (or is refused) with a cached answer forgets it and resolves again, once, right
+away; so a name whose object moved is found at its new place. What the cache cannot see: a name that was
+removed or re-registered while its old object is still reachable keeps its cached answer until it expires.
+That is why it is off by default (the original Pyro5 asks the name server at every connect).
+``forget_lookups()`` empties it. ``Pyro5.api.resolve()`` itself never uses it.
 """
 from __future__ import annotations
 
@@ -39,6 +48,10 @@ BROADCAST_MESSAGE = b"GET_NSURI"
 _BROADCAST_ATTEMPTS = 3
 _BROADCAST_WAIT = 0.7
 _RESOLVE_POLL_INTERVAL = 0.15
+
+# the lookup cache: str(magic uri) -> (expiry on the monotonic clock, answer); "" -> the broadcast NS location
+_cache: dict[str, tuple[float, Any]] = {}
+_CACHE_MAX = 10000          # entries; the cache is emptied when it grows beyond this
 
 
 def _proxy_class() -> type:
@@ -184,6 +197,54 @@ def magic_uri(uri: str | core.URI) -> core.URI:
     return uri
 
 
+def _cache_get(key: str) -> Any:
+    entry = _cache.get(key)
+    if entry is None:
+        return None
+    if entry[0] < time.monotonic():
+        _cache.pop(key, None)
+        return None
+    return entry[1]
+
+
+def _cache_put(key: str, value: Any) -> None:
+    ttl = float(config.NS_LOOKUP_CACHE or 0.0)
+    if ttl > 0:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[key] = (time.monotonic() + ttl, value)
+
+
+def forget_lookups(uri: str | core.URI | None = None) -> None:
+    """Drops the cached lookup of this PYRONAME/PYROMETA uri (all cached lookups and the cached name server
+    location when uri is None)."""
+    if uri is None:
+        _cache.clear()
+    else:
+        _cache.pop(str(uri), None)
+
+
+def resolve_for_proxy(uri: core.URI, use_cache: bool = True) -> tuple[core.URI, bool]:
+    """resolve(uri, config.NS_LOOKUP_DELAY) through the lookup cache (see the module documentation):
+    (the PYRO uri, whether it came from the cache). A proxy that cannot connect with a cached answer calls
+    forget_lookups(uri) and this again with use_cache False (a fresh lookup, whose answer is cached)."""
+    if float(config.NS_LOOKUP_CACHE or 0.0) <= 0 or uri.protocol == "PYRO":
+        return resolve(uri, config.NS_LOOKUP_DELAY), False
+    key = str(uri)
+    cached = _cache_get(key) if use_cache else None
+    if cached is not None:
+        if uri.protocol == "PYRONAME":
+            return cached, True
+        return metadata_choice(uri, cached), True
+    if uri.protocol == "PYRONAME":
+        answer = resolve(uri, config.NS_LOOKUP_DELAY)
+        _cache_put(key, answer)
+        return answer, False
+    candidates = _lookup(uri, config.NS_LOOKUP_DELAY, lambda ns: _candidates(uri, ns))
+    _cache_put(key, candidates)
+    return metadata_choice(uri, candidates), False
+
+
 def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", port: int | None = None,
               broadcast: bool = True) -> Proxy:
     """Get a proxy for a name server somewhere in the network.
@@ -208,11 +269,21 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
             broadcast = False  # IPv6 has no broadcast
         if broadcast:
             bcport = int(port or config.NS_BCPORT)
+            cache_key = "broadcast:%d" % bcport
+            cached = _cache_get(cache_key)
+            if cached is not None:
+                try:
+                    return _bind_ns(cached)
+                except errors.PyroError as x:
+                    log.debug("cached name server location %s is not reachable: %s", cached, x)
+                    _cache.pop(cache_key, None)
             uristring = broadcast_lookup(bcport)
             if uristring:
                 uri = core.URI(uristring)
                 try:
-                    return _bind_ns(uri.location or "")
+                    proxy = _bind_ns(uri.location or "")
+                    _cache_put(cache_key, uri.location or "")
+                    return proxy
                 except errors.PyroError as x:
                     log.debug("name server from the broadcast reply %s is not reachable: %s", uristring, x)
         if not nshost:
@@ -236,6 +307,22 @@ def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
     if uri.protocol == "PYRO":
         return uri
     log.debug("resolving %s", uri)
+    if uri.protocol == "PYRONAME":
+        return _as_uri(_lookup(uri, delay_time, lambda ns: ns.lookup(uri.object)))
+    return metadata_choice(uri, _lookup(uri, delay_time, lambda ns: _candidates(uri, ns)))
+
+
+def _candidates(uri: core.URI, nameserver: Any) -> Any:
+    """The yplookup answer for a PYROMETA uri; NamingError when there is none."""
+    candidates = nameserver.yplookup(set(uri.metadata), None, False)
+    if not candidates:
+        metadata_choice(uri, candidates)        # (raises the NamingError)
+    return candidates
+
+
+def _lookup(uri: core.URI, delay_time: float, ask: Any) -> Any:
+    """ask(name server proxy) on the name server of a magic uri, retried while it raises NamingError for at
+    most delay_time seconds (0: config.NS_LOOKUP_DELAY), when the last NamingError is raised."""
     # like the original: delay_time 0 means "use config.NS_LOOKUP_DELAY"
     delay = float(delay_time or 0.0) or float(config.NS_LOOKUP_DELAY or 0.0)
     deadline = time.monotonic() + max(0.0, delay)
@@ -246,9 +333,7 @@ def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
     with nameserver:
         while True:
             try:
-                if uri.protocol == "PYRONAME":
-                    return _as_uri(nameserver.lookup(uri.object))
-                return metadata_choice(uri, nameserver.yplookup(set(uri.metadata), None, False))
+                return ask(nameserver)
             except errors.NamingError as x:
                 problem = x
             remaining = deadline - time.monotonic()

@@ -13,7 +13,7 @@ import threading
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
-from . import _client_hooks, _wire_hooks, config, core, errors, protocol, serializers, socketutil
+from . import _client_hooks, _nslookup, _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
 from ._client_shared import SharedLink
@@ -403,7 +403,7 @@ class Proxy(ProxyMagic):
             raise errors.PyroError("the calling thread is not the owner of this proxy, create a new proxy in this "
                                    "thread or transfer ownership with proxy._pyroClaimOwnership().")
 
-    def __pyroCreateConnection(self, replaceUri: bool = False) -> bool:
+    def __pyroCreateConnection(self, replaceUri: bool = False, fresh_lookup: bool = False) -> bool:
         """
         Connects this proxy to the remote Pyro daemon. Does connection handshake.
         Returns true if a new connection was made, false if an existing one was already present.
@@ -426,10 +426,18 @@ class Proxy(ProxyMagic):
                     link.release()
                     raise
                 return True
-            if uri.protocol in ("PYRONAME", "PYROMETA"):
-                uri = resolve(uri, config.NS_LOOKUP_DELAY)
+            magic = uri if uri.protocol in ("PYRONAME", "PYROMETA") else None
+            cached = False
+            if magic is not None:
+                uri, cached = _nslookup.resolve_for_proxy(magic, use_cache=not fresh_lookup)
             location = uri.sockname or (uri.host, uri.port)
-            conn = link.open(location, uri.object)
+            try:
+                conn = link.open(location, uri.object)
+            except errors.CommunicationError:
+                if not cached:
+                    raise
+                _nslookup.forget_lookups(magic)     # (a cached lookup that no longer works: ask again)
+                return self.__pyroCreateConnection(replaceUri, True)
             try:
                 request = _codec.connect_request(serializer, link.seq, self._pyroHandshake, uri.object,
                                                  self._pyroAnnotations())
@@ -442,6 +450,13 @@ class Proxy(ProxyMagic):
                 if replaceUri:
                     self._pyroUri = uri
                 self._pyroValidateHandshake(response)
+            except errors.CommunicationError:
+                link.release()
+                conn.close()
+                if not cached:
+                    raise
+                _nslookup.forget_lookups(magic)
+                return self.__pyroCreateConnection(replaceUri, True)
             except BaseException:
                 link.release()
                 conn.close()

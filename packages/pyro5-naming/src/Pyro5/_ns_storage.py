@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any, Optional, Union
 
 from Pyro5 import errors
+from Pyro5._ns_name_index import NameIndex
 from Pyro5._ns_regex import match_names
 
 __all__ = ["StorageBase", "MemoryStorage", "MappingAdapter", "create_storage", "check_ttl", "Entry"]
@@ -191,10 +192,13 @@ class MappingAdapter(StorageBase):
 
 class MemoryStorage(StorageBase):
     """Fast, volatile in-memory storage (a dict). The default storage of the name server.
-    Leases are expiry times on the monotonic clock; expired names are purged before every operation."""
+    Leases are expiry times on the monotonic clock; expired names are purged before every operation.
+    A sorted name index (built at the first prefix scan) keeps list(prefix=...) independent of the number of
+    names."""
 
     def __init__(self, **kwargs: Any) -> None:
         self._data: dict[str, Entry] = {}
+        self._index = NameIndex()
         self._lock = threading.RLock()
         self._leases: dict[int, tuple[float, float, set[str]]] = {}   # lease -> (ttl, expires, names)
         self._name_lease: dict[str, int] = {}
@@ -216,7 +220,8 @@ class MemoryStorage(StorageBase):
     def _drop_lease(self, lease: int) -> int:
         _ttl, _expires, names = self._leases.pop(lease)
         for name in names:
-            self._data.pop(name, None)
+            if self._data.pop(name, None) is not None:
+                self._index.removed()
             self._name_lease.pop(name, None)
         return len(names)
 
@@ -275,6 +280,8 @@ class MemoryStorage(StorageBase):
         with self._lock:
             self._purge()
             self._check_lease(lease)
+            if name not in self._data:
+                self._index.added(name)
             self._data[name] = (str(uri), frozenset(metadata))
             self._attach(name, lease)
 
@@ -308,6 +315,7 @@ class MemoryStorage(StorageBase):
         with self._lock:
             self._purge()
             del self._data[name]
+            self._index.removed()
             self._attach(name, None)
 
     def __iter__(self) -> Iterator[str]:
@@ -328,9 +336,16 @@ class MemoryStorage(StorageBase):
             self._purge()
             return list(self._data.items())
 
+    def scan_prefix(self, prefix: str) -> list[tuple[str, Entry]]:
+        with self._lock:
+            self._purge()
+            data = self._data
+            return [(name, data[name]) for name in self._index.scan(prefix, data, data, len(data))]
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._index.clear()
             self._leases.clear()
             self._name_lease.clear()
             self._next_expiry = math.inf

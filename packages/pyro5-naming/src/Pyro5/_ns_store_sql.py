@@ -39,6 +39,22 @@ CREATE TABLE IF NOT EXISTS pyro5_leaders (role TEXT PRIMARY KEY, holder TEXT NOT
 """
 
 
+_IN_CHUNK = 500     # ids per "IN (...)" query (sqlite limits the number of parameters)
+
+
+def _prefix_upper(prefix: str) -> Optional[str]:
+    """The smallest string greater than every string that starts with prefix (None: there is none, or the
+    prefix is empty). sqlite compares text as UTF-8 bytes, which orders like the code points."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if 0xD800 <= last <= 0xDFFF:
+            last = 0xE000           # (surrogates can't be encoded)
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
+
+
 class SqlStorage(StorageBase):
     """Persistent storage in a sqlite database file (registrations survive a restart of the name server).
 
@@ -238,6 +254,26 @@ class SqlStorage(StorageBase):
             tags: dict[int, set[str]] = {}
             for rowid, tag in db.execute("SELECT object, metadata FROM pyro_metadata"):
                 tags.setdefault(rowid, set()).add(tag)
+        return [(name, (uri, frozenset(tags.get(rowid, ())))) for rowid, name, uri in rows]
+
+    def scan_prefix(self, prefix: str) -> list[tuple[str, Entry]]:
+        """A range scan of the name index (name >= prefix and < the next prefix): independent of the number
+        of names, unlike a scan of the whole table."""
+        upper = _prefix_upper(prefix)
+        with self._read() as db:
+            if upper is None:
+                rows = db.execute("SELECT id, name, uri FROM pyro_names WHERE name>=? ORDER BY name",
+                                  (prefix,)).fetchall()
+            else:
+                rows = db.execute("SELECT id, name, uri FROM pyro_names WHERE name>=? AND name<? ORDER BY name",
+                                  (prefix, upper)).fetchall()
+            rows = [row for row in rows if isinstance(row[1], str) and row[1].startswith(prefix)]
+            tags: dict[int, set[str]] = {}
+            for start in range(0, len(rows), _IN_CHUNK):
+                ids = [row[0] for row in rows[start:start + _IN_CHUNK]]
+                query = "SELECT object, metadata FROM pyro_metadata WHERE object IN (%s)" % ",".join("?" * len(ids))
+                for rowid, tag in db.execute(query, ids):
+                    tags.setdefault(rowid, set()).add(tag)
         return [(name, (uri, frozenset(tags.get(rowid, ())))) for rowid, name, uri in rows]
 
     def optimized_prefix_list(self, prefix: str, return_metadata: bool = False) -> dict[str, Any]:

@@ -24,6 +24,9 @@ _ITEMS: dict[str, tuple[type, Any]] = {
     "NS_BCHOST": (str, None),
     "NS_AUTOCLEAN": (float, 0.0),
     "NS_LOOKUP_DELAY": (float, 0.0),
+    # ours: seconds a proxy reuses an earlier PYRONAME/PYROMETA lookup (and a broadcast-found name server
+    # location) instead of asking the name server again; 0 = off (see Pyro5._nslookup)
+    "NS_LOOKUP_CACHE": (float, 0.0),
     "NATHOST": (str, None),
     "NATPORT": (int, 0),
     "COMPRESSION": (bool, False),
@@ -119,6 +122,7 @@ class Configuration:
     NS_BCHOST: str | None
     NS_AUTOCLEAN: float
     NS_LOOKUP_DELAY: float
+    NS_LOOKUP_CACHE: float
     NATHOST: str | None
     NATPORT: int
     COMPRESSION: bool

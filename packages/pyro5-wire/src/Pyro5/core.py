@@ -34,6 +34,12 @@ _URITypeError.__module__ = "builtins"
 _URITypeError.__name__ = _URITypeError.__qualname__ = "TypeError"
 
 
+# uri text -> (protocol, object, sockname, host, port, the NS_PORT a PYRONAME's default port came from or None):
+# a uri string seen before is not parsed again (proxies and the name server make URIs of the same strings often)
+_parsed_uris: dict[str, tuple] = {}
+_PARSED_URIS_MAX = 4096
+
+
 class URI:
     """Pyro object URI (universal resource identifier).
     The uri format is like this: ``PYRO:objectid@location`` where location is one of:
@@ -53,6 +59,13 @@ class URI:
     the ``object`` attribute (and the state tuple) hold that same set.
     """
 
+    protocol: str
+    object: Any
+    sockname: str | None
+    host: str | None
+    port: int | None
+    metadata: set[str]
+
     def __init__(self, uri: str | URI) -> None:
         if isinstance(uri, URI):
             self.__setstate__(uri.__getstate__())
@@ -60,12 +73,25 @@ class URI:
         if not isinstance(uri, str):
             raise _URITypeError("uri parameter object is of wrong type: expected a str or URI, got %s (%r)"
                             % (type(uri).__name__, uri))
-        self.protocol: str = ""
-        self.object: Any = None
-        self.sockname: str | None = None
-        self.host: str | None = None
-        self.port: int | None = None
-        self.metadata: set[str] = set()
+        parsed = _parsed_uris.get(uri)
+        if parsed is not None and (parsed[5] is None or parsed[5] == config.NS_PORT):
+            self.protocol, self.object, self.sockname, self.host, self.port = parsed[:5]
+            self.metadata = set()
+            return
+        self._parse(uri)
+        if self.protocol != "PYROMETA":     # (PYROMETA's object is a mutable set: parsed every time)
+            if len(_parsed_uris) >= _PARSED_URIS_MAX:
+                _parsed_uris.clear()
+            _parsed_uris[uri] = (self.protocol, self.object, self.sockname, self.host, self.port,
+                                 None if self.protocol == "PYRO" else config.NS_PORT)
+
+    def _parse(self, uri: str) -> None:
+        self.protocol = ""
+        self.object = None
+        self.sockname = None
+        self.host = None
+        self.port = None
+        self.metadata = set()
         text = uri.strip()
         if "@" + _UNIX_PREFIX in text:
             # a unix socket path keeps its trailing white space (the original's changelog for 5.6): only a single

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import serpent
 
-from . import _wire_hooks, config, errors
+from . import _serpent_fast, _wire_hooks, config, errors
 from ._marshalcheck import check_marshal
 
 try:
@@ -66,7 +66,20 @@ def _get_uri_class() -> Any:
         core = importlib.import_module("Pyro5.core")
         _wrapper_class = core._ExceptionWrapper
         _uri_class = core.URI
+        _serpent_fast.CONVERTERS[core.URI] = _serpent_uri
     return _uri_class
+
+
+def _serpent_uri(uri: Any) -> dict:
+    """What serpent writes for a URI (its dict form), unless a type replacement or a serpent class converter
+    could apply to it: then serpent itself must serialize it."""
+    replacements = SerializerBase._type_replacements
+    if replacements and (type(uri) in replacements or object in replacements):
+        raise _serpent_fast.NotSimple
+    for clazz in serpent._special_classes_registry:
+        if isinstance(uri, clazz):
+            raise _serpent_fast.NotSimple
+    return {"__class__": "Pyro5.core.URI", "state": uri.__getstate__()}
 
 
 def _get_wrapper_class() -> Any:
@@ -499,6 +512,11 @@ class SerpentSerializer(SerializerBase):
         return self._dumps(data)
 
     def _dumps(self, data: Any) -> bytes:
+        if _uri_class is None:
+            _get_uri_class()                            # (the URI's fast path)
+        simple = _serpent_fast.dumps_simple(data)      # builtin-only data: the same bytes, without serpent's dispatch
+        if simple is not None:
+            return simple
         try:
             return _PyroSerpentSerializer(False, True, config.SERPENT_BYTES_REPR).serialize(data)
         except errors.PyroError:
@@ -512,7 +530,7 @@ class SerpentSerializer(SerializerBase):
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if isinstance(data, memoryview):
             data = data.tobytes()
-        return self._load_recreating(serpent.loads, data)
+        return self._load_recreating(_serpent_fast.loads, data)
 
     def _dict_to_class(self, data: dict) -> Any:
         if data.get("__class__") == "float":
@@ -737,6 +755,7 @@ _EXT_DATE = 0x33
 _complex_struct = struct.Struct("<dd")
 _double_struct = struct.Struct("<d")
 _int64_struct = struct.Struct("<q")
+_bin32_header = struct.Struct(">BI")
 _MSGPACK_NATIVE = frozenset((str, int, float, bool, type(None), bytes, bytearray, list, tuple, dict))
 
 
@@ -746,6 +765,38 @@ class MsgpackSerializer(SerializerBase):
 
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
         return self.dumps((obj, method, vargs, kwargs))
+
+    def dumpsCallParts(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes | list:
+        """dumpsCall, but big bytes arguments are not copied into the serialized data (as
+        MarshalSerializer.dumpsCallParts): a list of buffers whose concatenation is exactly dumpsCall's result."""
+        big = [i for i, value in enumerate(vargs) if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN]
+        if not big:
+            return self.dumpsCall(obj, method, vargs, kwargs)
+        # a unique 16-byte stand-in per big argument (packed as bin 8: 0xc4 0x10 <16 bytes>), replaced afterwards
+        # by the bin 32 header of the real bytes (0xc6, big endian length: msgpack's own encoding of >= 64 KiB)
+        new_vargs = list(vargs)
+        standins = []
+        for i in big:
+            standin = os.urandom(_STANDIN_SIZE)
+            standins.append((b"\xc4\x10" + standin, vargs[i]))
+            new_vargs[i] = standin
+        data = self.dumpsCall(obj, method, new_vargs, kwargs)
+        found = []
+        for encoded, value in standins:
+            pos = data.find(encoded)
+            if pos < 0 or data.find(encoded, pos + 1) >= 0:
+                return self.dumpsCall(obj, method, vargs, kwargs)      # (not found as expected: no splicing)
+            found.append((pos, value))
+        found.sort(key=lambda item: item[0])
+        parts: list = []
+        start = 0
+        for pos, value in found:
+            parts.append(data[start:pos])
+            parts.append(_bin32_header.pack(0xc6, len(value)))
+            parts.append(value)
+            start = pos + 2 + _STANDIN_SIZE
+        parts.append(data[start:])
+        return parts
 
     def dumps(self, data: Any) -> bytes:
         try:

@@ -1,0 +1,188 @@
+"""The serpent fast paths (Pyro5._serpent_fast) give exactly what serpent itself gives: the same bytes for
+builtin-only data, the same values (and the same acceptance) as serpent.loads / ast.literal_eval."""
+from __future__ import annotations
+
+import ast
+import math
+import random
+
+import pytest
+import serpent
+
+from Pyro5 import _serpent_fast, serializers
+
+LEAVES = ["", "hello", "it's", 'say "hi"', "both ' and \"", "tab\there", "new\nline", "back\\slash", "é ü €", "\U0001f600",
+          "\x01", 0, 1, -1, 42, 2 ** 40, -(2 ** 62), 10 ** 30, True, False, None, 0.0, -0.0, 1.5, -2.25, 1e-7, 1e300,
+          float("inf"), float("nan"), 3j, b"bytes", bytearray(b"ba")]
+
+
+def random_data(rnd: random.Random, depth: int = 0):
+    if depth > 3 or rnd.random() < 0.4:
+        return rnd.choice(LEAVES)
+    kind = rnd.randrange(5)
+    size = rnd.randrange(4)
+    if kind == 0:
+        return tuple(random_data(rnd, depth + 1) for _ in range(size))
+    if kind == 1:
+        return [random_data(rnd, depth + 1) for _ in range(size)]
+    if kind == 2:
+        return {rnd.choice(["a", "b", "key", 1, 2, -3, True, None, 1.5, ("t",)]): random_data(rnd, depth + 1)
+                for _ in range(size)}
+    if kind == 3:
+        return {rnd.choice([1, 2, "x", "y", None, 0.5]) for _ in range(size)}
+    return rnd.choice([set(), frozenset({1}), {"__class__": "float", "value": "nan"}])
+
+
+def same(a, b) -> bool:
+    """Equal values of the same types throughout (nan equals nan)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def serpent_bytes(data) -> bytes:
+    return serpent.Serializer(indent=False, module_in_classname=True).serialize(data)
+
+
+def test_dumps_simple_writes_serpents_bytes_or_declines():
+    rnd = random.Random(1)
+    simple = 0
+    for _ in range(3000):
+        data = random_data(rnd)
+        fast = _serpent_fast.dumps_simple(data)
+        if fast is not None:
+            simple += 1
+            assert fast == serpent_bytes(data), data
+    assert simple > 500
+    for data in (("obj", "method", ("hello", 42), {}), [], {}, (), ((),), [[1, [2, [3]]]], {1: {"a": (None,)}},
+                 {1, "a"}, set(), frozenset({2}), [set()]):
+        assert _serpent_fast.dumps_simple(data) == serpent_bytes(data)
+    for data in (float("nan"), float("inf"), {None: 1}, {1.5: 2}, {(1,): 2}, {None}, {1.5}, {(1,)}, b"x", 1j,
+                 [1, 2, {3, None}]):
+        assert _serpent_fast.dumps_simple(data) is None, data
+
+
+def test_dumps_simple_declines_subclasses_and_deep_nesting():
+    class MyStr(str):
+        pass
+
+    class MyDict(dict):
+        pass
+    assert _serpent_fast.dumps_simple((MyStr("x"),)) is None
+    assert _serpent_fast.dumps_simple([MyDict()]) is None
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    assert _serpent_fast.dumps_simple(deep) is None
+    circular: list = []
+    circular.append(circular)
+    assert _serpent_fast.dumps_simple(circular) is None
+
+
+def test_loads_equals_serpent_loads():
+    rnd = random.Random(2)
+    for _ in range(3000):
+        data = random_data(rnd)
+        try:
+            text = serpent_bytes(data)
+        except (TypeError, ValueError):
+            continue
+        assert same(_serpent_fast.loads(text), serpent.loads(text)), text
+
+
+def literal_or_error(text: str):
+    try:
+        return "ok", ast.literal_eval(text)
+    except Exception as x:  # noqa: BLE001 - any error: the fast scanner must then fail the same way
+        return "error", type(x)
+
+
+MUTATIONS = ["", " ", ",", ":", "(", ")", "[", "]", "{", "}", "'", '"', "-", "0", "1", ".", "e", "j", "_", "x",
+             "\\", "\n", "\r", "\t", "True", "None", "set()", "#", "+", "é"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")   # (invalid escapes)
+def test_loads_accepts_only_what_literal_eval_accepts():
+    """Mutated serpent texts: the fast scanner either gives literal_eval's answer or literal_eval decides."""
+    rnd = random.Random(3)
+    bases = [serpent_bytes(("obj", "m", ("hello", 42, -1.5, None, True), {"k": [1, 2]})).decode(),
+             serpent_bytes({"a": (1,), "b": [], "c": {}, "d": {1, 2}}).decode(),
+             serpent_bytes([0, -0, 00.5, "x", ('y',)]).decode()]
+    for _ in range(4000):
+        text = rnd.choice(bases)
+        for _ in range(rnd.randrange(1, 4)):
+            pos = rnd.randrange(len(_serpent_fast.HEADER), len(text) + 1)
+            cut = rnd.randrange(0, 3)
+            text = text[:pos] + rnd.choice(MUTATIONS) + text[pos + cut:]
+        expected = literal_or_error(text)
+        try:
+            got = ("ok", _serpent_fast.loads(text.encode()))
+        except Exception as x:  # noqa: BLE001
+            got = ("error", type(x))
+        if expected[0] == "ok":
+            assert got[0] == "ok" and same(got[1], expected[1]), text
+        else:
+            assert got == expected, text
+
+
+@pytest.mark.parametrize("text", ["(5)", "(1,)", "()", "[1,]", "{1:2,}", "{1,}", "set()", "-0", "-0.0", "01.5",
+                                  "1_000", "1e5", "0x10", "True", "(True,False,None)", "'a' 'b'", "5 ", "5\n",
+                                  "'\\x41'", "b'x'", "1+2j", "-1-2j", "--1", "{[1]:2}", "{'a':1,'b'}", "(,)", "[,]",
+                                  "'unterminated", "1 # comment", "x", "12345678901234567890123"])
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
+def test_loads_edge_cases_like_literal_eval(text):
+    full = _serpent_fast.HEADER + text
+    expected = literal_or_error(full)
+    try:
+        got = ("ok", _serpent_fast.loads(full.encode()))
+    except Exception as x:  # noqa: BLE001
+        got = ("error", type(x))
+    if expected[0] == "ok":
+        assert got[0] == "ok" and same(got[1], expected[1])
+    else:
+        assert got == expected
+
+
+def test_serpent_serializer_round_trips_calls_through_the_fast_paths():
+    ser = serializers.serializers["serpent"]
+    data = ser.dumpsCall("obj", "method", ("hello", 42, [1.5, None], {"k": (True,)}), {"kw": "v"})
+    assert data == serpent_bytes(("obj", "method", ("hello", 42, [1.5, None], {"k": (True,)}), {"kw": "v"}))
+    assert ser.loadsCall(data) == ("obj", "method", ("hello", 42, [1.5, None], {"k": (True,)}), {"kw": "v"})
+    assert ser.loadsCall(memoryview(data)) == ser.loadsCall(data)
+
+
+def test_uris_and_sets_through_the_fast_path_are_serpents_bytes():
+    from Pyro5.core import URI
+    ser = serializers.serializers["serpent"]
+    slow = serializers._PyroSerpentSerializer(False, True, False)
+    uri = URI("PYRO:obj@localhost:9090")
+    for data in (uri, [uri, URI("PYROMETA:a,b@h:1"), URI("PYRO:x@./u:/tmp/sock")], {"meta": {"a", "b", 3}},
+                 {"handshake": "hi", "meta": {"methods": {"m1", "m2"}, "oneway": set(), "attrs": frozenset({"x"})}}):
+        assert ser.dumps(data) == slow.serialize(data)
+        assert _serpent_fast.dumps_simple(data) is not None
+    assert ser.loads(ser.dumps(uri)) == uri
+
+
+def test_uri_with_a_type_replacement_or_serpent_converter_goes_through_serpent():
+    from Pyro5.core import URI
+    ser = serializers.serializers["serpent"]
+    uri = URI("PYRO:obj@localhost:9090")
+    serializers.SerializerBase.register_type_replacement(URI, lambda u: "replaced " + str(u))
+    try:
+        assert _serpent_fast.dumps_simple(uri) is None
+        assert ser.loads(ser.dumps(uri)) == "replaced PYRO:obj@localhost:9090"
+    finally:
+        serializers.SerializerBase._type_replacements.pop(URI, None)
+    serializers.SerializerBase.register_class_to_dict(URI, lambda u: {"__class__": "my.uri", "text": str(u)})
+    try:
+        assert _serpent_fast.dumps_simple(uri) is None
+        assert b"my.uri" in ser.dumps(uri)
+    finally:
+        serializers.SerializerBase.unregister_class_to_dict(URI)
+    assert _serpent_fast.dumps_simple(uri) is not None

@@ -450,6 +450,11 @@ def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
     """Answers one whole message of a transport's connection: its connect message until the handshake is done
     (conn.handshaked), then requests. Returns False when the connection must be closed; raises as
     answer_request does (the caller logs the error and closes the connection)."""
+    if conn.handshaked and type(msg) is protocol.ReceivingMessage and msg.type in _INVOKE_TYPES:
+        answer = dispatcher.handle(conn, msg)      # (the usual case: answer_request's checks all pass)
+        if answer is not None:
+            send_reply(conn, answer)
+        return True
     if not conn.handshaked:
         if not answer_connect(dispatcher, conn, msg, denied_reason):
             return False

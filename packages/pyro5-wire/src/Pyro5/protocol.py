@@ -261,7 +261,13 @@ class SendingMessage:
 
     @property
     def correlation_id(self) -> uuid.UUID | None:
-        return None if self.corr_id == _empty_correlation_id else uuid.UUID(bytes=self.corr_id)
+        corr = self.corr_id
+        if corr == _empty_correlation_id:
+            return None
+        uid = self.__dict__.get("_correlation_uuid")
+        if uid is None or uid.bytes != corr:
+            uid = self.__dict__["_correlation_uuid"] = uuid.UUID(bytes=corr)    # (made once per message)
+        return uid
 
     @staticmethod
     def ping(pyroConnection: Any) -> None:
@@ -335,7 +341,13 @@ class ReceivingMessage:
 
     @property
     def correlation_id(self) -> uuid.UUID | None:
-        return None if self.corr_id == _empty_correlation_id else uuid.UUID(bytes=self.corr_id)
+        corr = self.corr_id
+        if corr == _empty_correlation_id:
+            return None
+        uid = self.__dict__.get("_correlation_uuid")
+        if uid is None or uid.bytes != corr:
+            uid = self.__dict__["_correlation_uuid"] = uuid.UUID(bytes=corr)    # (made once per message)
+        return uid
 
     @staticmethod
     def validate(data: bytes | bytearray | memoryview) -> None:

@@ -32,6 +32,7 @@ log = logging.getLogger("Pyro5.server")
 
 MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
 _INVOKE_TYPES = (protocol.MSG_INVOKE, protocol.MSG_PING)
+_ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")
 
 
 class TransportDaemon(Protocol):
@@ -197,10 +198,8 @@ class Dispatcher:
         if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
             response_flags = protocol.FLAGS_BATCH
             data: Any = self._run_batch(conn, obj, vargs)
-        elif method_name == "__getattr__":
-            data = self._get_attribute(obj, vargs)
-        elif method_name == "__setattr__":
-            data = self._set_attribute(obj, vargs)
+        elif method_name in _ATTRIBUTE_ACCESS:
+            data = self._access_attribute(obj, method_name, vargs)
         else:
             method = self._get_method(obj, method_name)
             if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED:
@@ -309,6 +308,10 @@ class Dispatcher:
             raise TypeError("remote attribute access needs %s" % ("(name,)" if count == 1 else "(name, value)"))
         return vargs[0]
 
+    def _access_attribute(self, obj: Any, name: str, vargs: Any) -> Any:
+        """A remote attribute access: name "__getattr__" (vargs: (attribute,)) or "__setattr__" ((attribute, value))."""
+        return self._get_attribute(obj, vargs) if name == "__getattr__" else self._set_attribute(obj, vargs)
+
     def _get_attribute(self, obj: Any, vargs: Any) -> Any:
         name = self._attribute_name(vargs, 1)
         if name in class_info(obj).attrs:
@@ -338,10 +341,8 @@ class Dispatcher:
                 name, vargs, kwargs = call
                 if not isinstance(vargs, (list, tuple)) or not (kwargs is None or isinstance(kwargs, dict)):
                     raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
-                if name == "__getattr__":
-                    result = self._get_attribute(obj, vargs)
-                elif name == "__setattr__":
-                    result = self._set_attribute(obj, vargs)
+                if name in _ATTRIBUTE_ACCESS:
+                    result = self._access_attribute(obj, name, vargs)
                 else:
                     method = self._get_method(obj, name)
                     try:

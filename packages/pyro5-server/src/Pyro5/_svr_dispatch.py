@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from . import _capabilities, config, core, errors, protocol, serializers, socketutil
 from ._serialized_blob import SerializedBlob
+from ._svr_meta import _cache as _class_infos
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
 from .callcontext import current_context
@@ -291,7 +292,7 @@ class Dispatcher:
 
     @staticmethod
     def _get_method(obj: Any, name: str) -> Callable:
-        info = class_info(obj)
+        info = _class_infos.get(type(obj)) or class_info(obj)     # (obj is an instance, never a class)
         if name in info.methods:
             return getattr(obj, name)
         if is_private_attribute(name):

@@ -37,6 +37,7 @@ __all__ = ["SocketServer_Multiplex"]
 log = logging.getLogger("Pyro5.multiplexserver")
 
 _READ = selectors.EVENT_READ
+_HOUSEKEEPING_STEP = 0.01     # seconds between the deadline/idle checks of a busy loop
 _WRITE = selectors.EVENT_WRITE
 
 
@@ -53,6 +54,7 @@ class SocketServer_Multiplex(CombinedSockets):
         self._combined: list[Any] = []
         self._in_loop = False
         self._last_idle_scan = 0.0
+        self._next_housekeeping = 0.0
         # connections whose message is being processed elsewhere (the thread pool server's workers): not in
         # the selector meanwhile
         self._busy: set[MuxConnection] = set()
@@ -132,6 +134,10 @@ class SocketServer_Multiplex(CombinedSockets):
     def _housekeeping(self) -> None:
         if self.daemon is None:
             return
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return      # (called after every selector round: the checks below need not run more often)
+        self._next_housekeeping = now + _HOUSEKEEPING_STEP
         if self._watch:
             self._check_deadlines()
         timeout = comm_timeout()

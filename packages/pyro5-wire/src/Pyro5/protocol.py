@@ -272,7 +272,7 @@ class SendingMessage:
 
     @property
     def correlation_id(self) -> uuid.UUID | None:
-        return _correlation_uuid(self)
+        return None if self.corr_id == _empty_correlation_id else _correlation_uuid(self)
 
     @staticmethod
     def ping(pyroConnection: Any) -> None:
@@ -346,7 +346,7 @@ class ReceivingMessage:
 
     @property
     def correlation_id(self) -> uuid.UUID | None:
-        return _correlation_uuid(self)
+        return None if self.corr_id == _empty_correlation_id else _correlation_uuid(self)
 
     @staticmethod
     def validate(data: bytes | bytearray | memoryview) -> None:

@@ -103,12 +103,15 @@ class MuxConnection(ClientConnection):
     read_available() feeds what the socket has into the connection's MessageReader (which checks every byte and
     the size limits: MAX_PREHANDSHAKE_SIZE until the handshake is done) and queues the complete messages;
     next_message() hands them out (or the ProtocolError of bad input, after the messages before it).
-    send() writes what the socket takes right away and keeps the rest in `outbuf` (the server then waits
-    for writability); with `buffer_writes` False (an external event loop drives the server, or a worker thread
-    sends) it waits for the socket instead, at most limits.partial_message_timeout without progress."""
+    send() writes what the socket takes right away and keeps the rest in `outbuf` (views on the message's parts,
+    not a copy; the server then waits for writability); with `buffer_writes` False (an external event loop
+    drives the server, or a worker thread sends) it sends the rest through the stream layer instead, within one
+    deadline: limits.partial_message_timeout plus one second per limits.min_transfer_rate bytes sent.
+    A thread pool worker that keeps the connection between requests puts a plain socket in blocking mode with
+    a receive timeout (begin_linger / end_linger)."""
 
     __slots__ = ("reader", "messages", "read_error", "msg_start", "outbuf", "out_since", "tls_since",
-                 "buffer_writes", "limits", "is_tls", "_poller", "_send_flags", "_rcvtimeo")
+                 "buffer_writes", "limits", "is_tls", "_poller", "send_flags", "_rcvtimeo")
 
     def __init__(self, sock: Any, sock_addr: Any = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         super().__init__(sock, sock_addr)
@@ -123,7 +126,7 @@ class MuxConnection(ClientConnection):
         self.buffer_writes = True
         self.is_tls = isinstance(sock, ssl.SSLSocket)
         self._poller: Any = None
-        self._send_flags = 0            # MSG_DONTWAIT while a worker has the socket in blocking mode
+        self.send_flags = 0            # MSG_DONTWAIT while a worker has the socket in blocking mode
         self._rcvtimeo: Optional[float] = None
 
     @property
@@ -196,18 +199,18 @@ class MuxConnection(ClientConnection):
             sock.setblocking(True)
         except OSError:
             return False
-        self._send_flags = _DONTWAIT
+        self.send_flags = _DONTWAIT
         return True
 
     def end_linger(self) -> None:
-        if self._send_flags:
-            self._send_flags = 0
+        if self.send_flags:
+            self.send_flags = 0
             with contextlib.suppress(OSError):
                 self.sock.setblocking(False)
 
     def wait_readable(self, timeout: float) -> bool:
         """(a worker thread) Wait up to `timeout` seconds for data (True: there is some, or the peer closed)."""
-        if self._send_flags:
+        if self.send_flags:
             return True     # (blocking mode with a receive timeout: read_available waits)
         if self.is_tls and self.tls_pending():
             return True
@@ -233,7 +236,7 @@ class MuxConnection(ClientConnection):
         if self.outbuf is None and type(data) is tuple and len(data) == 1 and type(data[0]) is bytes:
             data = data[0]      # (a small message: the usual case, one send() that takes it all)
             try:
-                sent = self.sock.send(data, self._send_flags)
+                sent = self.sock.send(data, self.send_flags)
             except _WOULD_BLOCK:
                 sent = 0
             except OSError as x:
@@ -245,7 +248,7 @@ class MuxConnection(ClientConnection):
         if sum(view.nbytes for view in views) >= _svr_memory.LARGE_TRANSFER:
             _svr_memory.note_large_transfer()
         if self.outbuf is None:
-            _send_nowait(self.sock, views, self._send_flags)
+            _send_nowait(self.sock, views, self.send_flags)
             if not views:
                 return
             if not self.buffer_writes:

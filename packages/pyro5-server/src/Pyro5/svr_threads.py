@@ -181,7 +181,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         pool = self.pool
         if pool is None or pool.num_queued or (conn.reader.received_bytes and conn.receiving_big):
             return False
-        if not conn.wait_readable(self.limits.linger):
+        if not conn.send_flags and not conn.wait_readable(self.limits.linger):    # (lingering: recv waits)
             return False
         if not conn.read_available():
             return False        # (the peer closed: the loop thread sees that again and closes)

@@ -17,7 +17,12 @@ The same limit applies to a TLS handshake and (multiplex server) to a peer that 
 from __future__ import annotations
 
 import collections
+import contextlib
+import select
+import socket
 import ssl
+import struct
+import sys
 import time
 from typing import Any, Optional, cast
 
@@ -38,6 +43,12 @@ wait_writable = _wire_stream.wait_writable
 wait_readable = _wire_stream.wait_readable
 _recv_message = _wire_stream.recv_message
 _send_nowait = _wire_stream.send_nowait
+_SEND_TIMEOUT = "sending: timeout (the peer did not take its result in time)"
+_poll = getattr(select, "poll", None)
+_POLLIN = getattr(select, "POLLIN", 1)
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_LINGER_OK = bool(_DONTWAIT) and hasattr(socket, "SO_RCVTIMEO") and sys.platform.startswith("linux")
+_TIMEVAL = struct.Struct("@ll")
 
 
 class ThreadConnection(ClientConnection):
@@ -78,13 +89,11 @@ class ThreadConnection(ClientConnection):
 
 
 def _send_within_limits(sock: Any, data: Any, limits: ServerLimits, timeout: Optional[float] = None) -> None:
-    views = _wire_stream.as_views(data)
-    size = sum(view.nbytes for view in views)
+    size = sum(map(len, data)) if isinstance(data, (tuple, list)) else len(data)
     if size >= _svr_memory.LARGE_TRANSFER:
         _svr_memory.note_large_transfer()
     limit = timeout if timeout is not None else limits.partial_message_timeout
-    _wire_stream.send(sock, views, _wire_stream.Deadline(limit, limits.min_transfer_rate),
-                      "sending: timeout (the peer did not take its result within %s s)" % limit)
+    _wire_stream.send(sock, data, limit, _SEND_TIMEOUT, limits.min_transfer_rate)
 
 
 class MuxConnection(ClientConnection):
@@ -94,12 +103,15 @@ class MuxConnection(ClientConnection):
     read_available() feeds what the socket has into the connection's MessageReader (which checks every byte and
     the size limits: MAX_PREHANDSHAKE_SIZE until the handshake is done) and queues the complete messages;
     next_message() hands them out (or the ProtocolError of bad input, after the messages before it).
-    send() writes what the socket takes right away and keeps the rest in `outbuf` (the server then waits
-    for writability); with `buffer_writes` False (an external event loop drives the server, or a worker thread
-    sends) it waits for the socket instead, at most limits.partial_message_timeout without progress."""
+    send() writes what the socket takes right away and keeps the rest in `outbuf` (views on the message's parts,
+    not a copy; the server then waits for writability); with `buffer_writes` False (an external event loop
+    drives the server, or a worker thread sends) it sends the rest through the stream layer instead, within one
+    deadline: limits.partial_message_timeout plus one second per limits.min_transfer_rate bytes sent.
+    A thread pool worker that keeps the connection between requests puts a plain socket in blocking mode with
+    a receive timeout (begin_linger / end_linger)."""
 
     __slots__ = ("reader", "messages", "read_error", "msg_start", "outbuf", "out_since", "tls_since",
-                 "buffer_writes", "limits")
+                 "buffer_writes", "limits", "is_tls", "_poller", "send_flags", "_rcvtimeo")
 
     def __init__(self, sock: Any, sock_addr: Any = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         super().__init__(sock, sock_addr)
@@ -112,6 +124,10 @@ class MuxConnection(ClientConnection):
         self.out_since = 0.0        # last time the send buffer made progress
         self.tls_since: Optional[float] = None   # TLS handshake in progress since then
         self.buffer_writes = True
+        self.is_tls = isinstance(sock, ssl.SSLSocket)
+        self._poller: Any = None
+        self.send_flags = 0            # MSG_DONTWAIT while a worker has the socket in blocking mode
+        self._rcvtimeo: Optional[float] = None
 
     @property
     def buffered(self) -> int:
@@ -137,12 +153,11 @@ class MuxConnection(ClientConnection):
 
     def read_available(self) -> bool:
         """Read what the socket has (non-blocking); False when the peer closed the connection."""
-        sock = self.sock
-        is_ssl = isinstance(sock, ssl.SSLSocket)
-        reader = self.reader
-        total = 0
         if self.read_error is not None:
             return True     # (bad input: the connection is answered and closed)
+        sock = self.sock
+        reader = self.reader
+        total = 0
         while True:
             size = min(max(reader.needed, _READ_SIZE), _READ_LIMIT - total)
             try:
@@ -165,8 +180,47 @@ class MuxConnection(ClientConnection):
                     _svr_memory.note_large_transfer()
                 if len(data) > _BIG:
                     return True     # a large message is complete: dispatch it before reading on
-            if total >= _READ_LIMIT or (len(data) < size and not (is_ssl and cast(ssl.SSLSocket, sock).pending())):
+            if total >= _READ_LIMIT or (len(data) < size and not (self.is_tls and cast(ssl.SSLSocket, sock).pending())):
                 return True     # (a peer that keeps sending gets its turn again on the next loop)
+
+    def begin_linger(self, timeout: float) -> bool:
+        """(a worker thread that keeps the connection between requests) Put a plain socket in blocking mode with
+        a receive timeout of `timeout`: read_available() then waits for the next request itself (one system
+        call, no poll() first), and sends use MSG_DONTWAIT. end_linger() restores the non-blocking mode."""
+        if self.is_tls or not _LINGER_OK:
+            return False
+        sock = self.sock
+        try:
+            if self._rcvtimeo != timeout:
+                seconds = int(timeout)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                _TIMEVAL.pack(seconds, int((timeout - seconds) * 1e6)))
+                self._rcvtimeo = timeout
+            sock.setblocking(True)
+        except OSError:
+            return False
+        self.send_flags = _DONTWAIT
+        return True
+
+    def end_linger(self) -> None:
+        if self.send_flags:
+            self.send_flags = 0
+            with contextlib.suppress(OSError):
+                self.sock.setblocking(False)
+
+    def wait_readable(self, timeout: float) -> bool:
+        """(a worker thread) Wait up to `timeout` seconds for data (True: there is some, or the peer closed)."""
+        if self.send_flags:
+            return True     # (blocking mode with a receive timeout: read_available waits)
+        if self.is_tls and self.tls_pending():
+            return True
+        poller = self._poller
+        if poller is None:
+            if _poll is None:
+                return wait_readable(self.sock, timeout)
+            poller = self._poller = _poll()
+            poller.register(self.sock, _POLLIN)
+        return bool(poller.poll(int(timeout * 1000)))
 
     def tls_pending(self) -> bool:
         """True when the TLS layer holds received bytes that read_available() did not take yet."""
@@ -179,11 +233,22 @@ class MuxConnection(ClientConnection):
     def send(self, data: Any) -> None:
         """Send data (bytes, or a message's parts: not joined): what the socket takes now; the rest waits in
         outbuf (buffer_writes), or is sent with a deadline (see _send_within_limits)."""
+        if self.outbuf is None and type(data) is tuple and len(data) == 1 and type(data[0]) is bytes:
+            data = data[0]      # (a small message: the usual case, one send() that takes it all)
+            try:
+                sent = self.sock.send(data, self.send_flags)
+            except _WOULD_BLOCK:
+                sent = 0
+            except OSError as x:
+                raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
         views = _wire_stream.as_views(data)
         if sum(view.nbytes for view in views) >= _svr_memory.LARGE_TRANSFER:
             _svr_memory.note_large_transfer()
         if self.outbuf is None:
-            _send_nowait(self.sock, views)
+            _send_nowait(self.sock, views, self.send_flags)
             if not views:
                 return
             if not self.buffer_writes:

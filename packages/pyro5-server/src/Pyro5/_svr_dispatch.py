@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional, Protocol
 from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
 from ._serialized_blob import SerializedBlob
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
+from ._svr_meta import _cache as _class_infos
 from ._svr_meta import class_info, is_private_attribute, metadata_of
 from ._svr_streams import is_iterator
 from .callcontext import current_context
@@ -34,6 +35,7 @@ log = logging.getLogger("Pyro5.server")
 
 MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
 _INVOKE_TYPES = (protocol.MSG_INVOKE, protocol.MSG_PING)
+_ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")
 
 
 class TransportDaemon(Protocol):
@@ -247,10 +249,8 @@ class Dispatcher:
              wrap_oneway: Optional[Callable[[Callable], Callable]] = None) -> Any:
         if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
             return self._run_batch(conn, obj, vargs)
-        if method_name == "__getattr__":
-            return self._get_attribute(obj, vargs)
-        if method_name == "__setattr__":
-            return self._set_attribute(obj, vargs)
+        if method_name in _ATTRIBUTE_ACCESS:
+            return self._access_attribute(obj, method_name, vargs)
         method = self._get_method(obj, method_name)
         if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED and not _is_async(method):
             self.daemon._oneway.submit(method if wrap_oneway is None else wrap_oneway(method), vargs, kwargs,
@@ -334,7 +334,7 @@ class Dispatcher:
 
     @staticmethod
     def _get_method(obj: Any, name: str) -> Callable:
-        info = class_info(obj)
+        info = _class_infos.get(type(obj)) or class_info(obj)     # (obj is an instance, never a class)
         if name in info.methods:
             return getattr(obj, name)
         if is_private_attribute(name):
@@ -350,6 +350,10 @@ class Dispatcher:
         if len(vargs) != count or not isinstance(vargs[0], str):
             raise TypeError("remote attribute access needs %s" % ("(name,)" if count == 1 else "(name, value)"))
         return vargs[0]
+
+    def _access_attribute(self, obj: Any, name: str, vargs: Any) -> Any:
+        """A remote attribute access: name "__getattr__" (vargs: (attribute,)) or "__setattr__" ((attribute, value))."""
+        return self._get_attribute(obj, vargs) if name == "__getattr__" else self._set_attribute(obj, vargs)
 
     def _get_attribute(self, obj: Any, vargs: Any) -> Any:
         name = self._attribute_name(vargs, 1)
@@ -380,10 +384,8 @@ class Dispatcher:
                 name, vargs, kwargs = call
                 if not isinstance(vargs, (list, tuple)) or not (kwargs is None or isinstance(kwargs, dict)):
                     raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
-                if name == "__getattr__":
-                    result = self._get_attribute(obj, vargs)
-                elif name == "__setattr__":
-                    result = self._set_attribute(obj, vargs)
+                if name in _ATTRIBUTE_ACCESS:
+                    result = self._access_attribute(obj, name, vargs)
                 else:
                     method = self._get_method(obj, name)
                     try:
@@ -499,6 +501,11 @@ def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
     """Answers one whole message of a transport's connection: its connect message until the handshake is done
     (conn.handshaked), then requests. Returns False when the connection must be closed; raises as
     answer_request does (the caller logs the error and closes the connection)."""
+    if conn.handshaked and type(msg) is protocol.ReceivingMessage and msg.type in _INVOKE_TYPES:
+        answer = dispatcher.handle(conn, msg)      # (the usual case: answer_request's checks all pass)
+        if answer is not None:
+            send_reply(conn, answer)
+        return True
     if not conn.handshaked:
         if not answer_connect(dispatcher, conn, msg, denied_reason):
             return False

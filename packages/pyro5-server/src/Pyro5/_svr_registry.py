@@ -109,7 +109,9 @@ class ObjectRegistry:
 
     def lookup(self, object_id: Any) -> Any:
         """The registered object or class; DaemonError when there is none."""
-        obj = self.lookup_raw(object_id)
+        obj = self.objects.get(object_id) if type(object_id) is str else self.lookup_raw(object_id)
+        if type(obj) is weakref.ref:
+            obj = obj()
         if obj is None:
             if not isinstance(object_id, str):
                 raise errors.DaemonError("unknown object: object id must be a str, not %s"

@@ -39,6 +39,7 @@ log = logging.getLogger("Pyro5.multiplexserver")
 
 _READ = selectors.EVENT_READ
 _running_calls = InflightCalls.running     # (a connection with calls in flight on workers is not idle)
+_HOUSEKEEPING_STEP = 0.01     # seconds between the deadline/idle checks of a busy loop
 _WRITE = selectors.EVENT_WRITE
 
 
@@ -55,6 +56,7 @@ class SocketServer_Multiplex(CombinedSockets):
         self._combined: list[Any] = []
         self._in_loop = False
         self._last_idle_scan = 0.0
+        self._next_housekeeping = 0.0
         # connections whose message is being processed elsewhere (the thread pool server's workers): not in
         # the selector meanwhile
         self._busy: set[MuxConnection] = set()
@@ -146,6 +148,10 @@ class SocketServer_Multiplex(CombinedSockets):
     def _housekeeping(self) -> None:
         if self.daemon is None:
             return
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return      # (called after every selector round: the checks below need not run more often)
+        self._next_housekeeping = now + _HOUSEKEEPING_STEP
         if self._watch:
             self._check_deadlines()
         timeout = comm_timeout()

@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from . import _svr_conn, config, errors, protocol, serializers
+from . import config, errors, protocol, serializers
 from ._svr_common import close_socket
 from ._svr_conn import MuxConnection
 from ._svr_dispatch import answer_message
@@ -35,7 +35,7 @@ from ._svr_inflight import InflightCalls
 from ._svr_limits import ServerLimits
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
-from ._svr_serve import close_client
+from ._svr_serve import CONNECTION_LOG, answer_next, close_client
 from .svr_multiplex import SocketServer_Multiplex
 
 __all__ = ["SocketServer_Threadpool", "Pool", "PoolError", "NoFreeWorkersError", "MAX_QUEUED_REQUESTS"]
@@ -156,12 +156,15 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         """(worker thread) process the connection's message; then the next ones while they come right away."""
         keep = False
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
+        conn.begin_linger(self.limits.linger)
+        dispatcher = self.daemon.dispatcher
         try:
             while True:
-                keep = self._run_message(conn)
+                keep = answer_next(log, CONNECTION_LOG, dispatcher, conn, conn.next_message)
                 if not keep or (conn.inflight and self._inflight.applies(conn)) or not self._next_message_ready(conn):
                     break
         finally:
+            conn.end_linger()
             with self._busy_lock:
                 closing = self._closing
                 if not closing:
@@ -177,16 +180,16 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         thread and a worker per call. Not when other requests wait for a worker.)"""
         if self.shutting_down:
             return False
-        if conn.has_message():
+        if conn.messages or conn.read_error is not None:
             return True
         pool = self.pool
-        if pool is None or pool.num_queued or conn.receiving_big:
+        if pool is None or pool.num_queued or (conn.reader.received_bytes and conn.receiving_big):
             return False
-        if not conn.tls_pending() and not _svr_conn.wait_readable(conn.sock, self.limits.linger):
+        if not conn.send_flags and not conn.wait_readable(self.limits.linger):    # (lingering: recv waits)
             return False
         if not conn.read_available():
             return False        # (the peer closed: the loop thread sees that again and closes)
-        return conn.has_message()
+        return bool(conn.messages) or conn.read_error is not None
 
     def _finish_done(self) -> None:
         """(loop thread) take back the connections that their workers are done with."""

@@ -185,9 +185,15 @@ class MessageReader:
             # a blocking transport that reads exactly what is needed: a whole header, or exactly the body
             try:
                 if self._msg is None:
-                    if len(data) == _header_size:
+                    size = len(data)
+                    if size == _header_size:
                         self._start(data)
                         return [] if self._size else [self._complete(b"")]
+                    if size > _header_size:
+                        self._start(data)       # (the header at the front of the data)
+                        if size == _header_size + self._size:   # exactly one whole message (a small request)
+                            return [self._complete(data[_header_size:])]
+                        return self.feed(memoryview(data)[_header_size:])
                 elif len(data) == self._size:
                     return [self._complete(data)]
             except errors.ProtocolError as x:

@@ -34,7 +34,9 @@ _FIRST_RECV = 4096          # the first receive of a message: usually all of a s
 _RECV_LIMIT = 4 * 1024 * 1024   # at most this much in one receive of a big message
 _HEADER_SIZE = 40
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_WOULD_BLOCK_OR_TIMEOUT = _WOULD_BLOCK + (socket.timeout, TimeoutError)
 _WAITALL = getattr(socket, "MSG_WAITALL", 0)
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _poll = getattr(select, "poll", None)
 _monotonic = time.monotonic
 _NOT_GIVEN: Any = object()
@@ -101,12 +103,12 @@ def as_views(data: Any) -> list[memoryview]:
     return views
 
 
-def _send_once(sock: Any, views: list[memoryview]) -> int:
+def _send_once(sock: Any, views: list[memoryview], flags: int = 0) -> int:
     if isinstance(sock, ssl.SSLSocket):
         return sock.send(views[0][:_SSL_CHUNK])
     if len(views) == 1 or not hasattr(sock, "sendmsg"):
-        return sock.send(views[0])
-    return sock.sendmsg(views[:_IOV_MAX])
+        return sock.send(views[0], flags)
+    return sock.sendmsg(views[:_IOV_MAX], (), flags)
 
 
 def _consume(views: list[memoryview], sent: int) -> None:
@@ -119,13 +121,14 @@ def _consume(views: list[memoryview], sent: int) -> None:
         del views[0]
 
 
-def send_nowait(sock: Any, views: list[memoryview]) -> int:
-    """Send what a non-blocking socket takes right now of `views` (the list is shortened by what was sent);
-    returns the number of bytes sent. Raises ConnectionClosedError when the connection is lost."""
+def send_nowait(sock: Any, views: list[memoryview], flags: int = 0) -> int:
+    """Send what a non-blocking socket (or a plain one with flags=MSG_DONTWAIT) takes right now of `views` (the
+    list is shortened by what was sent); returns the number of bytes sent. Raises ConnectionClosedError when the
+    connection is lost."""
     total = 0
     try:
         while views:
-            sent = _send_once(sock, views)
+            sent = _send_once(sock, views, flags)
             if not sent:
                 break
             total += sent
@@ -138,16 +141,17 @@ def send_nowait(sock: Any, views: list[memoryview]) -> int:
 
 
 def send(sock: Any, data: Union[bytes, bytearray, memoryview, Sequence[Any]], timeout: Timeout = None,
-         timeout_message: str = "sending: timeout") -> None:
+         timeout_message: str = "sending: timeout", rate: float = 0.0) -> None:
     """Send all of `data` (a bytes-like object, or a sequence of them sent as one stream of bytes) within one
-    deadline: `timeout` seconds from now (a float), a Deadline, or None (no limit)."""
+    deadline: `timeout` seconds from now (a float; + one second per `rate` bytes sent), a Deadline, or None (no
+    limit)."""
     sock_timeout = sock.gettimeout()
     if isinstance(data, (tuple, list)):
         single = data[0] if len(data) == 1 else None
     else:
         single = data
-    if single is not None and sock_timeout != 0.0 and (sock_timeout == timeout if timeout is not None else
-                                                       sock_timeout is None):
+    if single is not None and sock_timeout != 0.0 and not rate and (
+            sock_timeout == timeout if timeout is not None else sock_timeout is None):
         # one buffer on a socket whose own timeout is the deadline: sendall() counts it for the whole call
         try:
             sock.sendall(single)
@@ -157,8 +161,20 @@ def send(sock: Any, data: Union[bytes, bytearray, memoryview, Sequence[Any]], ti
         except OSError as x:
             raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
     views = as_views(data)
-    deadline = _deadline(timeout)
     sent = 0
+    if _DONTWAIT and sock_timeout != 0.0 and not isinstance(sock, ssl.SSLSocket):
+        # one send of what the socket takes right now, without switching its mode (usually all of a small
+        # message; the socket is writable at the start: a socket with a timeout does not wait in its poll)
+        try:
+            sent = _send_once(sock, views, _DONTWAIT)
+        except _WOULD_BLOCK_OR_TIMEOUT:
+            sent = 0
+        except OSError as x:
+            raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
+        _consume(views, sent)
+        if not views:
+            return
+    deadline = timeout if isinstance(timeout, Deadline) else Deadline(timeout, rate)
     try:
         while views:
             remaining = deadline.remaining(sent)
@@ -219,24 +235,32 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
     from the arrival of its first byte, which may take `idle` seconds (None: forever).
     `timeout_error(received)` makes the error of a message that did not complete in time."""
     sock_timeout = sock.gettimeout()
-    if idle is _NOT_GIVEN or reader.received_bytes:
-        deadline: Optional[Deadline] = Deadline(timeout, rate)
-    else:
-        deadline = None
+    received = reader.received_bytes
+    waiting = idle is not _NOT_GIVEN and not received     # (for the first byte of a message)
+    start = _monotonic()
+    deadline: Optional[Deadline] = None
+    size = max(reader.needed, _FIRST_RECV)
+    first = not waiting and not received
     try:
-        size = max(reader.needed, _FIRST_RECV)
         while True:
-            received = reader.received_bytes
-            if deadline is None:
+            if waiting:
                 remaining = idle
             else:
+                if deadline is None:
+                    deadline = Deadline(timeout, rate, start)
                 remaining = deadline.remaining(received)
                 if remaining is not None and remaining <= 0:
                     raise _late(received, timeout_error)
             try:
-                data = _recv(sock, min(size, _RECV_LIMIT), remaining, sock_timeout)
+                if sock_timeout != 0.0 and (remaining == sock_timeout or first and timeout == sock_timeout):
+                    # the socket's own timeout is the limit (the first receive of a message that starts now)
+                    data = sock.recv(min(size, _RECV_LIMIT))
+                else:
+                    data = _recv(sock, min(size, _RECV_LIMIT), remaining, sock_timeout)
+            except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                continue
             except (socket.timeout, TimeoutError):
-                if deadline is None:
+                if waiting:
                     raise errors.TimeoutError("receiving: timeout (no request within %s s)" % idle) from None
                 raise _late(received, timeout_error) from None
             except OSError as x:
@@ -244,8 +268,10 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
             if not data:
                 reader.eof()    # (says how much of a message was cut off)
                 raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
-            if deadline is None:
-                deadline = Deadline(timeout, rate)      # (the message started)
+            first = False
+            if waiting:
+                waiting = False
+                start = _monotonic()    # (the message started)
             if len(data) > _HEADER_SIZE and not received:
                 # the header and the rest apart: the reader's fast path for both when `data` is a whole message
                 messages = reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:])
@@ -253,6 +279,7 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
                 messages = reader.feed(data)
             if messages:
                 return messages
+            received = reader.received_bytes
             size = reader.needed
     finally:
         if sock_timeout != 0.0 and sock.gettimeout() != sock_timeout:

@@ -157,6 +157,17 @@ def _encode_annotations(annotations: Mapping[str, Any]) -> tuple[tuple, int]:
 _FROM_CONTEXT: Any = object()    # (SendingMessage: no correlation id given, take the call context's)
 
 
+def _correlation_uuid(msg: Any) -> uuid.UUID | None:
+    """The message's correlation id as a uuid.UUID (None for none), made once per message."""
+    corr = msg.corr_id
+    if corr == _empty_correlation_id:
+        return None
+    uid = msg.__dict__.get("_correlation_uuid")
+    if uid is None or uid.bytes != corr:
+        uid = msg.__dict__["_correlation_uuid"] = uuid.UUID(bytes=corr)
+    return uid
+
+
 class SendingMessage:
     """Wire protocol message that will be sent. ``data`` holds the complete message bytes.
 
@@ -261,7 +272,7 @@ class SendingMessage:
 
     @property
     def correlation_id(self) -> uuid.UUID | None:
-        return None if self.corr_id == _empty_correlation_id else uuid.UUID(bytes=self.corr_id)
+        return None if self.corr_id == _empty_correlation_id else _correlation_uuid(self)
 
     @staticmethod
     def ping(pyroConnection: Any) -> None:
@@ -335,7 +346,7 @@ class ReceivingMessage:
 
     @property
     def correlation_id(self) -> uuid.UUID | None:
-        return None if self.corr_id == _empty_correlation_id else uuid.UUID(bytes=self.corr_id)
+        return None if self.corr_id == _empty_correlation_id else _correlation_uuid(self)
 
     @staticmethod
     def validate(data: bytes | bytearray | memoryview) -> None:

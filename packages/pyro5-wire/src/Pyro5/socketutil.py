@@ -1,7 +1,8 @@
 """Low level socket utilities: socket creation, exact-size send/receive, addresses and SSL contexts.
 
-Everything that Pyro sends or receives goes through :func:`send_data` and :func:`receive_data`
-(usually via :class:`SocketConnection`), which turn the many ways a socket can fail into
+:func:`send_data` and :func:`receive_data` (and :class:`SocketConnection`, which uses them) are wrappers over
+Pyro's blocking stream layer (``Pyro5._wire_stream``): one deadline for the whole call, the socket's timeout
+(COMMTIMEOUT for a non-blocking socket); they turn the many ways a socket can fail into
 :class:`Pyro5.errors.TimeoutError` and :class:`Pyro5.errors.ConnectionClosedError`.
 """
 from __future__ import annotations

@@ -417,6 +417,9 @@ def test_api_facade_and_close():
         assert "AsyncioServer" in repr(d)
     with pytest.raises(Pyro5.errors.DaemonError):
         AsyncDaemon(connected_socket=socket.socket())
+    with AsyncDaemon(host="127.0.0.1", nathost="nat.example.org", natport=4321) as nat:
+        assert str(nat.uriFor("x")) == "PYRO:x@nat.example.org:4321"
+        assert str(nat.uriFor("x", nat=False)).startswith("PYRO:x@127.0.0.1:")
 
     async def main():
         async with AsyncDaemon(host="127.0.0.1") as d2:

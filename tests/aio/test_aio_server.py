@@ -75,6 +75,9 @@ class Service:
     async def fail(self):
         raise ValueError("async boom")
 
+    def big(self, n):
+        return b"x" * n
+
     @oneway
     async def note(self, value):
         self.log.append(value)
@@ -350,6 +353,47 @@ def test_malformed_input_gets_an_error_and_the_daemon_serves_on(service):
         assert reply is not None and reply.type == Pyro5.protocol.MSG_CONNECTFAIL
     with Proxy(uri) as p:
         assert p.compute(1)[1] == 2
+
+
+def _handshaked(uri) -> socket.socket:
+    ser = Pyro5.serializers.serializers["marshal"]
+    s = _raw_connect(uri)
+    payload = ser.dumps({"handshake": "hello", "object": "svc"})
+    s.sendall(Pyro5.protocol.SendingMessage(Pyro5.protocol.MSG_CONNECT, 0, 0, ser.serializer_id, payload).data)
+    assert _read_reply(s).type == Pyro5.protocol.MSG_CONNECTOK
+    return s
+
+
+def test_garbage_after_the_handshake_gets_an_error_reply_and_a_close(service):
+    _, uri, _ = service
+    uri = Pyro5.core.URI(uri)
+    with _handshaked(uri) as s:
+        s.sendall(b"XXXX" * 20)
+        reply = _read_reply(s)
+        assert reply.type == Pyro5.protocol.MSG_RESULT and reply.flags & Pyro5.protocol.FLAGS_EXCEPTION
+        assert s.recv(100) == b""
+    with Proxy(uri) as p:
+        assert p.compute(1)[1] == 2
+
+
+def test_a_peer_that_does_not_read_its_results_is_closed(service):
+    _, uri, d = service
+    uri = Pyro5.core.URI(uri)
+    d.limits.partial_message_timeout = 0.3
+    ser = Pyro5.serializers.serializers["marshal"]
+    with _handshaked(uri) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(Pyro5.protocol.SendingMessage(Pyro5.protocol.MSG_INVOKE, 0, 1, ser.serializer_id,
+                                                ser.dumpsCall("svc", "big", (16 * 1024 * 1024,), {})).data)
+        closed = False
+        for _ in range(1000):      # (bounded) wait until the daemon dropped the connection; we read nothing
+            if not any(c.handshaked for c in list(d.transportServer.connections)):
+                closed = True
+                break
+            threading.Event().wait(0.01)
+        assert closed
+    with Proxy(uri) as p:
+        assert p.compute(3)[1] == 6
 
 
 def test_stalled_peers_are_closed(service):

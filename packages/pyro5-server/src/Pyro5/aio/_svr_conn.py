@@ -51,20 +51,21 @@ def _session_serial(target: Any) -> bool:
     return mode == "session" and not getattr(target, "_pyroSessionConcurrent", False)
 
 
-_async_classes: dict[type, bool] = {}
+_async_classes: dict[type, tuple] = {}
 
 
-def _has_async_methods(target: Any) -> bool:
+def _async_method_names(target: Any) -> tuple:
+    """The names (utf-8) of the target's async def methods and async generator functions."""
     cls = target if isinstance(target, type) else type(target)
     answer = _async_classes.get(cls)
     if answer is None:
-        answer = False
+        names = []
         for name in dir(cls):
             if not name.startswith("_"):
                 member = inspect.getattr_static(cls, name, None)
                 if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
-                    answer = True
-                    break
+                    names.append(name.encode("utf-8"))
+        answer = tuple(names)
         if len(_async_classes) < 10000:
             _async_classes[cls] = answer
     return answer
@@ -94,7 +95,7 @@ class AioConnection(asyncio.Protocol):
         self.partial_since: Optional[float] = None
         self.write_paused_since: Optional[float] = None
         self.reading_paused = False
-        self.async_methods = False  # does the connection's object have async def methods?
+        self.async_methods: tuple = ()     # the names of the connection's object's async def methods
 
     # ------------------------------------------------------------------ what user code sees
 
@@ -265,7 +266,7 @@ class AioConnection(asyncio.Protocol):
             target = self.server.daemon._registry.lookup_raw(data["object"])
         except Exception:
             return reply, True
-        self.async_methods = _has_async_methods(target)
+        self.async_methods = _async_method_names(target)
         return reply, self.inflight > 1 and _session_serial(target)
 
     async def _request(self, msg: protocol.ReceivingMessage) -> None:
@@ -280,7 +281,7 @@ class AioConnection(asyncio.Protocol):
             return
         context = contextvars.copy_context()
         try:
-            if (self.async_methods or self.server.slots.locked()) and self._async_target(msg):
+            if (self.server.slots.locked() or self._may_be_async(msg)) and self._async_target(msg):
                 # a call of an async def method is started here (no user code runs on the loop but the method's
                 # coroutine) rather than in a worker (which may all be busy)
                 reply = context.run(dispatcher.handle, self, msg)
@@ -290,6 +291,17 @@ class AioConnection(asyncio.Protocol):
             reply = await context.run(self.server.event_loop.create_task, self._complete(msg, deferred))
         self.last_use = time.monotonic()
         self.send(reply)
+
+    def _may_be_async(self, msg: protocol.ReceivingMessage) -> bool:
+        """(cheap) Does the request's payload contain the name of one of the object's async methods? Every
+        serializer writes the method name as it is, so without one the call is surely not of an async method."""
+        names = self.async_methods
+        if not names:
+            return False
+        data = msg.data
+        if not isinstance(data, (bytes, bytearray)):
+            data = bytes(data)
+        return any(name in data for name in names)
 
     def _async_target(self, msg: protocol.ReceivingMessage) -> bool:
         """Is the request a call of an async def method (or async generator function)?"""

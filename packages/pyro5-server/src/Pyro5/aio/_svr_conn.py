@@ -281,10 +281,11 @@ class AioConnection(asyncio.Protocol):
             return
         context = contextvars.copy_context()
         try:
-            if (self.server.slots.locked() or self._may_be_async(msg)) and self._async_target(msg):
+            parsed = self._async_target(msg) if self.server.slots.locked() or self._may_be_async(msg) else None
+            if parsed is not None:
                 # a call of an async def method is started here (no user code runs on the loop but the method's
                 # coroutine) rather than in a worker (which may all be busy)
-                reply = context.run(dispatcher.handle, self, msg)
+                reply = context.run(dispatcher.handle, self, msg, parsed)
             else:
                 reply = await self._in_worker(context.run, dispatcher.handle, self, msg)
         except Deferred as deferred:
@@ -303,19 +304,23 @@ class AioConnection(asyncio.Protocol):
             data = bytes(data)
         return any(name in data for name in names)
 
-    def _async_target(self, msg: protocol.ReceivingMessage) -> bool:
-        """Is the request a call of an async def method (or async generator function)?"""
+    def _async_target(self, msg: protocol.ReceivingMessage) -> Optional[tuple]:
+        """The deserialized call when the request is a call of an async def method (or async generator
+        function), else None."""
         if msg.flags & (protocol.FLAGS_BATCH | protocol.FLAGS_KEEPSERIALIZED):
-            return False
+            return None
         try:
-            object_id, name, _, _ = serializers.serializers_by_id[msg.serializer_id].loadsCall(msg.data)
+            parsed = serializers.serializers_by_id[msg.serializer_id].loadsCall(msg.data)
+            object_id, name = parsed[0], parsed[1]
             target = self.server.daemon._registry.lookup_raw(object_id)
             if target is None or not isinstance(name, str) or name.startswith("_"):
-                return False
+                return None
             member = inspect.getattr_static(target if isinstance(target, type) else type(target), name, None)
         except Exception:
-            return False
-        return inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
+            return None
+        if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
+            return tuple(parsed)
+        return None
 
     async def _complete(self, msg: protocol.ReceivingMessage, deferred: Deferred
                         ) -> Optional[protocol.SendingMessage]:

@@ -279,6 +279,43 @@ def test_ping_handshake_and_validate(served):
         assert dp.ping() is None and "svc" in dp.registered()
 
 
+class Resource:
+    def __init__(self):
+        self.closed = threading.Event()
+
+    def close(self):
+        self.closed.set()
+
+
+def test_client_disconnect_tracked_resources_and_housekeeping(served):
+    resource = Resource()
+    events = {"disconnect": threading.Event(), "housekeeping": threading.Event()}
+
+    @expose
+    class Tracker:
+        async def track(self):
+            current_context.track_resource(resource)
+            return True
+
+    class Watching(AsyncDaemon):
+        def clientDisconnect(self, conn):
+            events["disconnect"].set()
+
+        def housekeeping(self):
+            events["housekeeping"].set()
+
+    d = Watching(host="127.0.0.1")
+    d.limits.housekeeping_interval = 0.05
+    uri = d.register(Tracker(), "tracker")
+    served(d)
+    with Proxy(uri) as p:
+        assert p.track() is True
+        assert not resource.closed.is_set()
+    assert events["disconnect"].wait(WAIT)
+    assert resource.closed.wait(WAIT)
+    assert events["housekeeping"].wait(WAIT)
+
+
 def test_async_methods_on_the_thread_pool_and_multiplex_daemons():
     for servertype in ("thread", "multiplex"):
         Pyro5.config.SERVERTYPE = servertype

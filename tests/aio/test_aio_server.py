@@ -456,6 +456,7 @@ def test_flooding_connection_is_not_read_while_its_call_waits(served):
 
     async def main():
         async with AsyncProxy(uri) as p, AsyncProxy(uri) as q:
+            await q._pyroBind()                               # (connected: many calls in flight granted)
             blocked = asyncio.ensure_future(p.block())        # takes the only worker
             assert await asyncio.to_thread(obj.blocked.wait, WAIT)
             waiting = asyncio.ensure_future(q.compute(3))     # waits for the worker: q's connection paused

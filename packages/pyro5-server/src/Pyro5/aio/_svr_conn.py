@@ -184,7 +184,9 @@ class AioConnection(asyncio.Protocol):
         self._flow()
 
     def _flow(self) -> None:
-        want_pause = bool(self.queue) or self.waiting > 0 or self.write_paused_since is not None
+        # (a connection with one call at a time sends nothing more until it has its reply: only a message that
+        # does arrive (the queue) pauses it; one with many calls in flight is paused while a call of it waits)
+        want_pause = bool(self.queue) or (self.waiting > 0 and self.limit > 1) or self.write_paused_since is not None
         if want_pause != self.reading_paused and not self.closed:
             self.reading_paused = want_pause
             if want_pause:

@@ -15,6 +15,9 @@ see the same machine load):
 - `N connections -> ours AsyncDaemon`: N AsyncProxy objects (one connection each) in one client process, each
   calling in a loop; also the AsyncDaemon's resident memory (VmRSS before the clients, VmHWM after).
 
+Besides calls/s, each row gives the CPU time per call of the client process and of the server process (Linux
+/proc): on a loaded machine calls/s mostly measures the scheduler, CPU per call is steadier.
+
 The original's thread server refuses connections past its THREADPOOL_SIZE, so the N-connection row has no
 original counterpart. Servers and clients are separate processes on 127.0.0.1. Nothing asserts on these
 numbers: on a shared machine they are noisy; compare rows of the same run only.
@@ -100,6 +103,7 @@ async def tasks(proxies):
     await asyncio.gather(*(p._pyroRelease() for p in set(proxies)))
     return rate
 
+cpu = time.process_time()
 if mode == "threads":
     rate = threads()
 elif mode == "tasks":
@@ -109,7 +113,7 @@ elif mode == "tasks":
 else:
     from Pyro5.aio.client import AsyncProxy
     rate = asyncio.run(tasks([AsyncProxy(uri) for _ in range(n)]))
-print(json.dumps({"rate": rate}), flush=True)
+print(json.dumps({"rate": rate, "cpu": time.process_time() - cpu}), flush=True)
 '''
 
 
@@ -127,12 +131,27 @@ def _memory(pid: int) -> dict[str, int]:
     return values
 
 
-def _client(python: str, env: dict, mode: str, uri: str, seconds: float, n: int, method: str) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process (Linux; 0 elsewhere)."""
+    try:
+        fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _client(python: str, env: dict, mode: str, uri: str, seconds: float, n: int, method: str,
+            server_pid: int) -> tuple[float, float, float]:
+    """calls/s, and the client's and the server's CPU microseconds per call."""
+    server_cpu = _cpu_seconds(server_pid)
     proc = subprocess.run([python, "-c", CLIENT, mode, uri, str(seconds), str(n), method], capture_output=True,
                           text=True, env=env, timeout=seconds + 300)
+    server_cpu = _cpu_seconds(server_pid) - server_cpu
     if proc.returncode != 0:
         raise RuntimeError("client %s failed: %s" % (mode, proc.stderr[-2000:]))
-    return float(json.loads(proc.stdout.strip().splitlines()[-1])["rate"])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    calls = max(1.0, float(result["rate"]) * seconds)
+    return float(result["rate"]), 1e6 * float(result["cpu"]) / calls, 1e6 * server_cpu / calls
 
 
 def main() -> None:
@@ -171,24 +190,27 @@ def main() -> None:
         ("%d connections -> ours AsyncDaemon" % args.connections, ours_py, ours_env, "conns", "async",
          args.connections, "echo"),
     ]
-    results: dict[str, list[float]] = {row[0]: [] for row in rows}
+    results: dict[str, list[tuple[float, float, float]]] = {row[0]: [] for row in rows}
     async_pid = servers["async"].proc.pid
     memory_before = _memory(async_pid)
     try:
         for rnd in range(args.rounds):
             for name, python, env, mode, kind, n, method in rows:
-                rate = _client(python, env, mode, uris[kind], args.seconds, n, method)
-                results[name].append(rate)
-                print("round %d  %-58s %10.0f calls/s" % (rnd + 1, name, rate), flush=True)
+                rate, client_us, server_us = _client(python, env, mode, uris[kind], args.seconds, n, method,
+                                                     servers[kind].proc.pid)
+                results[name].append((rate, client_us, server_us))
+                print("round %d  %-58s %8.0f calls/s  CPU/call: client %5.0f us, server %5.0f us"
+                      % (rnd + 1, name, rate, client_us, server_us), flush=True)
         memory_after = _memory(async_pid)
     finally:
         for server in servers.values():
             server.stop()
     print()
-    print("| workload | calls/s (median of %d) |" % args.rounds)
-    print("|---|---|")
+    print("| workload | calls/s | client CPU us/call | server CPU us/call |  (medians of %d rounds)" % args.rounds)
+    print("|---|---|---|---|")
     for name, _, _, _, _, _, _ in rows:
-        print("| %s | %.0f |" % (name, statistics.median(results[name])))
+        print("| %s | %.0f | %.0f | %.0f |" % (name, *(statistics.median(r[i] for r in results[name])
+                                                       for i in range(3))))
     if memory_before and memory_after:
         print()
         print("AsyncDaemon memory: VmRSS %.1f MiB before any client, peak (VmHWM) %.1f MiB with %d connections"

@@ -75,6 +75,9 @@ class Service:
     async def fail(self):
         raise ValueError("async boom")
 
+    def big(self, n):
+        return b"x" * n
+
     @oneway
     async def note(self, value):
         self.log.append(value)
@@ -276,6 +279,43 @@ def test_ping_handshake_and_validate(served):
         assert dp.ping() is None and "svc" in dp.registered()
 
 
+class Resource:
+    def __init__(self):
+        self.closed = threading.Event()
+
+    def close(self):
+        self.closed.set()
+
+
+def test_client_disconnect_tracked_resources_and_housekeeping(served):
+    resource = Resource()
+    events = {"disconnect": threading.Event(), "housekeeping": threading.Event()}
+
+    @expose
+    class Tracker:
+        async def track(self):
+            current_context.track_resource(resource)
+            return True
+
+    class Watching(AsyncDaemon):
+        def clientDisconnect(self, conn):
+            events["disconnect"].set()
+
+        def housekeeping(self):
+            events["housekeeping"].set()
+
+    d = Watching(host="127.0.0.1")
+    d.limits.housekeeping_interval = 0.05
+    uri = d.register(Tracker(), "tracker")
+    served(d)
+    with Proxy(uri) as p:
+        assert p.track() is True
+        assert not resource.closed.is_set()
+    assert events["disconnect"].wait(WAIT)
+    assert resource.closed.wait(WAIT)
+    assert events["housekeeping"].wait(WAIT)
+
+
 def test_async_methods_on_the_thread_pool_and_multiplex_daemons():
     for servertype in ("thread", "multiplex"):
         Pyro5.config.SERVERTYPE = servertype
@@ -352,6 +392,47 @@ def test_malformed_input_gets_an_error_and_the_daemon_serves_on(service):
         assert p.compute(1)[1] == 2
 
 
+def _handshaked(uri) -> socket.socket:
+    ser = Pyro5.serializers.serializers["marshal"]
+    s = _raw_connect(uri)
+    payload = ser.dumps({"handshake": "hello", "object": "svc"})
+    s.sendall(Pyro5.protocol.SendingMessage(Pyro5.protocol.MSG_CONNECT, 0, 0, ser.serializer_id, payload).data)
+    assert _read_reply(s).type == Pyro5.protocol.MSG_CONNECTOK
+    return s
+
+
+def test_garbage_after_the_handshake_gets_an_error_reply_and_a_close(service):
+    _, uri, _ = service
+    uri = Pyro5.core.URI(uri)
+    with _handshaked(uri) as s:
+        s.sendall(b"XXXX" * 20)
+        reply = _read_reply(s)
+        assert reply.type == Pyro5.protocol.MSG_RESULT and reply.flags & Pyro5.protocol.FLAGS_EXCEPTION
+        assert s.recv(100) == b""
+    with Proxy(uri) as p:
+        assert p.compute(1)[1] == 2
+
+
+def test_a_peer_that_does_not_read_its_results_is_closed(service):
+    _, uri, d = service
+    uri = Pyro5.core.URI(uri)
+    d.limits.partial_message_timeout = 0.3
+    ser = Pyro5.serializers.serializers["marshal"]
+    with _handshaked(uri) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(Pyro5.protocol.SendingMessage(Pyro5.protocol.MSG_INVOKE, 0, 1, ser.serializer_id,
+                                                ser.dumpsCall("svc", "big", (16 * 1024 * 1024,), {})).data)
+        closed = False
+        for _ in range(1000):      # (bounded) wait until the daemon dropped the connection; we read nothing
+            if not any(c.handshaked for c in list(d.transportServer.connections)):
+                closed = True
+                break
+            threading.Event().wait(0.01)
+        assert closed
+    with Proxy(uri) as p:
+        assert p.compute(3)[1] == 6
+
+
 def test_stalled_peers_are_closed(service):
     _, uri, d = service
     uri = Pyro5.core.URI(uri)
@@ -375,6 +456,7 @@ def test_flooding_connection_is_not_read_while_its_call_waits(served):
 
     async def main():
         async with AsyncProxy(uri) as p, AsyncProxy(uri) as q:
+            await q._pyroBind()                               # (connected: many calls in flight granted)
             blocked = asyncio.ensure_future(p.block())        # takes the only worker
             assert await asyncio.to_thread(obj.blocked.wait, WAIT)
             waiting = asyncio.ensure_future(q.compute(3))     # waits for the worker: q's connection paused
@@ -417,6 +499,9 @@ def test_api_facade_and_close():
         assert "AsyncioServer" in repr(d)
     with pytest.raises(Pyro5.errors.DaemonError):
         AsyncDaemon(connected_socket=socket.socket())
+    with AsyncDaemon(host="127.0.0.1", nathost="nat.example.org", natport=4321) as nat:
+        assert str(nat.uriFor("x")) == "PYRO:x@nat.example.org:4321"
+        assert str(nat.uriFor("x", nat=False)).startswith("PYRO:x@127.0.0.1:")
 
     async def main():
         async with AsyncDaemon(host="127.0.0.1") as d2:

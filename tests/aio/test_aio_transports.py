@@ -18,6 +18,14 @@ from tests._support import refpyro
 from tests.client._peer import start_peer
 
 KINDS = ["ours", pytest.param("orig", marks=pytest.mark.interop)]
+PEER_KINDS = ["ours", "asyncdaemon", pytest.param("orig", marks=pytest.mark.interop)]
+
+
+def _peer(kind: str, **settings):
+    """A peer of the kind: ours (thread pool Daemon), asyncdaemon (our AsyncDaemon) or orig."""
+    if kind == "asyncdaemon":
+        return start_peer(kind="ours", async_daemon=True, **settings)
+    return start_peer(kind=kind, **settings)
 SERIALIZERS = ("serpent", "json", "marshal", "msgpack")
 
 
@@ -26,11 +34,11 @@ def run(coro, timeout: float = 60):
 
 
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no unix domain sockets")
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PEER_KINDS)
 def test_unix_socket(kind):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "peer.sock")
-        with start_peer(kind=kind, unixsocket=path) as peer:
+        with _peer(kind, unixsocket=path) as peer:
             assert peer.uri().startswith("PYRO:thing@./u:")
 
             async def main():
@@ -45,10 +53,10 @@ def test_unix_socket(kind):
             run(main())
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PEER_KINDS)
 def test_ssl_two_way(kind):
     certs = certgen.make_certs()
-    with start_peer(kind=kind, config=certs.as_config("server", require_client_cert=True)) as peer:
+    with _peer(kind, config=certs.as_config("server", require_client_cert=True)) as peer:
         for key, value in certs.as_config("client").items():
             setattr(Pyro5.config, key, value)
 

@@ -146,9 +146,11 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ requests
 
-    def handle(self, conn: Any, msg: protocol.ReceivingMessage) -> Optional[protocol.SendingMessage]:
+    def handle(self, conn: Any, msg: protocol.ReceivingMessage,
+               parsed: Optional[tuple] = None) -> Optional[protocol.SendingMessage]:
         """The response to a request (MSG_INVOKE or MSG_PING) on a connection that passed the handshake;
-        None for a oneway call."""
+        None for a oneway call. (parsed: the call's (object id, method, vargs, kwargs) when the transport has
+        deserialized it already.)"""
         flags = msg.flags
         current_context._set_call(conn, getattr(conn, "sock_addr", None), msg.seq, flags, msg.serializer_id,
                                   msg.annotations, msg.correlation_id)
@@ -163,7 +165,7 @@ class Dispatcher:
             return self.protocol_error(conn, err, msg.seq)
         call: list = [None, (), {}]      # method, vargs, kwargs: what a user method was called with
         try:
-            return self._invoke(conn, msg, serializer, call)
+            return self._invoke(conn, msg, serializer, call, parsed)
         except Exception as x:
             return self.failure_message(conn, msg, serializer, x, call)
 
@@ -188,10 +190,12 @@ class Dispatcher:
         return self.exception_message(msg, serializer, x)
 
     def _invoke(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any,
-                call: list) -> Optional[protocol.SendingMessage]:
+                call: list, parsed: Optional[tuple] = None) -> Optional[protocol.SendingMessage]:
         flags = msg.flags
         try:
-            if flags & protocol.FLAGS_KEEPSERIALIZED:
+            if parsed is not None:
+                object_id, method_name, vargs, kwargs = parsed
+            elif flags & protocol.FLAGS_KEEPSERIALIZED:
                 object_id, method_name, vargs, kwargs = self._blob_call(msg)
             else:
                 object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)

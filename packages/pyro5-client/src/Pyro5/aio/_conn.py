@@ -27,6 +27,7 @@ log = logging.getLogger("Pyro5.client")
 _MSG_RESULT = (protocol.MSG_RESULT,)
 _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
 _READ_SIZE = 256 * 1024
+_JOIN_LIMIT = 256 * 1024    # a request smaller than this is joined into one buffer (a bigger one is not copied)
 
 
 def _family() -> int:
@@ -138,7 +139,16 @@ class AsyncConnection:
         cancelled while draining)."""
         if not self.alive:
             raise errors.ConnectionClosedError("connection to %s lost" % self.peer)
-        self.writer.writelines(request.parts)
+        parts = request.parts
+        if len(parts) == 1:
+            self.writer.write(parts[0])
+        elif sum(len(part) for part in parts) < _JOIN_LIMIT:
+            self.writer.write(b"".join(parts))      # (one send)
+        else:
+            # (write(), not writelines(): the latter does not pause the protocol in Python 3.12 and 3.13.0, so
+            # drain() would not wait for a big request to go out)
+            for part in parts:
+                self.writer.write(part)
 
     async def drain(self) -> None:
         try:

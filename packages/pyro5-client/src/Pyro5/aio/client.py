@@ -309,7 +309,9 @@ class AsyncProxy:
                 raise errors.ProtocolError("invalid handshake response sequence number %d, expected %d"
                                            % (msg.seq, request.seq))
             if msg.annotations:
-                self._pyroResponseAnnotations(msg.annotations, msg.type)
+                annotations = {k: v for k, v in msg.annotations.items() if k != _capabilities.INFLIGHT}
+                if annotations:
+                    self._pyroResponseAnnotations(annotations, msg.type)
             meta, response = _codec.connect_result(msg, location)
             granted = _capabilities.inflight_granted(msg.annotations) if msg.type == protocol.MSG_CONNECTOK else 0
             self._pyroOneway, self._pyroMethods, self._pyroAttrs = _codec.metadata(meta)

@@ -41,6 +41,7 @@ _CONNECT = (protocol.MSG_CONNECT,)
 _REQUESTS = (protocol.MSG_INVOKE, protocol.MSG_PING)
 _ANY = (protocol.MSG_CONNECT, protocol.MSG_INVOKE, protocol.MSG_PING)
 _check_msgtype = protocol.MessageReader.check_msgtype
+_JOIN_LIMIT = 256 * 1024     # a reply smaller than this is joined into one buffer (a bigger one is not copied)
 
 
 def _session_serial(target: Any) -> bool:
@@ -51,20 +52,21 @@ def _session_serial(target: Any) -> bool:
     return mode == "session" and not getattr(target, "_pyroSessionConcurrent", False)
 
 
-_async_classes: dict[type, bool] = {}
+_async_classes: dict[type, tuple] = {}
 
 
-def _has_async_methods(target: Any) -> bool:
+def _async_method_names(target: Any) -> tuple:
+    """The names (utf-8) of the target's async def methods and async generator functions."""
     cls = target if isinstance(target, type) else type(target)
     answer = _async_classes.get(cls)
     if answer is None:
-        answer = False
+        names = []
         for name in dir(cls):
             if not name.startswith("_"):
                 member = inspect.getattr_static(cls, name, None)
                 if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
-                    answer = True
-                    break
+                    names.append(name.encode("utf-8"))
+        answer = tuple(names)
         if len(_async_classes) < 10000:
             _async_classes[cls] = answer
     return answer
@@ -94,7 +96,7 @@ class AioConnection(asyncio.Protocol):
         self.partial_since: Optional[float] = None
         self.write_paused_since: Optional[float] = None
         self.reading_paused = False
-        self.async_methods = False  # does the connection's object have async def methods?
+        self.async_methods: tuple = ()     # the names of the connection's object's async def methods
 
     # ------------------------------------------------------------------ what user code sees
 
@@ -182,7 +184,9 @@ class AioConnection(asyncio.Protocol):
         self._flow()
 
     def _flow(self) -> None:
-        want_pause = bool(self.queue) or self.waiting > 0 or self.write_paused_since is not None
+        # (a connection with one call at a time sends nothing more until it has its reply: only a message that
+        # does arrive (the queue) pauses it; one with many calls in flight is paused while a call of it waits)
+        want_pause = bool(self.queue) or (self.waiting > 0 and self.limit > 1) or self.write_paused_since is not None
         if want_pause != self.reading_paused and not self.closed:
             self.reading_paused = want_pause
             if want_pause:
@@ -192,8 +196,18 @@ class AioConnection(asyncio.Protocol):
                 self.transport.resume_reading()
 
     def send(self, reply: Optional[protocol.SendingMessage]) -> None:
-        if reply is not None and not self.closed and not self.transport.is_closing():
-            self.transport.writelines(reply.parts)
+        if reply is None or self.closed or self.transport.is_closing():
+            return
+        parts = reply.parts
+        if len(parts) == 1:
+            self.transport.write(parts[0])
+        elif sum(len(part) for part in parts) < _JOIN_LIMIT:
+            self.transport.write(b"".join(parts))       # (one send)
+        else:
+            # (write(), not writelines(): the latter does not pause the protocol in Python 3.12 and 3.13.0, and a
+            # peer that does not read would go unnoticed)
+            for part in parts:
+                self.transport.write(part)
 
     def _malformed(self, x: errors.ProtocolError) -> None:
         if self.closed:
@@ -265,7 +279,7 @@ class AioConnection(asyncio.Protocol):
             target = self.server.daemon._registry.lookup_raw(data["object"])
         except Exception:
             return reply, True
-        self.async_methods = _has_async_methods(target)
+        self.async_methods = _async_method_names(target)
         return reply, self.inflight > 1 and _session_serial(target)
 
     async def _request(self, msg: protocol.ReceivingMessage) -> None:
@@ -280,10 +294,11 @@ class AioConnection(asyncio.Protocol):
             return
         context = contextvars.copy_context()
         try:
-            if (self.async_methods or self.server.slots.locked()) and self._async_target(msg):
+            parsed = self._async_target(msg) if self.server.slots.locked() or self._may_be_async(msg) else None
+            if parsed is not None:
                 # a call of an async def method is started here (no user code runs on the loop but the method's
                 # coroutine) rather than in a worker (which may all be busy)
-                reply = context.run(dispatcher.handle, self, msg)
+                reply = context.run(dispatcher.handle, self, msg, parsed)
             else:
                 reply = await self._in_worker(context.run, dispatcher.handle, self, msg)
         except Deferred as deferred:
@@ -291,19 +306,34 @@ class AioConnection(asyncio.Protocol):
         self.last_use = time.monotonic()
         self.send(reply)
 
-    def _async_target(self, msg: protocol.ReceivingMessage) -> bool:
-        """Is the request a call of an async def method (or async generator function)?"""
-        if msg.flags & (protocol.FLAGS_BATCH | protocol.FLAGS_KEEPSERIALIZED):
+    def _may_be_async(self, msg: protocol.ReceivingMessage) -> bool:
+        """(cheap) Does the request's payload contain the name of one of the object's async methods? Every
+        serializer writes the method name as it is, so without one the call is surely not of an async method."""
+        names = self.async_methods
+        if not names:
             return False
+        data = msg.data
+        if not isinstance(data, (bytes, bytearray)):
+            data = bytes(data)
+        return any(name in data for name in names)
+
+    def _async_target(self, msg: protocol.ReceivingMessage) -> Optional[tuple]:
+        """The deserialized call when the request is a call of an async def method (or async generator
+        function), else None."""
+        if msg.flags & (protocol.FLAGS_BATCH | protocol.FLAGS_KEEPSERIALIZED):
+            return None
         try:
-            object_id, name, _, _ = serializers.serializers_by_id[msg.serializer_id].loadsCall(msg.data)
+            parsed = serializers.serializers_by_id[msg.serializer_id].loadsCall(msg.data)
+            object_id, name = parsed[0], parsed[1]
             target = self.server.daemon._registry.lookup_raw(object_id)
             if target is None or not isinstance(name, str) or name.startswith("_"):
-                return False
+                return None
             member = inspect.getattr_static(target if isinstance(target, type) else type(target), name, None)
         except Exception:
-            return False
-        return inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
+            return None
+        if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
+            return tuple(parsed)
+        return None
 
     async def _complete(self, msg: protocol.ReceivingMessage, deferred: Deferred
                         ) -> Optional[protocol.SendingMessage]:

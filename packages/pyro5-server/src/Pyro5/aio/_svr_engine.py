@@ -273,7 +273,7 @@ class AsyncioServer:
                 reason = conn.check(now, limits, idle)
                 if reason:
                     log.info("closing connection from %s: %s", conn.sock_addr, reason)
-                    conn.transport.close()
+                    conn.transport.abort()      # (close() would wait to send what a stuck peer does not take)
             self._sync_combined()
             running = self._housekeeping
             if running is None or running.done():

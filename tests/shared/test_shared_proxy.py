@@ -16,7 +16,7 @@ import Pyro5.errors
 from Pyro5.callcontext import current_context
 from Pyro5.client import BatchProxy, Proxy
 from Pyro5.server import behavior, expose, oneway
-from tests.shared._servers import SERVER_KINDS, start, start_in_process, wait_for
+from tests.shared._servers import SERVER_KINDS, SUBPROCESS_KINDS, start, start_in_process, wait_for
 
 
 @expose
@@ -179,10 +179,21 @@ def test_timed_out_call_leaves_the_proxy_working(threadpool):
         assert wait_for(lambda: not mux._pending)
 
 
-def test_everything_a_proxy_does(server):
-    if server.kind == "orig":
-        pytest.skip("the original's side runs the subprocess script's object (add/echo only)")
-    thing_uri = server.uri()
+@pytest.mark.parametrize("kind", [k for k in SERVER_KINDS if k not in SUBPROCESS_KINDS])
+def test_everything_a_proxy_does(kind):
+    server = start(kind, {"thing": Thing()})
+    try:
+        _everything(server.uri())
+    finally:
+        server.stop()
+
+
+def test_everything_a_proxy_does_without_the_grant(threadpool):
+    threadpool.daemon.limits.max_inflight = 0
+    _everything(threadpool.uri())
+
+
+def _everything(thing_uri: str) -> None:
     with Proxy(thing_uri, shared=True) as proxy:
         assert proxy.attr == 5
         proxy.attr = 7

@@ -16,7 +16,7 @@ import Pyro5.errors
 from Pyro5.callcontext import current_context
 from Pyro5.client import BatchProxy, Proxy
 from Pyro5.server import behavior, expose, oneway
-from tests.shared._servers import SERVER_KINDS, SUBPROCESS_KINDS, start, start_in_process, wait_for
+from tests._support.servers import SERVER_KINDS, SUBPROCESS_KINDS, start, start_in_process, wait_for
 
 
 @expose
@@ -136,7 +136,7 @@ def test_without_the_grant_a_bounded_pool_of_connections(threadpool):
 
 
 def test_original_daemon_gets_a_pool(orig_python):
-    from tests.shared._servers import start_subprocess
+    from tests._support.servers import start_subprocess
     srv = start_subprocess("orig")
     try:
         Pyro5.config.SHARED_POOL_SIZE = 3

@@ -11,7 +11,7 @@ import Pyro5
 import Pyro5.errors
 from Pyro5.client import Proxy
 from Pyro5.server import behavior, expose
-from tests.shared._servers import start_in_process, start_subprocess, wait_for
+from tests._support.servers import start_in_process, start_subprocess, wait_for
 
 
 class Gate:

@@ -1,5 +1,6 @@
-"""The servers the shared-proxy tests run against, by kind: ours in this process (thread pool, multiplex), and
-servers in a subprocess (ours or the original Pyro5 5.15) running SERVER_SCRIPT.
+"""The servers the shared-proxy tests (tests/shared, tests/compat4) run against, by kind: ours in this process
+(thread pool, per-connection, multiplex), and servers in a subprocess (ours or the original Pyro5 5.15) running
+SERVER_SCRIPT.
 
 To add a kind (e.g. the AsyncDaemon), add a starter to IN_PROCESS (a function(objects) -> Server) or a name to
 SUBPROCESS_KINDS, and put it in SERVER_KINDS.

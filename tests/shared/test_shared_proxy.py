@@ -123,6 +123,8 @@ def test_our_daemon_grants_one_connection(threadpool):
         assert not failures and not wrong
         assert proxy._Proxy__shared._mux is not None and not proxy._Proxy__shared.pooled
         assert len(threadpool.daemon.transportServer.connections) == 1
+        conn = threadpool.daemon.transportServer.connections[0]
+        assert proxy._pyroLocalSocket == conn.sock_addr
 
 
 def test_without_the_grant_a_bounded_pool_of_connections(threadpool):

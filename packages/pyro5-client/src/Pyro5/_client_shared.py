@@ -72,6 +72,15 @@ class SharedLink:
                 return pc.conn
         return None
 
+    @property
+    def local_socket(self) -> Any:
+        """The local address of one of the open connections (None when there is none)."""
+        conn = self.connection
+        try:
+            return conn.sock.getsockname() if conn is not None else None
+        except OSError:
+            return None
+
     # ------------------------------------------------------------------------------------ connecting
 
     def connect(self, proxy: Proxy, replace_uri: bool = False) -> bool:

@@ -204,7 +204,7 @@ class Proxy(ProxyMagic):
     @property
     def _pyroLocalSocket(self) -> Any:
         """The local address of the connection (None while not connected)."""
-        return self.__link.local_socket
+        return self.__link.local_socket if self.__shared is None else self.__shared.local_socket
 
     def _pyroRelease(self) -> None:
         """release the connection to the pyro daemon"""

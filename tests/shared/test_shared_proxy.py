@@ -174,6 +174,7 @@ def test_timed_out_call_leaves_the_proxy_working(threadpool):
         proxy._pyroTimeout = 0.3
         with pytest.raises(Pyro5.errors.TimeoutError):
             proxy.blocked("late")
+        proxy._pyroTimeout = None
         assert proxy.add(1, 2) == 3
         thing.gate.set()        # the late reply arrives now: it is dropped by its seq
         assert [proxy.echo(i) for i in range(10)] == list(range(10))
@@ -275,13 +276,22 @@ def test_unix_socket(tmp_path):
         srv.stop()
 
 
-def test_max_retries_reconnects_after_the_server_closed_the_connection(threadpool):
+def test_max_retries_repeats_a_call_whose_connection_was_lost(threadpool):
+    import socket
+    thing = threadpool.extra["thing"]
     with Proxy(threadpool.uri(), shared=True) as proxy:
         proxy._pyroMaxRetries = 1
         assert proxy.add(1, 1) == 2
-        for conn in threadpool.daemon.transportServer.connections:
-            threadpool.daemon.transportServer._close_connection(conn)
-        assert wait_for(lambda: proxy._Proxy__shared._mux.closed)
+        mux = proxy._Proxy__shared._mux
+        result: list = []
+        caller = threading.Thread(target=lambda: result.append(proxy.blocked("again")))
+        caller.start()
+        assert wait_for(lambda: thing.entered == 1)
+        mux.sock.shutdown(socket.SHUT_RDWR)     # the connection is lost while the call waits for its reply
+        assert wait_for(lambda: thing.entered == 2)     # retried over a new connection
+        thing.gate.set()
+        caller.join(20)
+        assert result == ["again"] and proxy._Proxy__shared._mux is not mux
         assert proxy.add(2, 2) == 4
 
 

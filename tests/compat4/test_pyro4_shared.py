@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from Pyro5.compatibility import Pyro4
-from tests.shared._servers import start_in_process, wait_for
+from tests._support.servers import start_in_process, wait_for
 
 
 @Pyro4.expose

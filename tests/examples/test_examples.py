@@ -199,6 +199,16 @@ def _check_asyncio_output(out: str) -> None:
     assert "the proxy still works: add(20, 22) = 42" in out
 
 
+def test_sharedproxy(runner: Runner) -> None:
+    _, ready = runner.start("sharedproxy", "server.py")
+    out = runner.run("sharedproxy", "client.py", uri_of(ready)).stdout
+    assert "1000 calls from 16 threads, every result matched: True" in out
+    assert "quick calls while the slow one runs: [1, 4, 9, 16, 25]" in out
+    assert "slow_square(12) = 144" in out
+    assert "slow_square gave up after 0.2 s" in out
+    assert "the proxy still works: square(7) = 49" in out
+
+
 def test_asyncio(runner: Runner) -> None:
     _, ready = runner.start("asyncio", "server.py")
     _check_asyncio_output(runner.run("asyncio", "client.py", uri_of(ready)).stdout)

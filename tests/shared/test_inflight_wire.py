@@ -14,7 +14,7 @@ from Pyro5 import _client_codec as codec
 from Pyro5.client import Proxy
 from Pyro5.server import behavior, expose
 from tests._support import certs as certgen
-from tests.shared._servers import start_in_process, wait_for
+from tests._support.servers import start_in_process, wait_for
 
 SERPENT = serializers.serializers["serpent"]
 

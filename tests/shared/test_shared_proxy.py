@@ -16,7 +16,7 @@ import Pyro5.errors
 from Pyro5.callcontext import current_context
 from Pyro5.client import BatchProxy, Proxy
 from Pyro5.server import behavior, expose, oneway
-from tests.shared._servers import SERVER_KINDS, start, start_in_process, wait_for
+from tests._support.servers import SERVER_KINDS, SUBPROCESS_KINDS, start, start_in_process, wait_for
 
 
 @expose
@@ -123,6 +123,8 @@ def test_our_daemon_grants_one_connection(threadpool):
         assert not failures and not wrong
         assert proxy._Proxy__shared._mux is not None and not proxy._Proxy__shared.pooled
         assert len(threadpool.daemon.transportServer.connections) == 1
+        conn = threadpool.daemon.transportServer.connections[0]
+        assert proxy._pyroLocalSocket == conn.sock_addr
 
 
 def test_without_the_grant_a_bounded_pool_of_connections(threadpool):
@@ -136,7 +138,7 @@ def test_without_the_grant_a_bounded_pool_of_connections(threadpool):
 
 
 def test_original_daemon_gets_a_pool(orig_python):
-    from tests.shared._servers import start_subprocess
+    from tests._support.servers import start_subprocess
     srv = start_subprocess("orig")
     try:
         Pyro5.config.SHARED_POOL_SIZE = 3
@@ -172,6 +174,7 @@ def test_timed_out_call_leaves_the_proxy_working(threadpool):
         proxy._pyroTimeout = 0.3
         with pytest.raises(Pyro5.errors.TimeoutError):
             proxy.blocked("late")
+        proxy._pyroTimeout = None
         assert proxy.add(1, 2) == 3
         thing.gate.set()        # the late reply arrives now: it is dropped by its seq
         assert [proxy.echo(i) for i in range(10)] == list(range(10))
@@ -179,10 +182,21 @@ def test_timed_out_call_leaves_the_proxy_working(threadpool):
         assert wait_for(lambda: not mux._pending)
 
 
-def test_everything_a_proxy_does(server):
-    if server.kind == "orig":
-        pytest.skip("the original's side runs the subprocess script's object (add/echo only)")
-    thing_uri = server.uri()
+@pytest.mark.parametrize("kind", [k for k in SERVER_KINDS if k not in SUBPROCESS_KINDS])
+def test_everything_a_proxy_does(kind):
+    server = start(kind, {"thing": Thing()})
+    try:
+        _everything(server.uri())
+    finally:
+        server.stop()
+
+
+def test_everything_a_proxy_does_without_the_grant(threadpool):
+    threadpool.daemon.limits.max_inflight = 0
+    _everything(threadpool.uri())
+
+
+def _everything(thing_uri: str) -> None:
     with Proxy(thing_uri, shared=True) as proxy:
         assert proxy.attr == 5
         proxy.attr = 7
@@ -262,13 +276,22 @@ def test_unix_socket(tmp_path):
         srv.stop()
 
 
-def test_max_retries_reconnects_after_the_server_closed_the_connection(threadpool):
+def test_max_retries_repeats_a_call_whose_connection_was_lost(threadpool):
+    import socket
+    thing = threadpool.extra["thing"]
     with Proxy(threadpool.uri(), shared=True) as proxy:
         proxy._pyroMaxRetries = 1
         assert proxy.add(1, 1) == 2
-        for conn in threadpool.daemon.transportServer.connections:
-            threadpool.daemon.transportServer._close_connection(conn)
-        assert wait_for(lambda: proxy._Proxy__shared._mux.closed)
+        mux = proxy._Proxy__shared._mux
+        result: list = []
+        caller = threading.Thread(target=lambda: result.append(proxy.blocked("again")))
+        caller.start()
+        assert wait_for(lambda: thing.entered == 1)
+        mux.sock.shutdown(socket.SHUT_RDWR)     # the connection is lost while the call waits for its reply
+        assert wait_for(lambda: thing.entered == 2)     # retried over a new connection
+        thing.gate.set()
+        caller.join(20)
+        assert result == ["again"] and proxy._Proxy__shared._mux is not mux
         assert proxy.add(2, 2) == 4
 
 

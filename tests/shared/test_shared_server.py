@@ -11,7 +11,7 @@ import Pyro5
 import Pyro5.errors
 from Pyro5.client import Proxy
 from Pyro5.server import behavior, expose
-from tests.shared._servers import start_in_process, start_subprocess, wait_for
+from tests._support.servers import start_in_process, start_subprocess, wait_for
 
 
 class Gate:
@@ -141,7 +141,7 @@ def test_worker_threads_stay_bounded(gate):
             # twelve calls in flight on one connection; three run, the others wait in the pool's queue
             assert wait_for(lambda: pool.num_queued == 9)
             assert pool.num_workers == 3 and gate.entered == 3
-            assert len([t for t in threading.enumerate() if t.name.startswith("Pyro-worker")]) <= 3
+            assert len(pool.busy) == 3
             gate.open.set()
             join(workers)
             assert sorted(results) == list(range(12)) and not failures

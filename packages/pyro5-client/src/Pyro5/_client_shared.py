@@ -44,7 +44,10 @@ _Channel = Union[MuxChannel, ProxyConnection]
 class SharedLink:
     """The connection(s) of one shared proxy (see the module documentation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, connected_socket: Any = None) -> None:
+        if connected_socket is not None:
+            raise ValueError("a proxy over a user-supplied connected socket can't be shared (shared=True needs "
+                             "connections of its own)")
         self._connect_lock = threading.RLock()
         self._mux: Optional[MuxChannel] = None
         self._cond = threading.Condition(threading.Lock())
@@ -68,6 +71,15 @@ class SharedLink:
             if pc.conn is not None:
                 return pc.conn
         return None
+
+    @property
+    def local_socket(self) -> Any:
+        """The local address of one of the open connections (None when there is none)."""
+        conn = self.connection
+        try:
+            return conn.sock.getsockname() if conn is not None else None
+        except OSError:
+            return None
 
     # ------------------------------------------------------------------------------------ connecting
 
@@ -143,6 +155,8 @@ class SharedLink:
             mux.close()
         for pc in pooled:
             released = pc.release() or released
+        if released:
+            log.debug("connection released")
         return released
 
     # ------------------------------------------------------------------------------------ calls

@@ -95,26 +95,18 @@ class Proxy(ProxyMagic):
     _pyroSerializer: str | None
     #: the data object sent to the daemon in the connect handshake (see Daemon.validateHandshake)
     _pyroHandshake: Any
-    __shared: SharedLink | None
     #: interceptors of this proxy's calls (a list; besides the global ones of Pyro5.client.add_interceptor)
     _pyroInterceptors: Any = ()
 
     def __init__(self, uri: str | core.URI, connected_socket: Any = None, *, shared: bool = False) -> None:
-        """shared=True (ours, not in the original Pyro5): any number of threads may call the proxy at once,
-        without _pyroClaimOwnership(); see the "Sharing a proxy between threads" guide (Pyro5._client_shared)."""
         uri = _proxy_uri(uri, connected_socket)
         _serializer_by_name(config.SERIALIZER)   # a wrong config item fails here, like the original (ValueError)
-        if shared and connected_socket is not None:
-            raise ValueError("a proxy over a user-supplied connected socket can't be shared (shared=True needs "
-                             "connections of its own)")
         if config.OPENTELEMETRY:
             _client_hooks.check_config()
-        self.__setup(uri, set(), set(), set(), "hello", None, connected_socket)
-        if shared:
-            self.__shared = SharedLink()
+        self.__setup(uri, set(), set(), set(), "hello", None, connected_socket, shared)  # shared: _client_shared
 
     def __setup(self, uri: core.URI, oneway: set, methods: set, attrs: set, handshake: Any, serializer: str | None,
-                connected_socket: Any = None) -> None:
+                connected_socket: Any = None, shared: bool = False) -> None:
         self._pyroUri = uri
         self._pyroSerializer = serializer   # can be set to the name of a serializer to override the global one
         self._pyroMethods = methods         # all methods of the remote object, gotten from meta-data
@@ -125,7 +117,7 @@ class Proxy(ProxyMagic):
         self._pyroMaxRetries = int(config.MAX_RETRIES)
         self.__pyroOwnerThread = _get_ident()
         self.__link = ProxyConnection(connected_socket, config.COMMTIMEOUT)
-        self.__shared = None     # a shared proxy's connections (shared=True)
+        self.__shared = SharedLink(connected_socket) if shared else None    # (a shared proxy's connections)
 
     # ------------------------------------------------------------------------------------ object protocol
 
@@ -188,8 +180,7 @@ class Proxy(ProxyMagic):
         if self._pyroInterceptors:
             p._pyroInterceptors = self._pyroInterceptors
         p.__link.connected_socket = self.__link.connected_socket
-        if self.__shared is not None:
-            p.__shared = SharedLink()
+        p.__shared = SharedLink() if self.__shared is not None else None
         return p
 
     def __deepcopy__(self: _ProxyT, memo: Any) -> _ProxyT:
@@ -211,9 +202,7 @@ class Proxy(ProxyMagic):
     @property
     def _pyroConnection(self) -> socketutil.SocketConnection | None:
         """The connection to the daemon (a Pyro5.socketutil.SocketConnection), None while not connected."""
-        if self.__shared is not None:
-            return self.__shared.connection
-        return self.__link.conn
+        return self.__link.conn if self.__shared is None else self.__shared.connection
 
     @property
     def _pyroSeq(self) -> int:
@@ -227,13 +216,12 @@ class Proxy(ProxyMagic):
     @property
     def _pyroLocalSocket(self) -> Any:
         """The local address of the connection (None while not connected)."""
-        return self.__link.local_socket
+        return self.__link.local_socket if self.__shared is None else self.__shared.local_socket
 
     def _pyroRelease(self) -> None:
         """release the connection to the pyro daemon"""
         if self.__shared is not None:
-            if self.__shared.release():
-                log.debug("connection released")
+            self.__shared.release()
             return
         link = self.__link
         with link.lock:

@@ -1,5 +1,6 @@
-"""The servers the shared-proxy tests run against, by kind: ours in this process (thread pool, multiplex), and
-servers in a subprocess (ours or the original Pyro5 5.15) running SERVER_SCRIPT.
+"""The servers the shared-proxy tests (tests/shared, tests/compat4) run against, by kind: ours in this process
+(thread pool, per-connection, multiplex), and servers in a subprocess (ours or the original Pyro5 5.15) running
+SERVER_SCRIPT.
 
 To add a kind (e.g. the AsyncDaemon), add a starter to IN_PROCESS (a function(objects) -> Server) or a name to
 SUBPROCESS_KINDS, and put it in SERVER_KINDS.
@@ -99,13 +100,18 @@ def start_subprocess(which: str, config: dict | None = None) -> Server:
 
 
 SUBPROCESS_KINDS = ("orig",)
-SERVER_KINDS = ("thread", "multiplex", "orig")     # the kinds every "works on any server" test runs against
+# the kinds every "works on any server" test runs against ("thread-perconn": THREADPOOL_PER_CONNECTION)
+SERVER_KINDS = ("thread", "thread-perconn", "multiplex", "orig")
 
 
 def start(kind: str, objects: dict) -> Server:
     """A server of `kind` with `objects` (in-process kinds) or SERVER_SCRIPT's Thing (subprocess kinds)."""
     if kind in SUBPROCESS_KINDS:
         return start_subprocess(kind)
+    if kind == "thread-perconn":
+        import Pyro5
+        Pyro5.config.THREADPOOL_PER_CONNECTION = True
+        return start_in_process("thread", objects)
     return start_in_process(kind, objects)
 
 

@@ -128,6 +128,12 @@ class DaemonHooks:
         self._call_hooks.chain.observers.remove(observer)
         self._sync_hooks()
 
+    def set_hooks_loop(self, loop: Any) -> None:
+        """Coroutine hooks (``async def before/after``) are awaited in this running event loop from now on
+        (None: each worker thread runs them on a private loop). For an asyncio server whose calls run in
+        worker threads (asyncio.to_thread): the hooks then share the server's loop and its objects."""
+        self._call_hooks.chain.loop = loop
+
     def track_calls(self, enabled: bool = True, watchdog_threshold: Optional[float] = None) -> None:
         """Keeps (or stops keeping) the in-flight call table and the per-method statistics (config
         CALL_TRACKING does it for every new daemon). watchdog_threshold: seconds after which a running call is

@@ -46,26 +46,30 @@ hooks_used = False       # set once any client call ran with hooks (then call_re
 def add_interceptor(hook: Any) -> None:
     """Adds an interceptor that runs around the calls of every proxy in this process."""
     check_hook(hook)
-    GLOBAL.interceptors.append(hook)
+    GLOBAL.interceptors = GLOBAL.interceptors + [hook]     # (a new list: calls running now keep theirs)
     GLOBAL.changed()
 
 
 def remove_interceptor(hook: Any) -> None:
     """Removes a global interceptor (ValueError if it is not there)."""
-    GLOBAL.interceptors.remove(hook)
+    if hook not in GLOBAL.interceptors:
+        raise ValueError("%r is not a global client interceptor" % (hook,))
+    GLOBAL.interceptors = [h for h in GLOBAL.interceptors if h is not hook]
     GLOBAL.changed()
 
 
 def add_observer(observer: Callable[[str, CallInfo], Any]) -> None:
     """Adds an observer(event, call) ("started" / "finished") of the calls of every proxy in this process."""
     check_observer(observer)
-    GLOBAL.observers.append(observer)
+    GLOBAL.observers = GLOBAL.observers + [observer]
     GLOBAL.changed()
 
 
 def remove_observer(observer: Callable[[str, CallInfo], Any]) -> None:
     """Removes a global observer (ValueError if it is not there)."""
-    GLOBAL.observers.remove(observer)
+    if observer not in GLOBAL.observers:
+        raise ValueError("%r is not a global client observer" % (observer,))
+    GLOBAL.observers = [o for o in GLOBAL.observers if o is not observer]
     GLOBAL.changed()
 
 

@@ -225,3 +225,29 @@ def test_async_hooks_awaited_in_a_given_loop(calc_daemon):
         runner.join(5)
         loop.close()
     assert seen == [("before", True, True), ("after", True, 7)]
+
+
+def test_hooks_on_a_daemon_over_a_connected_socket():
+    """The existing-connection server (Daemon(connected_socket=...)) goes through the same dispatcher."""
+    import socket
+
+    from Pyro5.server import Daemon
+    from tests.server._helpers import RunningDaemon
+    server_sock, client_sock = socket.socketpair()
+    rec = Recorder()
+    try:
+        daemon = Daemon(connected_socket=server_sock)
+        daemon.add_interceptor(rec)
+        daemon.register(Calc(), "calc")
+        rd = RunningDaemon(daemon)
+        try:
+            with Proxy("PYRO:calc@./u:whatever", connected_socket=client_sock) as p:
+                assert p.add(5, 6) == 11
+        finally:
+            client_sock.close()
+            rd.thread.join(5)
+            rd.stop()
+    finally:
+        server_sock.close()
+        client_sock.close()
+    assert ("after", "call", "add", 11, None, True) in rec.events

@@ -25,7 +25,7 @@ import inspect
 import logging
 import threading
 import time
-from typing import Any, Awaitable, Callable, Iterable, Optional
+from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
 
 __all__ = ["CallInfo", "Interceptor", "HookChain", "run_coroutine", "check_hook", "check_observer"]
 
@@ -181,63 +181,69 @@ class HookChain:
             except Exception:
                 self._failed(observer, event, call)
 
-    def before(self, call: CallInfo) -> None:
-        """observers' "started", then the interceptors' before (in registration order); coroutines run here"""
+    def before(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
+        """observers' "started", then the interceptors' before (in registration order, then those of `extra`:
+        a proxy's own); coroutines run here"""
         if self.observers:
             self._observe("started", call)
-        for hook in self.interceptors:
-            method = getattr(hook, "before", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    run_coroutine(_awaited(outcome), self.loop)
-            except Exception:
-                self._failed(hook, "before", call)
+        for hooks in (self.interceptors, extra):
+            for hook in hooks:
+                method = getattr(hook, "before", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        run_coroutine(_awaited(outcome), self.loop)
+                except Exception:
+                    self._failed(hook, "before", call)
 
-    def after(self, call: CallInfo) -> None:
-        """the interceptors' after (in reverse order), then the observers' "finished"; coroutines run here"""
-        for hook in reversed(self.interceptors):
-            method = getattr(hook, "after", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    run_coroutine(_awaited(outcome), self.loop)
-            except Exception:
-                self._failed(hook, "after", call)
+    def after(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
+        """the interceptors' after (in reverse order: `extra` first), then the observers' "finished";
+        coroutines run here"""
+        for hooks in (extra, self.interceptors):
+            for hook in reversed(hooks):
+                method = getattr(hook, "after", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        run_coroutine(_awaited(outcome), self.loop)
+                except Exception:
+                    self._failed(hook, "after", call)
         if self.observers:
             self._observe("finished", call)
 
-    async def abefore(self, call: CallInfo) -> None:
+    async def abefore(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """before() for asyncio code: coroutines are awaited"""
         if self.observers:
             self._observe("started", call)
-        for hook in self.interceptors:
-            method = getattr(hook, "before", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:
-                self._failed(hook, "before", call)
+        for hooks in (self.interceptors, extra):
+            for hook in hooks:
+                method = getattr(hook, "before", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:
+                    self._failed(hook, "before", call)
 
-    async def aafter(self, call: CallInfo) -> None:
+    async def aafter(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """after() for asyncio code: coroutines are awaited"""
-        for hook in reversed(self.interceptors):
-            method = getattr(hook, "after", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:
-                self._failed(hook, "after", call)
+        for hooks in (extra, self.interceptors):
+            for hook in reversed(hooks):
+                method = getattr(hook, "after", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:
+                    self._failed(hook, "after", call)
         if self.observers:
             self._observe("finished", call)
 

@@ -11,7 +11,7 @@ import io
 import threading
 
 import Pyro5.api
-from Pyro5._hooks import Interceptor
+from Pyro5.api import Interceptor
 from Pyro5.client import add_interceptor as add_client_interceptor
 
 try:

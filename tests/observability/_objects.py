@@ -29,6 +29,11 @@ class Calc:
     def fire(self, x):
         self.oneway_done.set()
 
+    @oneway
+    def block_oneway(self):
+        """block(), as a oneway call"""
+        self.block()
+
     def annotations_seen(self):
         return {k: v.decode("latin-1") for k, v in current_context.annotations.items()}
 

@@ -125,3 +125,22 @@ def test_percentile():
     assert percentile(data, 0.9) == 90.0
     assert percentile(data, 0.99) == 99.0
     assert percentile([3.0], 0.99) == 3.0
+
+
+def test_threaded_oneway_call_is_in_flight_on_its_pool_thread(start_daemon, servertype):
+    rd = start_daemon()
+    rd.daemon.track_calls()
+    calc = Calc()
+    uri = rd.daemon.register(calc, "calc")
+    with Proxy(uri) as p:
+        p.block_oneway()        # returns at once
+        try:
+            assert calc.entered.wait(5)
+            running = wait_for(rd.daemon.calls_in_flight)
+            assert [(c["method"], c["kind"]) for c in running] == [("block_oneway", "oneway")]
+            assert running[0]["thread"] != threading.current_thread().name
+            assert running[0]["thread"] != "?"
+        finally:
+            calc.release.set()
+    wait_for(lambda: rd.daemon.call_stats().get("calc.block_oneway", {}).get("count") == 1)
+    assert not rd.daemon.calls_in_flight()

@@ -237,3 +237,21 @@ def test_without_opentelemetry_nothing_changes():
     warnings = [line for line in lines if line.startswith("LOG Pyro5.otel")]
     assert len(warnings) == 1 and "opentelemetry-api is not installed" in warnings[0]
 
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xfe\x00", b"traceparent=00-nothex-zz-01", b"x" * 5000, b"=\n=\n"])
+def test_bad_trace_annotation_gives_a_root_span(start_daemon, telemetry, garbage):
+    """Whatever a client puts in the OTEL annotation, the call works and the server span starts a new trace."""
+    from Pyro5.callcontext import current_context
+    exporter, provider, reader, meters = telemetry
+    rd = start_daemon()
+    rd.daemon.add_interceptor(otel.ServerTracing(provider, meters))
+    uri = rd.daemon.register(Calc(), "calc")
+    current_context.annotations = {"OTEL": garbage}
+    try:
+        with Proxy(uri) as p:
+            assert p.add(1, 1) == 2
+    finally:
+        current_context.annotations = {}
+    (span,) = exporter.get_finished_spans()
+    assert (span.name, span.kind, span.parent) == ("calc/add", SpanKind.SERVER, None)

@@ -197,3 +197,57 @@ def test_oneway_unthreaded(calc_daemon):
         p.fire(3)
         assert calc.oneway_done.wait(5)
     wait_for(lambda: ("after", "oneway", "fire", None, None, True) in rec.events)
+
+
+def test_async_hooks_awaited_in_a_given_loop(calc_daemon):
+    """An asyncio server runs calls in worker threads and sets its loop: the coroutine hooks run in that loop."""
+    rd, calc, uri = calc_daemon
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    seen = []
+
+    class InLoop(Interceptor):
+        async def before(self, call):
+            seen.append(("before", asyncio.get_running_loop() is loop, threading.current_thread() is runner))
+
+        async def after(self, call):
+            await asyncio.sleep(0)
+            seen.append(("after", asyncio.get_running_loop() is loop, call.result))
+
+    try:
+        rd.daemon.set_hooks_loop(loop)
+        rd.daemon.add_interceptor(InLoop())
+        with Proxy(uri) as p:
+            assert p.add(3, 4) == 7
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        loop.close()
+    assert seen == [("before", True, True), ("after", True, 7)]
+
+
+def test_hooks_on_a_daemon_over_a_connected_socket():
+    """The existing-connection server (Daemon(connected_socket=...)) goes through the same dispatcher."""
+    import socket
+
+    from Pyro5.server import Daemon
+    from tests.server._helpers import RunningDaemon
+    server_sock, client_sock = socket.socketpair()
+    rec = Recorder()
+    try:
+        daemon = Daemon(connected_socket=server_sock)
+        daemon.add_interceptor(rec)
+        daemon.register(Calc(), "calc")
+        rd = RunningDaemon(daemon)
+        try:
+            with Proxy("PYRO:calc@./u:whatever", connected_socket=client_sock) as p:
+                assert p.add(5, 6) == 11
+        finally:
+            client_sock.close()
+            rd.thread.join(5)
+            rd.stop()
+    finally:
+        server_sock.close()
+        client_sock.close()
+    assert ("after", "call", "add", 11, None, True) in rec.events

@@ -46,26 +46,30 @@ hooks_used = False       # set once any client call ran with hooks (then call_re
 def add_interceptor(hook: Any) -> None:
     """Adds an interceptor that runs around the calls of every proxy in this process."""
     check_hook(hook)
-    GLOBAL.interceptors.append(hook)
+    GLOBAL.interceptors = GLOBAL.interceptors + [hook]     # (a new list: calls running now keep theirs)
     GLOBAL.changed()
 
 
 def remove_interceptor(hook: Any) -> None:
     """Removes a global interceptor (ValueError if it is not there)."""
-    GLOBAL.interceptors.remove(hook)
+    if hook not in GLOBAL.interceptors:
+        raise ValueError("%r is not a global client interceptor" % (hook,))
+    GLOBAL.interceptors = [h for h in GLOBAL.interceptors if h is not hook]
     GLOBAL.changed()
 
 
 def add_observer(observer: Callable[[str, CallInfo], Any]) -> None:
     """Adds an observer(event, call) ("started" / "finished") of the calls of every proxy in this process."""
     check_observer(observer)
-    GLOBAL.observers.append(observer)
+    GLOBAL.observers = GLOBAL.observers + [observer]
     GLOBAL.changed()
 
 
 def remove_observer(observer: Callable[[str, CallInfo], Any]) -> None:
     """Removes a global observer (ValueError if it is not there)."""
-    GLOBAL.observers.remove(observer)
+    if observer not in GLOBAL.observers:
+        raise ValueError("%r is not a global client observer" % (observer,))
+    GLOBAL.observers = [o for o in GLOBAL.observers if o is not observer]
     GLOBAL.changed()
 
 
@@ -94,15 +98,6 @@ def check_config() -> None:
 _KINDS = {"<batch>": "batch", "__getattr__": "getattr", "__setattr__": "setattr"}
 
 
-def _chain(proxy: Any) -> HookChain:
-    own = proxy._pyroInterceptors
-    if not own:
-        return GLOBAL
-    for hook in own:
-        check_hook(hook)
-    return HookChain(log, list(GLOBAL.interceptors) + list(own), GLOBAL.observers)
-
-
 def _call_info(proxy: Any, methodname: str, vargs: Any, kwargs: Any, flags: int, object_id: Optional[str]
                ) -> CallInfo:
     global hooks_used
@@ -118,15 +113,15 @@ def _call_info(proxy: Any, methodname: str, vargs: Any, kwargs: Any, flags: int,
 def invoke(proxy: Any, perform: Callable[..., Any], methodname: str, vargs: Any, kwargs: Any, flags: int,
            object_id: Optional[str]) -> Any:
     """perform(methodname, vargs, kwargs, flags, object_id) with the proxy's and the global hooks around it."""
-    chain = _chain(proxy)
+    own = proxy._pyroInterceptors or ()
     info = _call_info(proxy, methodname, vargs, kwargs, flags, object_id)
-    chain.before(info)
+    GLOBAL.before(info, own)
     token = extra_annotations.set(info.annotations) if info.annotations else None
     try:
         result = perform(methodname, vargs, kwargs, flags, object_id)
     except BaseException as x:
         info.finish(None, x)
-        chain.after(info)
+        GLOBAL.after(info, own)
         raise
     finally:
         if token is not None:
@@ -135,22 +130,22 @@ def invoke(proxy: Any, perform: Callable[..., Any], methodname: str, vargs: Any,
     info.finish(result)
     if info.kind == "call" and type(result).__name__ == "_StreamResultIterator":
         info.kind = "stream"
-    chain.after(info)
+    GLOBAL.after(info, own)
     return result
 
 
 async def ainvoke(proxy: Any, perform: Callable[..., Awaitable[Any]], methodname: str, vargs: Any, kwargs: Any,
                   flags: int, object_id: Optional[str]) -> Any:
     """invoke() for an AsyncProxy: coroutine hooks are awaited."""
-    chain = _chain(proxy)
+    own = proxy._pyroInterceptors or ()
     info = _call_info(proxy, methodname, vargs, kwargs, flags, object_id)
-    await chain.abefore(info)
+    await GLOBAL.abefore(info, own)
     token = extra_annotations.set(info.annotations) if info.annotations else None
     try:
         result = await perform(methodname, vargs, kwargs, flags, object_id)
     except BaseException as x:
         info.finish(None, x)
-        await chain.aafter(info)
+        await GLOBAL.aafter(info, own)
         raise
     finally:
         if token is not None:
@@ -159,5 +154,5 @@ async def ainvoke(proxy: Any, perform: Callable[..., Awaitable[Any]], methodname
     info.finish(result)
     if info.kind == "call" and type(result).__name__ == "AsyncStream":
         info.kind = "stream"
-    await chain.aafter(info)
+    await GLOBAL.aafter(info, own)
     return result

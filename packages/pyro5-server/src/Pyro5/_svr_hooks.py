@@ -109,24 +109,38 @@ class DaemonHooks:
         """Adds an interceptor (an object with ``before(call)`` and/or ``after(call)``, plain or ``async def``:
         see Pyro5._hooks) that runs around every call to any object of this daemon."""
         check_hook(hook)
-        self._call_hooks.chain.interceptors.append(hook)
+        chain = self._call_hooks.chain
+        chain.interceptors = chain.interceptors + [hook]    # (a new list: calls running now keep theirs)
         self._sync_hooks()
 
     def remove_interceptor(self, hook: Any) -> None:
         """Removes an interceptor added with add_interceptor (ValueError if it is not there)."""
-        self._call_hooks.chain.interceptors.remove(hook)
+        chain = self._call_hooks.chain
+        if hook not in chain.interceptors:
+            raise ValueError("%r is not an interceptor of this daemon" % (hook,))
+        chain.interceptors = [h for h in chain.interceptors if h is not hook]
         self._sync_hooks()
 
     def add_observer(self, observer: Callable[[str, CallInfo], Any]) -> None:
         """Adds an observer: observer(event, call) with event "started" or "finished", for every call."""
         check_observer(observer)
-        self._call_hooks.chain.observers.append(observer)
+        chain = self._call_hooks.chain
+        chain.observers = chain.observers + [observer]
         self._sync_hooks()
 
     def remove_observer(self, observer: Callable[[str, CallInfo], Any]) -> None:
         """Removes an observer added with add_observer (ValueError if it is not there)."""
-        self._call_hooks.chain.observers.remove(observer)
+        chain = self._call_hooks.chain
+        if observer not in chain.observers:
+            raise ValueError("%r is not an observer of this daemon" % (observer,))
+        chain.observers = [o for o in chain.observers if o is not observer]
         self._sync_hooks()
+
+    def set_hooks_loop(self, loop: Any) -> None:
+        """Coroutine hooks (``async def before/after``) are awaited in this running event loop from now on
+        (None: each worker thread runs them on a private loop). For an asyncio server whose calls run in
+        worker threads (asyncio.to_thread): the hooks then share the server's loop and its objects."""
+        self._call_hooks.chain.loop = loop
 
     def track_calls(self, enabled: bool = True, watchdog_threshold: Optional[float] = None) -> None:
         """Keeps (or stops keeping) the in-flight call table and the per-method statistics (config

@@ -7,7 +7,8 @@ it has ended (``call.result`` or ``call.exception`` and ``call.duration`` are se
 
 - where the call runs in a thread (the sync Proxy, the thread-pool and multiplex servers) a coroutine returned
   by a hook runs to completion there, on a private event loop of that thread (or, when the thread already runs
-  an event loop, on a helper thread);
+  an event loop, on a helper thread); when the chain has a ``loop`` (``daemon.set_hooks_loop(loop)``: an
+  asyncio server that runs the calls in worker threads) it is awaited in that loop while the thread waits;
 - on the asyncio side (`Pyro5.aio.client.AsyncProxy`, an asyncio transport using `HookChain.abefore` /
   `HookChain.aafter`) it is awaited.
 
@@ -24,7 +25,7 @@ import inspect
 import logging
 import threading
 import time
-from typing import Any, Awaitable, Callable, Iterable, Optional
+from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
 
 __all__ = ["CallInfo", "Interceptor", "HookChain", "run_coroutine", "check_hook", "check_observer"]
 
@@ -97,19 +98,38 @@ class Interceptor:
         return None
 
 
+class _PrivateLoop:
+    """A thread's private event loop for coroutine hooks, closed when the thread ends (its locals go)."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        try:
+            self.loop.close()
+        except Exception:   # (interpreter shutdown)
+            pass
+
+
 _local = threading.local()
 
 
-def run_coroutine(coro: Any) -> Any:
-    """Runs a coroutine to completion from synchronous code: on this thread's private event loop, or on a
-    helper thread when this thread already runs an event loop."""
+def run_coroutine(coro: Any, loop: Optional[asyncio.AbstractEventLoop] = None) -> Any:
+    """Runs a coroutine to completion from synchronous code and returns its result: in `loop` when given and
+    running in another thread (an asyncio server's loop: the coroutine is awaited there while this thread
+    waits), else on this thread's private event loop, or on a helper thread when this thread already runs an
+    event loop."""
+    if loop is not None and loop.is_running() and not _runs_in(loop):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        loop = getattr(_local, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = _local.loop = asyncio.new_event_loop()
-        return loop.run_until_complete(coro)
+        private = getattr(_local, "private", None)
+        if private is None or private.loop.is_closed():
+            private = _local.private = _PrivateLoop()
+        return private.loop.run_until_complete(coro)
     box: list = []
 
     def run() -> None:
@@ -126,16 +146,26 @@ def run_coroutine(coro: Any) -> Any:
     return value
 
 
+def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 class HookChain:
     """The interceptors and observers of one side (a daemon, a proxy plus the global client hooks)."""
 
-    __slots__ = ("interceptors", "observers", "log")
+    __slots__ = ("interceptors", "observers", "log", "loop")
 
     def __init__(self, log: logging.Logger, interceptors: Iterable[Any] = (), observers: Iterable[Any] = ()
                  ) -> None:
         self.interceptors: list = list(interceptors)
         self.observers: list = list(observers)
         self.log = log
+        #: the event loop in which before()/after() await coroutine hooks (an asyncio server's), None: see
+        #: run_coroutine
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
 
     def __bool__(self) -> bool:
         return bool(self.interceptors or self.observers)
@@ -151,63 +181,69 @@ class HookChain:
             except Exception:
                 self._failed(observer, event, call)
 
-    def before(self, call: CallInfo) -> None:
-        """observers' "started", then the interceptors' before (in registration order); coroutines run here"""
+    def before(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
+        """observers' "started", then the interceptors' before (in registration order, then those of `extra`:
+        a proxy's own); coroutines run here"""
         if self.observers:
             self._observe("started", call)
-        for hook in self.interceptors:
-            method = getattr(hook, "before", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    run_coroutine(_awaited(outcome))
-            except Exception:
-                self._failed(hook, "before", call)
+        for hooks in (self.interceptors, extra):
+            for hook in hooks:
+                method = getattr(hook, "before", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        run_coroutine(_awaited(outcome), self.loop)
+                except Exception:
+                    self._failed(hook, "before", call)
 
-    def after(self, call: CallInfo) -> None:
-        """the interceptors' after (in reverse order), then the observers' "finished"; coroutines run here"""
-        for hook in reversed(self.interceptors):
-            method = getattr(hook, "after", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    run_coroutine(_awaited(outcome))
-            except Exception:
-                self._failed(hook, "after", call)
+    def after(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
+        """the interceptors' after (in reverse order: `extra` first), then the observers' "finished";
+        coroutines run here"""
+        for hooks in (extra, self.interceptors):
+            for hook in reversed(hooks):
+                method = getattr(hook, "after", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        run_coroutine(_awaited(outcome), self.loop)
+                except Exception:
+                    self._failed(hook, "after", call)
         if self.observers:
             self._observe("finished", call)
 
-    async def abefore(self, call: CallInfo) -> None:
+    async def abefore(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """before() for asyncio code: coroutines are awaited"""
         if self.observers:
             self._observe("started", call)
-        for hook in self.interceptors:
-            method = getattr(hook, "before", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:
-                self._failed(hook, "before", call)
+        for hooks in (self.interceptors, extra):
+            for hook in hooks:
+                method = getattr(hook, "before", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:
+                    self._failed(hook, "before", call)
 
-    async def aafter(self, call: CallInfo) -> None:
+    async def aafter(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """after() for asyncio code: coroutines are awaited"""
-        for hook in reversed(self.interceptors):
-            method = getattr(hook, "after", None)
-            if method is None:
-                continue
-            try:
-                outcome = method(call)
-                if outcome is not None and inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:
-                self._failed(hook, "after", call)
+        for hooks in (extra, self.interceptors):
+            for hook in reversed(hooks):
+                method = getattr(hook, "after", None)
+                if method is None:
+                    continue
+                try:
+                    outcome = method(call)
+                    if outcome is not None and inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:
+                    self._failed(hook, "after", call)
         if self.observers:
             self._observe("finished", call)
 

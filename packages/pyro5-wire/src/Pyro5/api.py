@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__ as __version__  # noqa: F401 - Pyro5.api.__version__, as in the original
 from . import config, errors
+from ._hooks import CallInfo, Interceptor
 from .callcontext import current_context
 from .core import URI, locate_ns, resolve, type_meta
 
@@ -71,6 +72,7 @@ __all__ = [
     "start_ns", "start_ns_loop",
     "SerializerBase", "register_class_to_dict", "register_dict_to_class", "unregister_class_to_dict",
     "unregister_dict_to_class",
+    "Interceptor", "CallInfo",      # (ours: call hooks, see docs/observability.md)
 ]
 
 

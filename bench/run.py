@@ -124,7 +124,7 @@ def build_workloads(quick: bool) -> list[Workload]:
     for storage in ("memory", "sql"):
         wid = f"nsscale-{storage}"
         ws.append(Workload(wid, f"name server, {storage} storage", "µs/lookup", "ns",
-                           {"kind": "nsscale", "sizes": ns_sizes, "budget": 30 if quick else 120},
+                           {"kind": "nsscale", "sizes": ns_sizes, "budget": 30 if quick else 60},
                            section="ns", higher_better=False, server_args=("--storage", storage),
                            max_rounds=1, ids=tuple(f"{wid}-{n}" for n in ns_sizes)))
     return ws

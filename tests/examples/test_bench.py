@@ -26,7 +26,19 @@ def test_bench_runs_ours(tmp_path: Path) -> None:
     assert "| small calls, marshal" in md
     assert "| 1 MiB upload, marshal" in md
     row = next(line for line in md.splitlines() if line.startswith("| small calls, marshal"))
-    assert "n/a" not in row, md                        # it measured something
+    assert "n/a" not in row, md                        # it measured something (a rate and CPU per op of both sides)
+    assert "client CPU µs/op (ours)" in md and "server CPU µs/op (ours)" in md
+    size_row = next(line for line in md.splitlines() if line.startswith("| 1 MiB upload, marshal") and "ms/MB" in line)
+    assert "n/a" not in size_row.split("|")[3], md     # time per MB, and (on Linux) the server's peak memory
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rows, title", [("conns10-", "| 10 connections, thread server"),
+                                         ("nsscale-memory", "| name server, memory storage, 1,000 names")])
+def test_bench_scaling_rows(tmp_path: Path, rows: str, title: str) -> None:
+    _, md = run_bench(tmp_path, "--only", "ours", "--quick", "--filter", rows)
+    row = next(line for line in md.splitlines() if line.startswith(title))
+    assert row.split("|")[3].strip() not in ("n/a", "n/a *"), md
 
 
 @pytest.mark.interop

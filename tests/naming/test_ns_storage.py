@@ -45,6 +45,28 @@ def test_sql_storage_uses_wal(tmp_path):
         store["b"] = ("PYRO:b@h:1", frozenset())
 
 
+def test_sql_storage_syncs_at_checkpoints_not_per_registration(tmp_path):
+    """WAL with synchronous=NORMAL (1): a registration costs no disk flush; what is committed stays readable
+    by another connection and after a reopen."""
+    store = SqlStorage(tmp_path / "sync.sqlite")
+    try:
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1
+        store.put("a", "PYRO:a@h:1", frozenset({"x"}))
+        store.put("a", "PYRO:a@h:2", frozenset())          # replaced: its old metadata goes too
+        store.put("b", "PYRO:b@h:1", frozenset({"y", "z"}))
+        with sqlite3.connect(str(tmp_path / "sync.sqlite")) as other:
+            assert other.execute("SELECT count(*) FROM pyro_names").fetchone()[0] == 2
+            assert other.execute("SELECT count(*) FROM pyro_metadata").fetchone()[0] == 2
+    finally:
+        store.close()
+    again = SqlStorage(tmp_path / "sync.sqlite")
+    try:
+        assert again["a"] == ("PYRO:a@h:2", frozenset())
+        assert again["b"] == ("PYRO:b@h:1", frozenset({"y", "z"}))
+    finally:
+        again.close()
+
+
 def test_sql_storage_from_other_threads(tmp_path):
     store = SqlStorage(str(tmp_path / "threads.sqlite"))
     try:

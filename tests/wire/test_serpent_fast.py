@@ -113,7 +113,8 @@ def test_loads_accepts_only_what_literal_eval_accepts():
     rnd = random.Random(3)
     bases = [serpent_bytes(("obj", "m", ("hello", 42, -1.5, None, True), {"k": [1, 2]})).decode(),
              serpent_bytes({"a": (1,), "b": [], "c": {}, "d": {1, 2}}).decode(),
-             serpent_bytes([0, -0, 00.5, "x", ('y',)]).decode()]
+             serpent_bytes([0, -0, 00.5, "x", ('y',)]).decode(),
+             serpent_bytes({"m": {"a", "b"}, "l": ["x", "y", ""], "t": ("p",), "e": ("q", "r"), "s": "'"}).decode()]
     for _ in range(4000):
         text = rnd.choice(bases)
         for _ in range(rnd.randrange(1, 4)):
@@ -134,7 +135,9 @@ def test_loads_accepts_only_what_literal_eval_accepts():
 @pytest.mark.parametrize("text", ["(5)", "(1,)", "()", "[1,]", "{1:2,}", "{1,}", "set()", "-0", "-0.0", "01.5",
                                   "1_000", "1e5", "0x10", "True", "(True,False,None)", "'a' 'b'", "5 ", "5\n",
                                   "'\\x41'", "b'x'", "1+2j", "-1-2j", "--1", "{[1]:2}", "{'a':1,'b'}", "(,)", "[,]",
-                                  "'unterminated", "1 # comment", "x", "12345678901234567890123"])
+                                  "'unterminated", "1 # comment", "x", "12345678901234567890123",
+                                  "('a')", "('a',)", "('a','b')", "['a',]", "['a','b',]", "{'a','b',}", "{'a':'b'}",
+                                  "{'a','b':1}", "('a','b'", "['a','b']x", "['a',,'b']", "['','']", "{''}", "('a'),"])
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
 def test_loads_edge_cases_like_literal_eval(text):
     full = _serpent_fast.HEADER + text

@@ -72,6 +72,10 @@ class SqlStorage(StorageBase):
                                                                      isolation_level=None)
             try:
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # WAL with synchronous=NORMAL: no fsync per transaction (the WAL is synced at checkpoints), so a
+                # registration is a write to the WAL file, not a disk flush. The database never gets corrupted;
+                # a power loss or OS crash (not a crash of the process) may lose the last registrations.
+                self._db.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.DatabaseError:  # pragma: no cover - e.g. a file system without shared memory
                 log.warning("sqlite storage %s: WAL journal mode not available", self.dbfile)
             self._db.executescript(_SCHEMA)
@@ -134,8 +138,9 @@ class SqlStorage(StorageBase):
     @staticmethod
     def _insert(db: sqlite3.Connection, name: str, uri: str, metadata: Iterable[str], lease: Optional[int]) -> None:
         rowid = db.execute("INSERT INTO pyro_names(name, uri) VALUES(?,?)", (name, str(uri))).lastrowid
-        db.executemany("INSERT INTO pyro_metadata(object, metadata) VALUES(?,?)",
-                       [(rowid, tag) for tag in frozenset(metadata)])
+        tags = frozenset(metadata)
+        if tags:
+            db.executemany("INSERT INTO pyro_metadata(object, metadata) VALUES(?,?)", [(rowid, tag) for tag in tags])
         if lease is not None:
             if db.execute("SELECT 1 FROM pyro5_leases WHERE id=?", (lease,)).fetchone() is None:
                 raise errors.NamingError("lease %s has expired or does not exist" % lease)
@@ -185,7 +190,10 @@ class SqlStorage(StorageBase):
     # ---- registry operations
     def put(self, name: str, uri: str, metadata: frozenset, lease: Optional[int] = None) -> None:
         with self._tx() as db:
-            self._delete(db, [name])
+            if db.execute("SELECT 1 FROM pyro_names WHERE name=?", (name,)).fetchone() is not None:
+                self._delete(db, [name])
+            else:
+                db.execute("DELETE FROM pyro5_name_leases WHERE name=?", (name,))
             self._insert(db, name, uri, metadata, lease)
 
     def put_if_absent(self, name: str, uri: str, metadata: frozenset, lease: Optional[int] = None) -> bool:

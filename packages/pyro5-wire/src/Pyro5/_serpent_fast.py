@@ -43,6 +43,9 @@ def _write(obj: Any, out: list[str], depth: int) -> None:
     elif t is tuple:
         if depth > _MAX_DEPTH:
             raise _NotSimple
+        if _REPR.issuperset(map(type, obj)):       # (flat: joined at C speed)
+            out.append("(%s,)" % repr(obj[0]) if len(obj) == 1 else "(%s)" % ",".join(map(repr, obj)))
+            return
         out.append("(")
         for item in obj:
             _write(item, out, depth + 1)
@@ -54,6 +57,9 @@ def _write(obj: Any, out: list[str], depth: int) -> None:
     elif t is list:
         if depth > _MAX_DEPTH:
             raise _NotSimple
+        if _REPR.issuperset(map(type, obj)):
+            out.append("[%s]" % ",".join(map(repr, obj)))
+            return
         out.append("[")
         for item in obj:
             _write(item, out, depth + 1)
@@ -86,11 +92,7 @@ def _write(obj: Any, out: list[str], depth: int) -> None:
             return
         if not _SET_ITEMS.issuperset(map(type, obj)):
             raise _NotSimple
-        out.append("{")
-        for item in obj:
-            out.append(repr(item))
-            out.append(",")
-        out[-1] = "}"
+        out.append("{%s}" % ",".join(map(repr, obj)))
     else:
         converter = CONVERTERS.get(t)
         if converter is None or depth > _MAX_DEPTH:
@@ -203,6 +205,8 @@ _TOKEN = re.compile(r"""'([^'\\\n\r]*)'|"([^"\\\n\r]*)"|(-?(?:0|[1-9][0-9]{0,17}
                     r"|(-?[0-9]+\.[0-9]+(?:e[-+]?[0-9]+)?)(?![0-9.eEjJ_])|(True|False|None)(?![0-9A-Za-z_])|([()\[\]{},:])")
 _NAMES = {"True": True, "False": False, "None": None}
 _match = _TOKEN.match
+# a run of single-quoted strings without backslashes: 'a','b','c' (no quote inside, so "','" splits it exactly)
+_match_strings = re.compile(r"""'[^'\\\n\r]*'(?:,'[^'\\\n\r]*')*""").match
 
 
 class _GiveUp(Exception):
@@ -236,6 +240,20 @@ def _scan_container(text: str, opener: str, pos: int) -> tuple[Any, int]:
     items: list[Any] = []
     if text[pos] == closer:
         return ((), [], {})["([{".index(opener)], pos + 1
+    m = _match_strings(text, pos)
+    if m is not None:
+        # only strings in this container (method names, tags...): split the run at once
+        end = m.end()
+        c = text[end]
+        trailing = c == "," and text[end + 1] == closer
+        if c == closer or trailing:
+            strings = m.group()[1:-1].split("','")
+            end += 2 if trailing else 1
+            if opener == "(":
+                if len(strings) == 1 and not trailing:
+                    return strings[0], end
+                return tuple(strings), end
+            return (strings if opener == "[" else set(strings)), end
     first, pos = _scan(text, pos)
     if opener == "{" and text[pos] == ":":
         # a dict: key:value pairs

@@ -251,3 +251,35 @@ def test_hooks_on_a_daemon_over_a_connected_socket():
         server_sock.close()
         client_sock.close()
     assert ("after", "call", "add", 11, None, True) in rec.events
+
+
+@pytest.mark.parametrize("kind", ["thread", "multiplex", "asyncio"])
+def test_async_def_methods_are_seen_with_their_outcome(start_daemon, kind):
+    # on the asyncio engine an async def method's coroutine is awaited by the transport after the dispatcher
+    # returned: the hooks end with the coroutine (its result or exception), not with the hand-over
+    import Pyro5
+    from Pyro5.server import expose
+    Pyro5.config.SERVERTYPE = kind
+
+    @expose
+    class AsyncCalc:
+        async def double(self, x):
+            await asyncio.sleep(0)
+            return 2 * x
+
+        async def broken(self):
+            await asyncio.sleep(0)
+            raise KeyError("k")
+
+    rd = start_daemon()
+    uri = rd.daemon.register(AsyncCalc(), "acalc")
+    rec = Recorder()
+    rd.daemon.add_interceptor(rec)
+    with Proxy(uri) as p:
+        assert p.double(21) == 42
+        with pytest.raises(KeyError):
+            p.broken()
+    wait_for(lambda: sum(1 for e in rec.events if e[0] == "after") == 2)
+    assert ("after", "call", "double", 42, None, True) in rec.events
+    assert ("after", "call", "broken", None, "KeyError", True) in rec.events
+    assert [e[0] for e in rec.events] == ["before", "after", "before", "after"]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from . import config, protocol
 from ._hooks import CallInfo, HookChain, check_hook, check_observer
 from ._svr_calltable import CallTable
+from ._svr_coro import Deferred
 from ._svr_streams import is_iterator
 from .callcontext import current_context
 
@@ -52,6 +53,19 @@ class ServerHooks:
         self._start(info)
         try:
             result = dispatcher._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
+        except Deferred as deferred:
+            # (asyncio server) an async def method's coroutine, awaited by the transport: the call ends with it
+            deferred.coro = self._awaited(info, deferred.coro)
+            raise
+        except BaseException as x:
+            self._end(info, None, x)
+            raise
+        self._end(info, result, None)
+        return result
+
+    async def _awaited(self, info: CallInfo, coro: Any) -> Any:
+        try:
+            result = await coro
         except BaseException as x:
             self._end(info, None, x)
             raise

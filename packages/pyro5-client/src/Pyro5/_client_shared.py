@@ -276,16 +276,17 @@ class SharedLink:
                     raise errors.TimeoutError("receiving: timeout (all %d connections of the shared proxy are busy)"
                                               % len(self._open))
                 self._cond.wait(remaining)
+        opened: Optional[ProxyConnection] = None
         try:
             conn, _, peer = self._open_connection(proxy, False)
-            pc = self._attach(proxy, conn, peer)
+            opened = self._attach(proxy, conn, peer)
+            return opened
         finally:
-            with self._cond:
+            with self._cond:        # (counted as opening until it is counted as open: never more than the size)
                 self._opening -= 1
+                if opened is not None:
+                    self._open.add(opened)
                 self._cond.notify()
-        with self._cond:
-            self._open.add(pc)
-        return pc
 
     def _give_back(self, pc: ProxyConnection) -> None:
         with self._cond:

@@ -76,16 +76,18 @@ class ServerHooks:
         table = self.table
         if table is not None:
             table.started(info)
-        if self.chain:
+        chain = self.chain
+        if chain.interceptors or chain.observers:
             info.response_annotations = current_context.response_annotations
-            self.chain.before(info)
+            chain.before(info)
 
     def _end(self, info: CallInfo, result: Any, exception: Optional[BaseException]) -> None:
         info.finish(result, exception)
         if info.kind == "call" and result is not None and is_iterator(result):
             info.kind = "stream"
-        if self.chain:
-            self.chain.after(info)
+        chain = self.chain
+        if chain.interceptors or chain.observers:
+            chain.after(info)
         table = self.table
         if table is not None:
             table.finished(info)

@@ -100,8 +100,9 @@ def start_subprocess(which: str, config: dict | None = None) -> Server:
 
 
 SUBPROCESS_KINDS = ("orig",)
-# the kinds every "works on any server" test runs against ("thread-perconn": THREADPOOL_PER_CONNECTION)
-SERVER_KINDS = ("thread", "thread-perconn", "multiplex", "orig")
+# the kinds every "works on any server" test runs against ("thread-perconn": THREADPOOL_PER_CONNECTION;
+# "asyncio": SERVERTYPE="asyncio", the AsyncDaemon engine)
+SERVER_KINDS = ("thread", "thread-perconn", "multiplex", "asyncio", "orig")
 
 
 def start(kind: str, objects: dict) -> Server:

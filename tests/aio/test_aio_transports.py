@@ -160,7 +160,8 @@ def test_idle_connections_closed_by_a_restarted_daemon_are_replaced():
             async with AsyncProxy(first.uri()) as p:
                 assert await asyncio.gather(*(p.add(i, 0) for i in range(20))) == list(range(20))
                 old = list(p._pool.connections)
-                assert len(old) == Pyro5.config.ASYNC_POOL_SIZE
+                # (our thread pool daemon grants INFL: the 20 calls may share one connection)
+                assert 1 <= len(old) <= Pyro5.config.ASYNC_POOL_SIZE
                 first.stop()
                 for _ in range(500):        # the reader tasks see the daemon close the connections
                     if not any(c.alive for c in old):

@@ -18,11 +18,11 @@ from tests.client._peer import start_peer
 _BLOCKER = textwrap.dedent('''
     import importlib.abc, sys
     BLOCKED = ("Pyro5.server", "Pyro5.nameserver", "Pyro5.nsc", "Pyro5.svr_threads", "Pyro5.svr_multiplex",
-               "Pyro5.svr_existingconn", "Pyro5.utils", "Pyro5.compatibility")
+               "Pyro5.svr_existingconn", "Pyro5.utils", "Pyro5.compatibility", "Pyro5.aio.server")
 
     def blocked(name):
-        # also the private helper modules of pyro5-server (Pyro5._svr_*)
-        return name.startswith("Pyro5._svr") or any(name == b or name.startswith(b + ".") for b in BLOCKED)
+        # also the private helper modules of pyro5-server (Pyro5._svr_*, Pyro5.aio._svr_*)
+        return name.startswith(("Pyro5._svr", "Pyro5.aio._svr")) or any(name == b or name.startswith(b + ".") for b in BLOCKED)
 
     class ThinInstall(importlib.abc.MetaPathFinder):
         """Behave like an install of pyro5-wire and pyro5-client only."""

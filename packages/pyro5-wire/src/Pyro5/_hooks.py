@@ -25,7 +25,7 @@ import inspect
 import logging
 import threading
 import time
-from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Optional, Sequence
 
 __all__ = ["CallInfo", "Interceptor", "HookChain", "run_coroutine", "check_hook", "check_observer"]
 
@@ -181,37 +181,43 @@ class HookChain:
             except Exception:
                 self._failed(observer, event, call)
 
+    def _methods(self, name: str, extra: Sequence[Any], reverse: bool) -> Iterator[tuple[Any, Callable]]:
+        """(hook, its method `name`) of the interceptors, then `extra`'s (reverse: backwards, `extra` first)"""
+        for hooks in ((extra, self.interceptors) if reverse else (self.interceptors, extra)):
+            for hook in (reversed(hooks) if reverse else hooks):
+                method = getattr(hook, name, None)
+                if method is not None:
+                    yield hook, method
+
+    def _run(self, hook: Any, method: Callable, where: str, call: CallInfo) -> None:
+        try:
+            outcome = method(call)
+            if outcome is not None and inspect.isawaitable(outcome):
+                run_coroutine(_awaited(outcome), self.loop)
+        except Exception:
+            self._failed(hook, where, call)
+
+    async def _arun(self, hook: Any, method: Callable, where: str, call: CallInfo) -> None:
+        try:
+            outcome = method(call)
+            if outcome is not None and inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            self._failed(hook, where, call)
+
     def before(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """observers' "started", then the interceptors' before (in registration order, then those of `extra`:
         a proxy's own); coroutines run here"""
         if self.observers:
             self._observe("started", call)
-        for hooks in (self.interceptors, extra):
-            for hook in hooks:
-                method = getattr(hook, "before", None)
-                if method is None:
-                    continue
-                try:
-                    outcome = method(call)
-                    if outcome is not None and inspect.isawaitable(outcome):
-                        run_coroutine(_awaited(outcome), self.loop)
-                except Exception:
-                    self._failed(hook, "before", call)
+        for hook, method in self._methods("before", extra, False):
+            self._run(hook, method, "before", call)
 
     def after(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """the interceptors' after (in reverse order: `extra` first), then the observers' "finished";
         coroutines run here"""
-        for hooks in (extra, self.interceptors):
-            for hook in reversed(hooks):
-                method = getattr(hook, "after", None)
-                if method is None:
-                    continue
-                try:
-                    outcome = method(call)
-                    if outcome is not None and inspect.isawaitable(outcome):
-                        run_coroutine(_awaited(outcome), self.loop)
-                except Exception:
-                    self._failed(hook, "after", call)
+        for hook, method in self._methods("after", extra, True):
+            self._run(hook, method, "after", call)
         if self.observers:
             self._observe("finished", call)
 
@@ -219,31 +225,13 @@ class HookChain:
         """before() for asyncio code: coroutines are awaited"""
         if self.observers:
             self._observe("started", call)
-        for hooks in (self.interceptors, extra):
-            for hook in hooks:
-                method = getattr(hook, "before", None)
-                if method is None:
-                    continue
-                try:
-                    outcome = method(call)
-                    if outcome is not None and inspect.isawaitable(outcome):
-                        await outcome
-                except Exception:
-                    self._failed(hook, "before", call)
+        for hook, method in self._methods("before", extra, False):
+            await self._arun(hook, method, "before", call)
 
     async def aafter(self, call: CallInfo, extra: Sequence[Any] = ()) -> None:
         """after() for asyncio code: coroutines are awaited"""
-        for hooks in (extra, self.interceptors):
-            for hook in reversed(hooks):
-                method = getattr(hook, "after", None)
-                if method is None:
-                    continue
-                try:
-                    outcome = method(call)
-                    if outcome is not None and inspect.isawaitable(outcome):
-                        await outcome
-                except Exception:
-                    self._failed(hook, "after", call)
+        for hook, method in self._methods("after", extra, True):
+            await self._arun(hook, method, "after", call)
         if self.observers:
             self._observe("finished", call)
 

@@ -11,7 +11,7 @@ import inspect
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union, cast
 
 from . import _svr_hooks, _svr_memory, config, core, errors, serializers, socketutil
 from ._svr_dispatch import Dispatcher, receive_handshake, receive_request
@@ -227,7 +227,39 @@ def _enable_autoproxy(clazz: type) -> None:
 
 # --------------------------------------------------------------------------------------------- daemon
 
-class Daemon(_svr_hooks.DaemonHooks):
+class _DaemonOnTheWire:
+    """How a Daemon shows itself: its repr, and the empty placeholder it travels as on the wire (a mixin of
+    Daemon)."""
+
+    _unusable: bool
+    transportServer: Any
+    locationStr: str
+    objectsById: dict
+
+    def __repr__(self) -> str:
+        if getattr(self, "_unusable", False):
+            return "<%s.%s at 0x%x; unusable>" % (self.__module__, self.__class__.__name__, id(self))
+        if self.transportServer is None:
+            return "<%s.%s at 0x%x; closed>" % (self.__module__, self.__class__.__name__, id(self))
+        return "<%s.%s at 0x%x; %s - %s; %d objects>" % (
+            self.__module__, self.__class__.__name__, id(self), self.locationStr,
+            type(self.transportServer).__name__, len(self.objectsById))
+
+    # A Daemon that ends up in call arguments or results (e.g. self._pyroDaemon by accident) travels as an
+    # empty placeholder, as in the original: the receiver gets an unusable Daemon (not bound, no objects).
+    __pyro_class__ = "Pyro5.server.Daemon"
+
+    def __pyro_state__(self) -> tuple:
+        return ()
+
+    def __getstate__(self) -> Any:
+        return {}
+
+    def __setstate__(self, state: Any) -> None:
+        _init_unusable(cast("Daemon", self))
+
+
+class Daemon(_DaemonOnTheWire, _svr_hooks.DaemonHooks):
     """
     Pyro daemon. Contains server side logic and dispatches incoming remote method calls
     to the appropriate objects.
@@ -558,28 +590,6 @@ class Daemon(_svr_hooks.DaemonHooks):
             log.warning("error during housekeeping", exc_info=True)
         finally:
             self._housekeeping_lock.release()
-
-    def __repr__(self) -> str:
-        if getattr(self, "_unusable", False):
-            return "<%s.%s at 0x%x; unusable>" % (self.__module__, self.__class__.__name__, id(self))
-        if self.transportServer is None:
-            return "<%s.%s at 0x%x; closed>" % (self.__module__, self.__class__.__name__, id(self))
-        return "<%s.%s at 0x%x; %s - %s; %d objects>" % (
-            self.__module__, self.__class__.__name__, id(self), self.locationStr,
-            type(self.transportServer).__name__, len(self.objectsById))
-
-    # A Daemon that ends up in call arguments or results (e.g. self._pyroDaemon by accident) travels as an
-    # empty placeholder, as in the original: the receiver gets an unusable Daemon (not bound, no objects).
-    __pyro_class__ = "Pyro5.server.Daemon"
-
-    def __pyro_state__(self) -> tuple:
-        return ()
-
-    def __getstate__(self) -> Any:
-        return {}
-
-    def __setstate__(self, state: Any) -> None:
-        _init_unusable(self)
 
 
 def _create_transport(daemon: Daemon, host: Any, port: int, unixsocket: Optional[str], connected_socket: Any) -> Any:

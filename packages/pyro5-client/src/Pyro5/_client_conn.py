@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any
+from typing import Any, Optional
 
 from . import _wire_stream, config, errors, protocol, socketutil
 
@@ -82,25 +82,13 @@ class ProxyConnection:
 
     def open(self, location: Any, object_id: str) -> socketutil.SocketConnection:
         """A new connection to `location` ((host, port) or a unix socket path), not attached yet."""
-        ssl_context = None
-        if config.SSL:
-            ssl_context = socketutil.get_ssl_context(clientcert=config.SSL_CLIENTCERT, clientkey=config.SSL_CLIENTKEY,
-                                                     cacerts=config.SSL_CACERTS, keypassword=config.SSL_CLIENTKEYPASSWD)
         try:
             sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE), timeout=self.timeout,
-                                            nodelay=True, sslContext=ssl_context)
-        except ssl.SSLCertVerificationError as x:
-            raise errors.CommunicationError(
-                "cannot connect to %s: SSL certificate verification of the server failed: %s (check config.SSL_CACERTS"
-                " and that the server's certificate is issued for the host name in the uri)"
-                % (location, x.verify_message or x)) from x
-        except ssl.SSLError as x:
-            raise errors.CommunicationError("cannot connect to %s: SSL error: %s (check the SSL_* config items on both "
-                                            "sides)" % (location, x)) from x
+                                            nodelay=True, sslContext=client_ssl_context())
         except errors.TimeoutError as x:
             raise errors.TimeoutError("cannot connect to %s: %s" % (location, x)) from x
         except OSError as x:
-            raise errors.CommunicationError("cannot connect to %s: %s" % (location, x)) from x
+            raise connect_error(location, x) from x
         conn = _SocketConnection(sock, object_id)
         log.debug("connected to %s - %s - %s", location, conn.family(),
                   "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
@@ -185,3 +173,24 @@ class ProxyConnection:
         self.release()
         if isinstance(x, OSError) and not isinstance(x, errors.PyroError):
             raise errors.ConnectionClosedError("connection to %s lost: %s" % (peer, x)) from x
+
+
+def client_ssl_context() -> Optional[ssl.SSLContext]:
+    """The SSL context of a client connection from the SSL_* config items; None without config.SSL."""
+    if not config.SSL:
+        return None
+    return socketutil.get_ssl_context(clientcert=config.SSL_CLIENTCERT, clientkey=config.SSL_CLIENTKEY,
+                                      cacerts=config.SSL_CACERTS, keypassword=config.SSL_CLIENTKEYPASSWD)
+
+
+def connect_error(location: Any, x: OSError) -> errors.CommunicationError:
+    """The CommunicationError that says why connecting to `location` failed with x (SSL problems explained)."""
+    if isinstance(x, ssl.SSLCertVerificationError):
+        return errors.CommunicationError(
+            "cannot connect to %s: SSL certificate verification of the server failed: %s (check config.SSL_CACERTS"
+            " and that the server's certificate is issued for the host name in the uri)"
+            % (location, x.verify_message or x))
+    if isinstance(x, ssl.SSLError):
+        return errors.CommunicationError("cannot connect to %s: SSL error: %s (check the SSL_* config items on both "
+                                         "sides)" % (location, x))
+    return errors.CommunicationError("cannot connect to %s: %s" % (location, x))

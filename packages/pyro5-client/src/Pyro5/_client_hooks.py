@@ -126,10 +126,7 @@ def invoke(proxy: Any, perform: Callable[..., Any], methodname: str, vargs: Any,
     finally:
         if token is not None:
             extra_annotations.reset(token)
-    info.response_annotations = current_context.response_annotations
-    info.finish(result)
-    if info.kind == "call" and type(result).__name__ == "_StreamResultIterator":
-        info.kind = "stream"
+    _finished(info, result, "_StreamResultIterator")
     GLOBAL.after(info, own)
     return result
 
@@ -150,9 +147,14 @@ async def ainvoke(proxy: Any, perform: Callable[..., Awaitable[Any]], methodname
     finally:
         if token is not None:
             extra_annotations.reset(token)
-    info.response_annotations = current_context.response_annotations
-    info.finish(result)
-    if info.kind == "call" and type(result).__name__ == "AsyncStream":
-        info.kind = "stream"
+    _finished(info, result, "AsyncStream")
     await GLOBAL.aafter(info, own)
     return result
+
+
+def _finished(info: CallInfo, result: Any, stream_class: str) -> None:
+    """The call returned result (a remote iterator when its class is named stream_class)."""
+    info.response_annotations = current_context.response_annotations
+    info.finish(result)
+    if info.kind == "call" and type(result).__name__ == stream_class:
+        info.kind = "stream"

@@ -568,6 +568,21 @@ def _array_value(arr: array.array) -> Any:
     return arr.tounicode() if arr.typecode == "u" else arr.tolist()
 
 
+def _spliced(data: bytes, found: list, header: Callable[[int], bytes], standin_length: int) -> list:
+    """(dumpsCallParts) data's buffers with every stand-in replaced: found holds (position of the stand-in's
+    encoding, the real bytes); each becomes header(len(real bytes)) + the real bytes, without copying them."""
+    found.sort(key=lambda item: item[0])
+    parts: list = []
+    start = 0
+    for pos, value in found:
+        parts.append(data[start:pos])
+        parts.append(header(len(value)))
+        parts.append(value)
+        start = pos + standin_length
+    parts.append(data[start:])
+    return parts
+
+
 class MarshalSerializer(SerializerBase):
     """(de)serializer that wraps the marshal serialization protocol."""
     serializer_id = 2  # never change this
@@ -621,16 +636,7 @@ class MarshalSerializer(SerializerBase):
             if pos < 1 or (data[pos - 1] & 0x7f) != _MARSHAL_TYPE_BYTES or data.find(encoded, pos + 1) >= 0:
                 return self.dumpsCall(obj, method, vargs, kwargs)      # (not found as expected: no splicing)
             found.append((pos, value))
-        found.sort(key=lambda item: item[0])
-        parts: list = []
-        start = 0
-        for pos, value in found:
-            parts.append(data[start:pos])
-            parts.append(_int32.pack(len(value)))
-            parts.append(value)
-            start = pos + len(_STANDIN_LENGTH) + _STANDIN_SIZE
-        parts.append(data[start:])
-        return parts
+        return _spliced(data, found, _int32.pack, len(_STANDIN_LENGTH) + _STANDIN_SIZE)
 
     def dumps(self, data: Any) -> bytes:
         try:
@@ -787,16 +793,7 @@ class MsgpackSerializer(SerializerBase):
             if pos < 0 or data.find(encoded, pos + 1) >= 0:
                 return self.dumpsCall(obj, method, vargs, kwargs)      # (not found as expected: no splicing)
             found.append((pos, value))
-        found.sort(key=lambda item: item[0])
-        parts: list = []
-        start = 0
-        for pos, value in found:
-            parts.append(data[start:pos])
-            parts.append(_bin32_header.pack(0xc6, len(value)))
-            parts.append(value)
-            start = pos + 2 + _STANDIN_SIZE
-        parts.append(data[start:])
-        return parts
+        return _spliced(data, found, lambda size: _bin32_header.pack(0xc6, size), 2 + _STANDIN_SIZE)
 
     def dumps(self, data: Any) -> bytes:
         try:

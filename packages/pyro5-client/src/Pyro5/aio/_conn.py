@@ -15,10 +15,10 @@ import asyncio
 import collections
 import logging
 import socket
-import ssl
 from typing import Any, Awaitable, Callable
 
-from Pyro5 import config, errors, protocol, socketutil
+from Pyro5 import config, errors, protocol
+from Pyro5._client_conn import client_ssl_context, connect_error
 
 __all__ = ["AsyncConnection", "ConnectionPool"]
 
@@ -38,10 +38,7 @@ def _family() -> int:
 async def open_streams(location: Any, timeout: float | None
                        ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Open the connection to `location` ((host, port) or a unix socket path), with SSL when config.SSL is set."""
-    ssl_context = None
-    if config.SSL:
-        ssl_context = socketutil.get_ssl_context(clientcert=config.SSL_CLIENTCERT, clientkey=config.SSL_CLIENTKEY,
-                                                 cacerts=config.SSL_CACERTS, keypassword=config.SSL_CLIENTKEYPASSWD)
+    ssl_context = client_ssl_context()
     try:
         if isinstance(location, str):
             coro: Awaitable = asyncio.open_unix_connection(location, ssl=ssl_context,
@@ -52,16 +49,8 @@ async def open_streams(location: Any, timeout: float | None
         return await asyncio.wait_for(coro, timeout or None)
     except asyncio.TimeoutError:
         raise errors.TimeoutError("cannot connect to %s: timeout" % (location,)) from None
-    except ssl.SSLCertVerificationError as x:
-        raise errors.CommunicationError(
-            "cannot connect to %s: SSL certificate verification of the server failed: %s (check config.SSL_CACERTS "
-            "and that the server's certificate is issued for the host name in the uri)"
-            % (location, x.verify_message or x)) from x
-    except ssl.SSLError as x:
-        raise errors.CommunicationError("cannot connect to %s: SSL error: %s (check the SSL_* config items on both "
-                                        "sides)" % (location, x)) from x
     except OSError as x:
-        raise errors.CommunicationError("cannot connect to %s: %s" % (location, x)) from x
+        raise connect_error(location, x) from x
 
 
 async def read_one(reader: asyncio.StreamReader, msgreader: protocol.MessageReader, timeout: float | None

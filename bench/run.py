@@ -69,9 +69,9 @@ class Workload:
         return self.ids or (self.id,)
 
 
-# The server types of the connection-scaling rows; add "asyncio" here (and a starter in _worker.SERVER_STARTERS)
-# to get its rows once the asyncio daemon exists.
-CONNECTION_SERVERS = ["thread", "multiplex"]
+# The server types of the connection-scaling rows (each has a starter in _worker.SERVER_STARTERS); "asyncio" is
+# our AsyncDaemon (the original has none: its rows say n/a for it).
+CONNECTION_SERVERS = ["thread", "multiplex", "asyncio"]
 
 
 def build_workloads(quick: bool) -> list[Workload]:

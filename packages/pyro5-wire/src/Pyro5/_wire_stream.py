@@ -235,6 +235,22 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
     `timeout_error(received)` makes the error of a message that did not complete in time."""
     sock_timeout = sock.gettimeout()
     received = reader.received_bytes
+    if sock_timeout is None and timeout is None and idle is _NOT_GIVEN and not received and not rate:
+        # no time limit on a blocking socket (a proxy without COMMTIMEOUT): one receive, usually all of a reply
+        try:
+            data = sock.recv(max(reader.needed, _FIRST_RECV))
+        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            data = None     # (nothing taken: the loop below receives)
+        except OSError as x:
+            raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
+        if data is not None:
+            if not data:
+                reader.eof()
+                raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+            messages = reader.feed(data)
+            if messages:
+                return messages
+            received = reader.received_bytes   # (a part of a bigger message: the loop below receives the rest)
     waiting = idle is not _NOT_GIVEN and not received     # (for the first byte of a message)
     start = _monotonic()
     deadline: Optional[Deadline] = None

@@ -190,7 +190,7 @@ class SendingMessage:
         if (corr is None and not annotations and type(payload) is bytes and len(payload) <= _COMPRESSION_THRESHOLD
                 and not config.LOGWIRE and len(payload) <= config.MAX_MESSAGE_SIZE):
             # the common small message (a call or a reply of a few values): one header, one bytes object
-            self.annotations = {}
+            self.annotations: Mapping[str, Any] = {}
             self.corr_id = _empty_correlation_id
             self.flags = flags = flags & ~FLAGS_COMPRESSED
             self.annotations_size = 0

@@ -2,7 +2,7 @@
 
 Uses only the public Pyro5 API that the original Pyro5 5.x and ours share, plus the standard library.
 
-    python _worker.py server --servertype thread|multiplex [--pool N] [--ns]
+    python _worker.py server --servertype thread|multiplex|asyncio [--pool N] [--ns]
                                                                 prints "READY <uri> [<ns uri>]", serves until
                                                                 stdin closes (--ns: a name server in this process
                                                                 too, with the Bench object registered as "bench")
@@ -69,12 +69,40 @@ def _start_blocking_daemon(servertype: str) -> tuple[Any, Callable[[], None]]:
     return daemon, daemon.shutdown
 
 
+def _start_async_daemon(servertype: str) -> tuple[Any, Callable[[], None]]:
+    """Our AsyncDaemon (Pyro5.aio.server), served on an event loop in a thread of its own."""
+    try:
+        from Pyro5.aio.server import AsyncDaemon
+    except ImportError:
+        raise RuntimeError("this implementation has no asyncio daemon (Pyro5.aio.server.AsyncDaemon)") from None
+    import asyncio
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        async def main() -> None:
+            holder["daemon"] = daemon = AsyncDaemon(host="127.0.0.1")
+            started.set()
+            await daemon.requestLoop()
+        try:
+            asyncio.run(main())
+        finally:
+            started.set()
+
+    threading.Thread(target=serve, daemon=True).start()
+    if not started.wait(30) or "daemon" not in holder:
+        raise RuntimeError("the asyncio daemon did not start")
+    daemon = holder["daemon"]
+    return daemon, daemon.shutdown
+
+
 # How each server type is started: (daemon, stop function). To add a server type (e.g. an asyncio daemon once
 # it exists), add a starter here that returns a daemon with register() and uriFor(), and list the type in
 # run.py's CONNECTION_SERVERS (and in the groups whose rows should include it).
 SERVER_STARTERS: dict[str, Callable[[str], tuple[Any, Callable[[], None]]]] = {
     "thread": _start_blocking_daemon,
     "multiplex": _start_blocking_daemon,
+    "asyncio": _start_async_daemon,
 }
 
 

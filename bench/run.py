@@ -69,9 +69,9 @@ class Workload:
         return self.ids or (self.id,)
 
 
-# The server types of the connection-scaling rows; add "asyncio" here (and a starter in _worker.SERVER_STARTERS)
-# to get its rows once the asyncio daemon exists.
-CONNECTION_SERVERS = ["thread", "multiplex"]
+# The server types of the connection-scaling rows (each has a starter in _worker.SERVER_STARTERS); "asyncio" is
+# our AsyncDaemon (the original has none: its rows say n/a for it).
+CONNECTION_SERVERS = ["thread", "multiplex", "asyncio"]
 
 
 def build_workloads(quick: bool) -> list[Workload]:
@@ -442,14 +442,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["original", "ours"], help="measure one implementation only")
     parser.add_argument("--seconds", type=float, help="seconds per rate measurement (default 0.3 quick, 1.5 full)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds, best result kept (default 2 quick, 3 full)")
-    parser.add_argument("--filter", help="only workloads whose id contains this text (e.g. small, upload, conc)")
+    parser.add_argument("--filter", help="only workloads whose id contains this text (or one of several, comma-separated: small,connect)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md", help="markdown file to write")
     args = parser.parse_args(argv)
 
     seconds = args.seconds or (0.3 if args.quick else 1.5)
     workloads = build_workloads(args.quick)
     if args.filter:
-        workloads = [w for w in workloads if args.filter in w.id]
+        wanted = args.filter.split(",")     # (several: comma-separated)
+        workloads = [w for w in workloads if any(f in w.id for f in wanted)]
     rounds = args.rounds or (2 if args.quick else 3)
     impls = implementations(args.only, args.before)
     started = time.perf_counter()

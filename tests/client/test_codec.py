@@ -242,3 +242,27 @@ def test_codec_does_no_io():
     # the codec module uses nothing that does I/O (no socket, select, ssl, socketutil or connection module)
     names = set(vars(codec))
     assert not names & {"socket", "select", "socketutil", "ssl", "ProxyConnection", "_client_conn"}
+
+
+def test_connect_answer_parsed_once_and_given_as_fresh_sets(ser):
+    # the same CONNECTOK bytes again (a program connecting to one object repeatedly): the cached parse, new sets
+    payload = ser.dumps({"handshake": "hi", "meta": {"methods": {"a", "b"}, "oneway": {"b"}, "attrs": set()}})
+    reply = protocol.SendingMessage(protocol.MSG_CONNECTOK, 0, 0, ser.serializer_id, payload, correlation_id=None)
+    first_meta, first_response = codec.connect_result(received(reply), "loc")
+    second_meta, second_response = codec.connect_result(received(reply), "loc")
+    assert first_response == second_response == "hi"
+    assert codec.metadata(first_meta) == codec.metadata(second_meta) == ({"b"}, {"a", "b"}, set())
+    assert second_meta is not first_meta
+    second_meta["methods"].add("changed")       # a proxy's change does not reach the next connection
+    third_meta, _ = codec.connect_result(received(reply), "loc")
+    assert set(third_meta["methods"]) == {"a", "b"}
+
+
+def test_connect_request_same_bytes_for_same_input(ser):
+    first = codec.connect_request(ser, 1, "hello", "obj.x", {})
+    second = codec.connect_request(ser, 2, "hello", "obj.x", {})
+    assert ser.loads(received(first).data) == ser.loads(received(second).data) == {"handshake": "hello",
+                                                                                  "object": "obj.x"}
+    assert received(second).seq == 2
+    other = codec.connect_request(ser, 3, {"token": 1}, "obj.x", {})     # (not cached: a mutable handshake)
+    assert ser.loads(received(other).data) == {"handshake": {"token": 1}, "object": "obj.x"}

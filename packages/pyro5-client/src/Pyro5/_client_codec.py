@@ -35,6 +35,7 @@ log = logging.getLogger("Pyro5.client")
 
 _MSG_INVOKE = protocol.MSG_INVOKE
 _MSG_CONNECT = protocol.MSG_CONNECT
+_MSG_CONNECTOK = protocol.MSG_CONNECTOK
 _FLAGS_ONEWAY = protocol.FLAGS_ONEWAY
 _FLAGS_KEEPSERIALIZED = protocol.FLAGS_KEEPSERIALIZED
 _FLAGS_EXCEPTION = protocol.FLAGS_EXCEPTION
@@ -62,7 +63,12 @@ class StreamReply:
 def connect_request(serializer: serializers.SerializerBase, seq: int, handshake: Any, object_id: str,
                     annotations: dict[str, bytes]) -> protocol.SendingMessage:
     """The MSG_CONNECT message that opens a connection to the daemon that has `object_id`."""
-    data = serializer.dumps({"handshake": handshake, "object": object_id})
+    key = (serializer, type(handshake), handshake, object_id) if type(handshake) in _SIMPLE else None
+    data = _connect_payloads.get(key) if key is not None else None
+    if data is None:
+        data = serializer.dumps({"handshake": handshake, "object": object_id})
+        if key is not None and type(data) is bytes:
+            _remember(_connect_payloads, key, data)
     return protocol.SendingMessage(_MSG_CONNECT, 0, seq, serializer.serializer_id, data, annotations=annotations)
 
 
@@ -76,7 +82,13 @@ def connect_result(msg: protocol.ReceivingMessage, location: Any) -> tuple[Any, 
         if serializer is None:
             raise errors.SerializeError("invalid serializer id %d in the daemon's handshake response"
                                         % msg.serializer_id)
+        key = (serializer, msg.data) if msg.type == _MSG_CONNECTOK and type(msg.data) is bytes else None
+        known = _connect_replies.get(key) if key is not None else None
+        if known is not None:   # (the same answer as before: fresh sets)
+            return {name: set(names) for name, names in known[1]}, known[0]
         response = serializer.loads(msg.data)
+        if key is not None and len(msg.data) <= _MAX_CACHED_REPLY:
+            _remember_reply(key, response)
     if msg.type == protocol.MSG_CONNECTFAIL:
         error = "connection to %s rejected: %s" % (location, response)
         log.error(error)
@@ -84,6 +96,34 @@ def connect_result(msg: protocol.ReceivingMessage, location: Any) -> tuple[Any, 
     if not isinstance(response, dict) or "meta" not in response:
         raise errors.ProtocolError("invalid handshake response from the daemon at %s: %r" % (location, response))
     return response["meta"], response.get("handshake")
+
+
+# The connect handshake's serialization is the same for every connection of a program to an object: the request
+# payload per (serializer, handshake, object id) and the parsed CONNECTOK answer per (serializer, bytes) when it is
+# the usual {"handshake": str/None, "meta": {"methods"/"oneway"/"attrs": names}} are remembered (bounded).
+_SIMPLE = (type(None), str)
+_MAX_CACHED = 64
+_MAX_CACHED_REPLY = 8192
+_connect_payloads: dict[tuple, bytes] = {}
+_connect_replies: dict[tuple, tuple] = {}
+
+
+def _remember(cache: dict, key: tuple, value: Any) -> None:
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[key] = value
+
+
+def _remember_reply(key: tuple, response: Any) -> None:
+    if type(response) is not dict or len(response) != 2 or type(response.get("handshake")) not in _SIMPLE:
+        return
+    meta = response.get("meta")
+    if type(meta) is not dict or set(meta) != {"methods", "oneway", "attrs"}:
+        return
+    names = tuple((name, frozenset(values)) for name, values in meta.items()
+                  if type(values) in (set, frozenset, list, tuple) and all(type(v) is str for v in values))
+    if len(names) == 3:
+        _remember(_connect_replies, key, (response["handshake"], names))
 
 
 def metadata(meta: Any) -> tuple[set[str], set[str], set[str]]:

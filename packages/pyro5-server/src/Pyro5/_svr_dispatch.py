@@ -22,9 +22,10 @@ from typing import Any, Callable, Optional, Protocol
 
 from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
 from ._serialized_blob import SerializedBlob
+from ._svr_connect import connect_payload, connect_request
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
 from ._svr_meta import _cache as _class_infos
-from ._svr_meta import class_info, is_private_attribute, metadata_of
+from ._svr_meta import class_info, is_private_attribute
 from ._svr_streams import is_iterator
 from .callcontext import current_context
 
@@ -89,7 +90,7 @@ class Dispatcher:
             if denied_reason:
                 raise errors.CommunicationError(denied_reason)
             try:
-                data = serializer.loads(msg.data)
+                data = connect_request(serializer, msg.data)
             except Exception as x:
                 raise errors.SerializeError("cannot deserialize the connect message: %s" % x) from None
             if not isinstance(data, dict) or not isinstance(data.get("object"), str):
@@ -99,8 +100,7 @@ class Dispatcher:
                 handshake_response = self.daemon.validateHandshake(conn, data.get("handshake"))
             except errors.TimeoutError as x:     # (raised by the validator: a rejection, not a lost client)
                 raise errors.CommunicationError(str(x) or type(x).__name__) from None
-            meta = metadata_of(self.registry.lookup(data["object"]))
-            payload = serializer.dumps({"handshake": handshake_response, "meta": meta})
+            payload = connect_payload(serializer, self.registry.lookup(data["object"]), handshake_response)
             annotations = self.response_annotations()
             granted = self.inflight_limit(conn, msg)
             if granted:

@@ -32,7 +32,6 @@ _SSL_CHUNK = 256 * 1024
 _IOV_MAX = 512
 _FIRST_RECV = 4096          # the first receive of a message: usually all of a small one
 _RECV_LIMIT = 4 * 1024 * 1024   # at most this much in one receive of a big message
-_HEADER_SIZE = 40
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _WOULD_BLOCK_OR_TIMEOUT = _WOULD_BLOCK + (socket.timeout, TimeoutError)
 _WAITALL = getattr(socket, "MSG_WAITALL", 0)
@@ -236,6 +235,22 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
     `timeout_error(received)` makes the error of a message that did not complete in time."""
     sock_timeout = sock.gettimeout()
     received = reader.received_bytes
+    if sock_timeout is None and timeout is None and idle is _NOT_GIVEN and not received and not rate:
+        # no time limit on a blocking socket (a proxy without COMMTIMEOUT): one receive, usually all of a reply
+        try:
+            data = sock.recv(max(reader.needed, _FIRST_RECV))
+        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            data = None     # (nothing taken: the loop below receives)
+        except OSError as x:
+            raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
+        if data is not None:
+            if not data:
+                reader.eof()
+                raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+            messages = reader.feed(data)
+            if messages:
+                return messages
+            received = reader.received_bytes   # (a part of a bigger message: the loop below receives the rest)
     waiting = idle is not _NOT_GIVEN and not received     # (for the first byte of a message)
     start = _monotonic()
     deadline: Optional[Deadline] = None
@@ -272,11 +287,7 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
             if waiting:
                 waiting = False
                 start = _monotonic()    # (the message started)
-            if len(data) > _HEADER_SIZE and not received:
-                # the header and the rest apart: the reader's fast path for both when `data` is a whole message
-                messages = reader.feed(data[:_HEADER_SIZE]) or reader.feed(data[_HEADER_SIZE:])
-            else:
-                messages = reader.feed(data)
+            messages = reader.feed(data)     # (a whole small message in `data`: the reader's fast path)
             if messages:
                 return messages
             received = reader.received_bytes

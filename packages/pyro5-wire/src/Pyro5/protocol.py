@@ -185,9 +185,26 @@ class SendingMessage:
         self.type = msgtype
         self.seq = seq
         self.serializer_id = serializer_id
-        self.annotations = annotations or {}
         # the correlation id: given explicitly (a uuid.UUID or None), else the current call context's
         corr = current_context.correlation_id if correlation_id is _FROM_CONTEXT else correlation_id
+        if (corr is None and not annotations and type(payload) is bytes and len(payload) <= _COMPRESSION_THRESHOLD
+                and not config.LOGWIRE and len(payload) <= config.MAX_MESSAGE_SIZE):
+            # the common small message (a call or a reply of a few values): one header, one bytes object
+            self.annotations: Mapping[str, Any] = {}
+            self.corr_id = _empty_correlation_id
+            self.flags = flags = flags & ~FLAGS_COMPRESSED
+            self.annotations_size = 0
+            self.data_size = size = len(payload)
+            try:
+                header = _header.pack(b"PYRO", PROTOCOL_VERSION, msgtype, serializer_id, flags, seq, size, 0,
+                                      _empty_correlation_id, 0, _magic_number)
+            except struct.error as x:
+                raise errors.ProtocolError("invalid message header field (type=%r serializer=%r flags=%r seq=%r): "
+                                           "%s" % (msgtype, serializer_id, flags, seq, x)) from None
+            self._data: bytes | None = header + payload
+            self.parts: tuple = (self._data,)
+            return
+        self.annotations = annotations or {}
         # FLAGS_COMPRESSED says what this message does, not what the caller wants: it is set below only when the
         # payload really gets compressed (as the original 5.15 does); a caller-supplied bit is cleared.
         flags &= ~FLAGS_COMPRESSED
@@ -232,9 +249,8 @@ class SendingMessage:
         except struct.error as x:
             raise errors.ProtocolError("invalid message header field (type=%r serializer=%r flags=%r seq=%r): %s"
                                        % (msgtype, serializer_id, flags, seq, x)) from None
-        self._data: bytes | None
         if chunks:
-            self.parts: tuple = (header,) + annotation_parts + chunks
+            self.parts = (header,) + annotation_parts + chunks
             self._data = None
         elif (self.data_size > _JOIN_LIMIT and type(payload) is bytes) or len(annotation_parts) > 1:
             # big: sent in parts, not copied behind the header first (bytes are immutable: safe to send later)

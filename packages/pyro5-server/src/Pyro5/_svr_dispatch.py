@@ -21,11 +21,10 @@ import marshal
 from typing import Any, Callable, Optional, Protocol
 
 from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
-from ._serialized_blob import SerializedBlob
+from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
+from ._svr_access import access_attribute, blob_call, get_method
 from ._svr_connect import connect_payload, connect_request
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
-from ._svr_meta import _cache as _class_infos
-from ._svr_meta import class_info, is_private_attribute
 from ._svr_streams import is_iterator
 from .callcontext import current_context
 
@@ -36,7 +35,6 @@ log = logging.getLogger("Pyro5.server")
 
 MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
 _INVOKE_TYPES = (protocol.MSG_INVOKE, protocol.MSG_PING)
-_ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")
 
 
 class TransportDaemon(Protocol):
@@ -196,7 +194,7 @@ class Dispatcher:
             if parsed is not None:
                 object_id, method_name, vargs, kwargs = parsed
             elif flags & protocol.FLAGS_KEEPSERIALIZED:
-                object_id, method_name, vargs, kwargs = self._blob_call(msg)
+                object_id, method_name, vargs, kwargs = blob_call(msg)
             else:
                 object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
         except errors.PyroError:
@@ -254,8 +252,8 @@ class Dispatcher:
         if flags & protocol.FLAGS_BATCH and method_name == "<batch>":
             return self._run_batch(conn, obj, vargs)
         if method_name in _ATTRIBUTE_ACCESS:
-            return self._access_attribute(obj, method_name, vargs)
-        method = self._get_method(obj, method_name)
+            return access_attribute(obj, method_name, vargs)
+        method = get_method(obj, method_name)
         if flags & protocol.FLAGS_ONEWAY and config.ONEWAY_THREADED and not _is_async(method):
             self.daemon._oneway.submit(method if wrap_oneway is None else wrap_oneway(method), vargs, kwargs,
                                        self._oneway_failed)
@@ -325,60 +323,6 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ calls
 
-    @staticmethod
-    def _blob_call(msg: protocol.ReceivingMessage) -> tuple:
-        info = msg.annotations.get("BLBI")
-        if info is None:
-            raise errors.ProtocolError("message has FLAGS_KEEPSERIALIZED but no BLBI annotation")
-        try:
-            blobinfo, object_id, method_name = serializers.checked_marshal_loads(info)
-        except Exception:
-            raise errors.ProtocolError("invalid BLBI annotation in blob call message") from None
-        return object_id, method_name, (SerializedBlob(blobinfo, msg, is_blob=True),), {}
-
-    @staticmethod
-    def _get_method(obj: Any, name: str) -> Callable:
-        info = _class_infos.get(type(obj)) or class_info(obj)     # (obj is an instance, never a class)
-        if name in info.methods:
-            return getattr(obj, name)
-        if is_private_attribute(name):
-            raise AttributeError("attempt to access private attribute '%s'" % name)
-        if name in info.attrs:
-            raise AttributeError("'%s' is a remote attribute (property), not a method" % name)
-        if hasattr(type(obj), name):
-            raise AttributeError("attempt to access unexposed attribute '%s'" % name)
-        raise AttributeError("remote object '%s' has no exposed method '%s'" % (type(obj).__name__, name))
-
-    @staticmethod
-    def _attribute_name(vargs: Any, count: int) -> str:
-        if len(vargs) != count or not isinstance(vargs[0], str):
-            raise TypeError("remote attribute access needs %s" % ("(name,)" if count == 1 else "(name, value)"))
-        return vargs[0]
-
-    def _access_attribute(self, obj: Any, name: str, vargs: Any) -> Any:
-        """A remote attribute access: name "__getattr__" (vargs: (attribute,)) or "__setattr__" ((attribute, value))."""
-        return self._get_attribute(obj, vargs) if name == "__getattr__" else self._set_attribute(obj, vargs)
-
-    def _get_attribute(self, obj: Any, vargs: Any) -> Any:
-        name = self._attribute_name(vargs, 1)
-        if name in class_info(obj).attrs:
-            return getattr(obj, name)
-        if is_private_attribute(name):
-            raise AttributeError("attempt to access private attribute '%s'" % name)
-        raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
-
-    def _set_attribute(self, obj: Any, vargs: Any) -> Any:
-        name = self._attribute_name(vargs, 2)
-        info = class_info(obj)
-        if name in info.writable:
-            setattr(obj, name, vargs[1])
-            return None
-        if is_private_attribute(name):
-            raise AttributeError("attempt to access private attribute '%s'" % name)
-        if name in info.attrs:
-            raise AttributeError("remote attribute '%s' is read-only (its property has no setter)" % name)
-        raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
-
     def _run_batch(self, conn: Any, obj: Any, calls: Any) -> list:
         results: list = []
         for call in calls:
@@ -389,9 +333,9 @@ class Dispatcher:
                 if not isinstance(vargs, (list, tuple)) or not (kwargs is None or isinstance(kwargs, dict)):
                     raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
                 if name in _ATTRIBUTE_ACCESS:
-                    result = self._access_attribute(obj, name, vargs)
+                    result = access_attribute(obj, name, vargs)
                 else:
-                    method = self._get_method(obj, name)
+                    method = get_method(obj, name)
                     try:
                         result = method(*vargs, **(kwargs or {}))
                         if type(result) in ASYNC_RESULT_TYPES:

@@ -1,0 +1,72 @@
+"""How the dispatcher reaches into a registered object: its exposed methods, its remote attributes (get and
+set, with the expose rules and the original's error messages), and the call a blob message (SerializedBlob with
+FLAGS_KEEPSERIALIZED) stands for. No I/O."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import errors, protocol, serializers
+from ._serialized_blob import SerializedBlob
+from ._svr_meta import _cache as _class_infos
+from ._svr_meta import class_info, is_private_attribute
+
+__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "get_method"]
+
+ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")     # the method names of remote attribute access
+
+
+def blob_call(msg: protocol.ReceivingMessage) -> tuple:
+    info = msg.annotations.get("BLBI")
+    if info is None:
+        raise errors.ProtocolError("message has FLAGS_KEEPSERIALIZED but no BLBI annotation")
+    try:
+        blobinfo, object_id, method_name = serializers.checked_marshal_loads(info)
+    except Exception:
+        raise errors.ProtocolError("invalid BLBI annotation in blob call message") from None
+    return object_id, method_name, (SerializedBlob(blobinfo, msg, is_blob=True),), {}
+
+
+def get_method(obj: Any, name: str) -> Callable:
+    info = _class_infos.get(type(obj)) or class_info(obj)     # (obj is an instance, never a class)
+    if name in info.methods:
+        return getattr(obj, name)
+    if is_private_attribute(name):
+        raise AttributeError("attempt to access private attribute '%s'" % name)
+    if name in info.attrs:
+        raise AttributeError("'%s' is a remote attribute (property), not a method" % name)
+    if hasattr(type(obj), name):
+        raise AttributeError("attempt to access unexposed attribute '%s'" % name)
+    raise AttributeError("remote object '%s' has no exposed method '%s'" % (type(obj).__name__, name))
+
+
+def _attribute_name(vargs: Any, count: int) -> str:
+    if len(vargs) != count or not isinstance(vargs[0], str):
+        raise TypeError("remote attribute access needs %s" % ("(name,)" if count == 1 else "(name, value)"))
+    return vargs[0]
+
+
+def access_attribute(obj: Any, name: str, vargs: Any) -> Any:
+    """A remote attribute access: name "__getattr__" (vargs: (attribute,)) or "__setattr__" ((attribute, value))."""
+    return _get_attribute(obj, vargs) if name == "__getattr__" else _set_attribute(obj, vargs)
+
+
+def _get_attribute(obj: Any, vargs: Any) -> Any:
+    name = _attribute_name(vargs, 1)
+    if name in class_info(obj).attrs:
+        return getattr(obj, name)
+    if is_private_attribute(name):
+        raise AttributeError("attempt to access private attribute '%s'" % name)
+    raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)
+
+
+def _set_attribute(obj: Any, vargs: Any) -> Any:
+    name = _attribute_name(vargs, 2)
+    info = class_info(obj)
+    if name in info.writable:
+        setattr(obj, name, vargs[1])
+        return None
+    if is_private_attribute(name):
+        raise AttributeError("attempt to access private attribute '%s'" % name)
+    if name in info.attrs:
+        raise AttributeError("remote attribute '%s' is read-only (its property has no setter)" % name)
+    raise AttributeError("attempt to access unexposed or unknown remote attribute '%s'" % name)

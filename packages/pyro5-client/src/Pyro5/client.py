@@ -17,6 +17,7 @@ from . import _client_hooks, _nslookup, _wire_hooks, config, core, errors, proto
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
 from ._client_shared import SharedLink
+from ._client_state import LOCAL_ATTRS, ProxyState
 from ._client_stream import _StreamResultIterator
 from ._nslookup import locate_ns, resolve
 from ._serialized_blob import SerializedBlob
@@ -34,15 +35,7 @@ _StreamReply = _codec.StreamReply
 _call_request = _codec.call_request
 _call_result = _codec.call_result
 
-# attributes that live on the proxy itself (everything else is looked up on the remote object)
-_LOCAL_ATTRS = frozenset((
-    "_pyroUri", "_pyroConnection", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroSeq",
-    "_pyroRawWireResponse", "_pyroHandshake", "_pyroMaxRetries", "_pyroLocalSocket", "_pyroTimeout",
-    "_Proxy__link", "_Proxy__pyroOwnerThread", "_Proxy__shared",
-    # (names of proxy attributes before the connection part moved to _client_conn: still never remote)
-    "_Proxy__pyroTimeout", "_Proxy__pyroConnLock", "_Proxy__connectedSocket", "_Proxy__pendingStreamCloses",
-    "_Proxy__busy", "_pyroInterceptors",
-))
+_LOCAL_ATTRS = LOCAL_ATTRS
 
 _UnknownSerializerError = serializers.UnknownSerializerError   # (one class, in pyro5-wire)
 _serializer_by_name = serializers.get_serializer
@@ -73,7 +66,7 @@ def _proxy_uri(uri: str | core.URI, connected_socket: Any) -> core.URI:
     return uri
 
 
-class Proxy(ProxyMagic):
+class Proxy(ProxyState, ProxyMagic):
     """Pyro proxy for a remote object. Intercepts method calls and dispatches them to the remote object.
 
     .. automethod:: _pyroBind
@@ -149,42 +142,6 @@ class Proxy(ProxyMagic):
                                                           "shared" if self.__shared else self.__pyroOwnerThread)
 
     __str__ = __repr__
-
-    def __getstate__(self) -> tuple:
-        # the state that travels on the wire as well (class "Pyro5.client.Proxy"); same layout as the original
-        return (str(self._pyroUri), tuple(self._pyroOneway), tuple(self._pyroMethods), tuple(self._pyroAttrs),
-                self._pyroHandshake, self._pyroSerializer)
-
-    def __setstate__(self, state: Any) -> None:
-        self.__setup(*_codec.proxy_state(state))
-
-    def __pyro_state__(self) -> tuple:
-        return self.__getstate__()
-
-    @classmethod
-    def _pyro_from_state(cls, state: Any) -> Proxy:
-        """Recreate a proxy from its wire state (used by the serializers)."""
-        proxy = cls.__new__(cls)
-        proxy.__setstate__(state)
-        return proxy
-
-    def __copy__(self: _ProxyT) -> _ProxyT:
-        p = type(self).__new__(type(self))
-        p.__setstate__(self.__getstate__())
-        for name, value in self.__dict__.items():  # extra attributes of subclasses
-            if name not in _LOCAL_ATTRS and name not in p.__dict__:
-                p.__dict__[name] = value
-        p._pyroTimeout = self._pyroTimeout
-        p._pyroMaxRetries = self._pyroMaxRetries
-        p._pyroRawWireResponse = self._pyroRawWireResponse
-        if self._pyroInterceptors:
-            p._pyroInterceptors = self._pyroInterceptors
-        p.__link.connected_socket = self.__link.connected_socket
-        p.__shared = SharedLink() if self.__shared is not None else None
-        return p
-
-    def __deepcopy__(self: _ProxyT, memo: Any) -> _ProxyT:
-        return self.__copy__()
 
     # ------------------------------------------------------------------------------------ public proxy API
 

@@ -15,17 +15,9 @@ from Pyro5.client import Proxy
 from Pyro5.server import behavior, expose
 from tests._support import certs as certgen
 from tests._support.servers import start_in_process, wait_for
+from tests.shared._gate import Gate
 
 SERPENT = serializers.serializers["serpent"]
-
-
-class Gate:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.active = 0
-        self.most = 0
-        self.entered = 0
-        self.open = threading.Event()
 
 
 GATE = Gate()
@@ -35,14 +27,7 @@ GATE = Gate()
 @behavior(instance_mode="single")
 class Gated:
     def work(self, tag):
-        with GATE.lock:
-            GATE.active += 1
-            GATE.entered += 1
-            GATE.most = max(GATE.most, GATE.active)
-        GATE.open.wait(20)
-        with GATE.lock:
-            GATE.active -= 1
-        return tag
+        return GATE.run(tag)
 
 
 @pytest.fixture

@@ -12,28 +12,7 @@ import Pyro5.errors
 from Pyro5.client import Proxy
 from Pyro5.server import behavior, expose
 from tests._support.servers import start_in_process, start_subprocess, wait_for
-
-
-class Gate:
-    """What the session objects below record: calls inside a method at once, and the most there were."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.active = 0
-        self.most = 0
-        self.entered = 0
-        self.open = threading.Event()
-
-    def run(self, tag):
-        with self.lock:
-            self.active += 1
-            self.entered += 1
-            self.most = max(self.most, self.active)
-        self.open.wait(20)
-        with self.lock:
-            self.active -= 1
-        return tag
-
+from tests.shared._gate import Gate
 
 GATE = Gate()
 

@@ -4,32 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import Pyro5
-from tests.server._helpers import SERVERTYPES, RunningDaemon
-
-
-@pytest.fixture(params=SERVERTYPES)
-def servertype(request):
-    """Each server type; sets config.SERVERTYPE (the config is reset after every test)."""
-    Pyro5.config.SERVERTYPE = request.param
-    return request.param
-
-
-@pytest.fixture
-def start_daemon():
-    """start_daemon(**daemon_kwargs) -> RunningDaemon (host 127.0.0.1); all are stopped at teardown."""
-    from Pyro5.server import Daemon
-    running: list[RunningDaemon] = []
-
-    def start(daemon_class=Daemon, **kwargs) -> RunningDaemon:
-        kwargs.setdefault("host", "127.0.0.1")
-        rd = RunningDaemon(daemon_class(**kwargs))
-        running.append(rd)
-        return rd
-
-    yield start
-    for rd in running:
-        rd.stop()
+from tests.server._helpers import servertype, start_daemon  # noqa: F401 (fixtures, shared)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any, Callable
 
+import pytest
+
 import Pyro5
 from Pyro5 import protocol, serializers
 from Pyro5.server import Daemon
@@ -164,3 +166,31 @@ def is_exception(msg: Any) -> bool:
 def config_items(**items: Any) -> None:
     for name, value in items.items():
         setattr(Pyro5.config, name, value)
+
+
+# --------------------------------------------------------------------------- fixtures (imported by conftests)
+
+@pytest.fixture(params=SERVERTYPES)
+def servertype(request):
+    """Each server type; sets config.SERVERTYPE (the config is reset after every test)."""
+    Pyro5.config.SERVERTYPE = request.param
+    return request.param
+
+
+@pytest.fixture
+def start_daemon():
+    """start_daemon(daemon_class=Daemon, loop_condition=None, **daemon_kwargs) -> RunningDaemon; all are
+    stopped at teardown."""
+    running: list[RunningDaemon] = []
+
+    def start(daemon_class=Daemon, loop_condition=None, **kwargs) -> RunningDaemon:
+        kwargs.setdefault("host", "127.0.0.1")
+        if kwargs.get("unixsocket") or kwargs.get("connected_socket") is not None:
+            kwargs.pop("host")
+        rd = RunningDaemon(daemon_class(**kwargs), loop_condition)
+        running.append(rd)
+        return rd
+
+    yield start
+    for rd in running:
+        rd.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import Pyro5
 from Pyro5 import protocol
 from Pyro5.server import behavior, expose, oneway
@@ -194,3 +196,44 @@ def test_pool_alternates_between_its_two_queues():
         assert pool.close(join_timeout=5)
     assert order[:4] == ["oneway-0", "request-1", "oneway-1", "request-2"]
     assert order[4:] == ["oneway-%d" % i for i in range(2, 50)]
+
+
+def test_pool_gives_a_job_to_the_worker_that_became_idle_last():
+    """Pool: idle workers form a stack, not a queue: jobs submitted one after the other (a client calling in a
+    loop) keep meeting the same warm thread instead of going round all idle workers (each of which would keep
+    a malloc arena's worth of a large message)."""
+    from Pyro5._svr_pool import Pool
+    pool = Pool(0, 4)
+    gate = threading.Event()
+    ran: list[str] = []
+    done = threading.Semaphore(0)
+    try:
+        for _ in range(4):      # four workers, all busy at once, then all idle
+            pool.submit(lambda: (gate.wait(20), done.release()))
+        wait_for(lambda: pool.num_busy == 4)
+        assert pool.num_workers == 4
+        gate.set()
+        for _ in range(4):
+            assert done.acquire(timeout=20)
+        wait_for(lambda: pool.num_busy == 0)
+        for _ in range(20):
+            pool.submit(lambda: (ran.append(threading.current_thread().name), done.release()))
+            assert done.acquire(timeout=20)
+            wait_for(lambda: pool.num_busy == 0)
+        assert pool.num_workers == 4
+    finally:
+        gate.set()
+        assert pool.close(join_timeout=5)
+    assert len(ran) == 20 and len(set(ran)) == 1, ran
+
+
+def test_pool_close_wakes_idle_workers_and_refuses_jobs():
+    from Pyro5._svr_pool import Pool, PoolError
+    pool = Pool(3, 5)
+    assert pool.num_workers == 3
+    threads = set(pool.idle)
+    wait_for(lambda: pool.num_busy == 0)
+    assert pool.close(join_timeout=5)
+    assert not any(t.is_alive() for t in threads)
+    with pytest.raises(PoolError):
+        pool.submit(lambda: None)

@@ -158,3 +158,23 @@ def test_large_message_over_tls(servertype, start_daemon):
         assert msg.seq == 5 and result == blob
         msg, result = c.receive()
         assert msg.seq == 6 and result == 7
+
+
+def test_daemon_asks_glibc_for_one_malloc_arena_unless_the_environment_says_otherwise(tmp_path):
+    # (a subprocess each: the setting is once per process) see Pyro5._svr_memory.share_one_arena
+    import os
+    import subprocess
+    import sys
+    code = ("import os; from Pyro5 import _svr_memory; from Pyro5.server import Daemon\n"
+            "glibc = (os.confstr('CS_GNU_LIBC_VERSION') or '').startswith('glibc')\n"
+            "print(glibc, _svr_memory._arenas_limited)\n"
+            "with Daemon(host='127.0.0.1'): pass\n"
+            "print(_svr_memory._arenas_limited, _svr_memory.share_one_arena())\n")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         check=True).stdout.split()
+    assert out[1:] == ["False", "True", "False"]     # set by the first Daemon, once
+    env["MALLOC_ARENA_MAX"] = "4"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         check=True).stdout.split()
+    assert out[1:] == ["False", "False", "False"]    # the environment's setting wins: not touched

@@ -65,6 +65,7 @@ class ThreadConnection(ClientConnection):
         self.limits = limits
         self.idle_timeout = idle_timeout
         self.reader = protocol.MessageReader(prehandshake=True)
+        self.reader.keep_buffers = True     # (a big body stays the bytearray it was received into)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
 
     def read_message(self) -> protocol.ReceivingMessage:
@@ -117,6 +118,7 @@ class MuxConnection(ClientConnection):
         super().__init__(sock, sock_addr)
         self.limits = limits
         self.reader = protocol.MessageReader(prehandshake=True)
+        self.reader.keep_buffers = True     # (a big body stays the bytearray it was received into)
         self.messages: collections.deque[protocol.ReceivingMessage] = collections.deque()
         self.read_error: Optional[errors.ProtocolError] = None
         self.msg_start: Optional[float] = None   # when the first byte of the current message arrived
@@ -159,7 +161,18 @@ class MuxConnection(ClientConnection):
         reader = self.reader
         total = 0
         while True:
-            size = min(max(reader.needed, _READ_SIZE), _READ_LIMIT - total)
+            needed = reader.needed
+            size = min(max(needed, _READ_SIZE), _READ_LIMIT - total)
+            if needed > _BIG and reader.received_bytes:
+                # (the rest of a big body: straight into the reader's buffer, see _read_into)
+                count = self._read_into(size)
+                if count <= 0:
+                    return count == 0   # (nothing there now, or bad input: True; the peer closed: False)
+                total += count
+                if self.has_message() or total >= _READ_LIMIT or (count < size and not (
+                        self.is_tls and cast(ssl.SSLSocket, sock).pending())):
+                    return True
+                continue
             try:
                 data = sock.recv(size)
             except _WOULD_BLOCK:
@@ -182,6 +195,30 @@ class MuxConnection(ClientConnection):
                     return True     # a large message is complete: dispatch it before reading on
             if total >= _READ_LIMIT or (len(data) < size and not (self.is_tls and cast(ssl.SSLSocket, sock).pending())):
                 return True     # (a peer that keeps sending gets its turn again on the next loop)
+
+    def _read_into(self, size: int) -> int:
+        """One receive of up to `size` bytes of a big body into the reader's buffer: the count, 0 when nothing
+        is there now (or bad input, in read_error), -1 when the peer closed the connection."""
+        reader = self.reader
+        try:
+            with reader.recv_buffer(size) as view:
+                count = self.sock.recv_into(view)
+        except _WOULD_BLOCK:
+            return 0
+        except (ssl.SSLError, OSError):
+            return -1
+        if not count:
+            return -1
+        try:
+            messages = reader.received(count)
+        except errors.ProtocolError as x:
+            self.read_error = x
+            return 0
+        if messages:
+            self.messages.extend(messages)
+            if messages[-1].data_size >= _svr_memory.LARGE_TRANSFER:
+                _svr_memory.note_large_transfer()
+        return count
 
     def begin_linger(self, timeout: float) -> bool:
         """(a worker thread that keeps the connection between requests) Put a plain socket in blocking mode with

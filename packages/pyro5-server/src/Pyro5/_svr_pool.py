@@ -6,12 +6,14 @@ after _IDLE_TIMEOUT seconds without work (down to `min_workers`). A job that fin
 in the queue (at most `max_queued` jobs; None: no limit); beyond that, submit() raises NoFreeWorkersError.
 Jobs submitted with unbounded=True (the thread-pool server's oneway calls) wait in a second queue that has no
 limit; a free worker alternates between the two queues, so neither kind of job starves the other.
+A job goes to the worker that became idle last (a stack, not a queue): a client calling in a loop keeps meeting
+the same warm thread, and the memory a large message used stays in that one thread's malloc arena (glibc gives
+each thread an arena of its own; handing successive large requests round-robin to N workers kept N copies).
 """
 from __future__ import annotations
 
 import collections
 import logging
-import queue
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -31,7 +33,19 @@ class NoFreeWorkersError(PoolError):
     """All worker threads of the pool are busy (and its queue, if any, is full)."""
 
 
-_STOP = object()
+_STOP: Any = object()
+
+
+class _Idle:
+    """An idle worker's wake-up: submit() sets `job` and releases `wake` (acquired while the worker waits)."""
+
+    __slots__ = ("thread", "wake", "job")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.job: Any = None
 
 
 class Pool:
@@ -43,8 +57,9 @@ class Pool:
         self.max_workers = max(1, int(max_workers), self.min_workers)
         self.max_queued = max_queued
         self._name = name
-        # one token per queued job (C level: a cheap hand-off); the jobs themselves wait in the two deques
-        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        # the idle workers, the last one to become idle at the end (it gets the next job); jobs that find
+        # no idle worker wait in the two deques
+        self._idle: list[_Idle] = []
         self._bounded: collections.deque[Callable[[], None]] = collections.deque()
         self._unbounded: collections.deque[Callable[[], None]] = collections.deque()
         self._took_unbounded = False    # the last job a worker took came from the unbounded queue
@@ -87,70 +102,76 @@ class Pool:
         with self._lock:
             return frozenset(self._workers - self._busy_threads)
 
-    def _spawn(self) -> None:
+    def _spawn(self, job: Optional[Callable[[], None]] = None) -> None:
+        """(under the lock) A new worker; it runs `job` first, when given."""
         self._counter += 1
-        thread = threading.Thread(target=self._work, name="%s-%d" % (self._name, self._counter))
+        thread = threading.Thread(target=self._work, args=(job,), name="%s-%d" % (self._name, self._counter))
         thread.daemon = True
         self._workers.add(thread)
+        if job is not None:
+            self._busy_threads.add(thread)
         thread.start()
 
     def submit(self, job: Callable[[], None], unbounded: bool = False) -> None:
-        """Run the job on a free worker, or queue it; NoFreeWorkersError when the queue is full too.
-        unbounded: the job waits in the second queue, which has no limit (never refused unless closed)."""
+        """Run the job on a free worker (the one that became free last), or queue it; NoFreeWorkersError when
+        the queue is full too. unbounded: the job waits in the second queue, which has no limit (never refused
+        unless closed)."""
         with self._lock:
             if self._closed:
                 raise PoolError("pool is closed")
-            idle = len(self._workers) - len(self._busy_threads)
-            if idle > self._queued:
-                pass                                    # a waiting worker takes it
-            elif len(self._workers) < self.max_workers:
-                self._spawn()
-            elif unbounded:
-                pass
-            elif self.max_queued is not None and \
-                    len(self._bounded) - max(0, idle - len(self._unbounded)) >= self.max_queued:
+            if self._idle:
+                slot = self._idle.pop()         # (last in, first out: a warm thread, and its malloc arena)
+                slot.job = job
+                self._busy_threads.add(slot.thread)
+                slot.wake.release()
+                return
+            if len(self._workers) < self.max_workers:
+                self._spawn(job)
+                return
+            if not unbounded and self.max_queued is not None and len(self._bounded) >= self.max_queued:
                 if self.max_queued:
                     raise NoFreeWorkersError("no free workers: all %d worker threads are busy and %d jobs are "
                                              "queued" % (self.max_workers, self._queued))
                 raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
             self._queued += 1
             (self._unbounded if unbounded else self._bounded).append(job)
-            self._jobs.put(True)
 
-    def _work(self) -> None:
+    def _work(self, job: Optional[Callable[[], None]]) -> None:
         me = threading.current_thread()
-        jobs = self._jobs
+        slot = _Idle(me)
         lock = self._lock
         try:
-            while True:
-                try:
-                    job = jobs.get(timeout=_IDLE_TIMEOUT)
-                except queue.Empty:
-                    with lock:
-                        if self._closed or (self._queued == 0 and len(self._workers) > self.min_workers):
-                            return
-                    continue
-                if job is _STOP:
-                    return
-                with lock:
-                    self._queued -= 1
-                    self._busy_threads.add(me)
-                    job = self._take()
-                try:
-                    job()
-                except BaseException:       # (a job's SystemExit etc. must not shrink the pool unnoticed)
-                    log.exception("unexpected error in worker thread")
-                finally:
+            while job is not _STOP:
+                if job is not None:
+                    try:
+                        job()
+                    except BaseException:       # (a job's SystemExit etc. must not shrink the pool unnoticed)
+                        log.exception("unexpected error in worker thread")
                     job = None
-                    with lock:
-                        self._busy_threads.discard(me)
+                with lock:
+                    if self._queued:
+                        self._queued -= 1
+                        job = self._take()
+                        continue
+                    self._busy_threads.discard(me)
+                    if self._closed:
+                        return
+                    self._idle.append(slot)
+                while not slot.wake.acquire(timeout=_IDLE_TIMEOUT):
+                    with lock:      # (not woken: stop when the pool has more than its minimum)
+                        if slot in self._idle and (self._closed or len(self._workers) > self.min_workers):
+                            self._idle.remove(slot)
+                            return
+                job, slot.job = slot.job, None
         finally:
             with lock:
                 self._workers.discard(me)
                 self._busy_threads.discard(me)
+                if slot in self._idle:
+                    self._idle.remove(slot)
 
     def _take(self) -> Callable[[], None]:
-        """(under the lock; a token was taken, so a job waits) the next job: alternately from each queue."""
+        """(under the lock; a job waits) the next job: alternately from each queue."""
         if self._unbounded and (not self._bounded or not self._took_unbounded):
             self._took_unbounded = True
             return self._unbounded.popleft()
@@ -163,8 +184,10 @@ class Pool:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                for _ in self._workers:
-                    self._jobs.put(_STOP)
+                for slot in self._idle:
+                    slot.job = _STOP
+                    slot.wake.release()
+                self._idle.clear()
             workers = list(self._workers)
         deadline = time.monotonic() + join_timeout
         current = threading.current_thread()

@@ -285,6 +285,7 @@ class Daemon(_DaemonOnTheWire, _svr_hooks.DaemonHooks):
                     raise ValueError("cannot use nathost together with unixsocket")
         self._closed = False
         self.limits = ServerLimits()     # the socket server's timeouts and bounds (see Pyro5._svr_limits)
+        _svr_memory.share_one_arena()    # (glibc: before the server's threads exist; see Pyro5._svr_memory)
         self._registry = ObjectRegistry()
         self.methodcall_error_handler: Callable = _default_methodcall_error_handler
         self._streams = StreamRegistry()

@@ -63,7 +63,9 @@ READING_HEADER = "reading header"    # between messages, or part of a header rec
 READING_BODY = "reading body"        # a valid header received, the annotations and payload not complete yet
 FAILED = "failed"                    # bad input was received: every call raises the error
 
-_FIRST_CHUNK = 256 * 1024            # first buffer of a body that is collected over several receives
+_FIRST_CHUNK = 1024 * 1024           # first buffer of a body that is collected over several receives
+_EXACT_LIMIT = 16 * 1024 * 1024     # a body region up to this size is received into one buffer of its size
+_ABSORB = 64 * 1024                  # kept pieces up to this size are copied into the region's first buffer
 _PREFIX_SIZE = 6                     # b"PYRO" and the protocol version: enough to recognise another protocol
 _SETTLE_SIZE = 1024 * 1024           # a body this large, collected in pieces, settles the allocator first
 
@@ -130,6 +132,9 @@ class MessageReader:
     _chunk: Any = None                      # the reader's buffer (a bytearray) being filled, the last of _parts
     _cfill = 0                              # bytes in it
     _error: errors.ProtocolError | None = None
+    # True: a body received into ONE buffer of the reader becomes the message's data as that bytearray (no
+    # copy; the servers' readers, whose serializers take a bytearray); False: data is always bytes
+    keep_buffers = False
 
     def __init__(self, accepted_msgtypes: Iterable[int] | None = None, logger: logging.Logger | None = None, *,
                  prehandshake: bool = False) -> None:
@@ -329,7 +334,11 @@ class MessageReader:
 
     def _next_buffer(self) -> memoryview:
         """Writable view of the free part of the current body buffer (a new one when it is full). Buffers
-        never cross the boundary between the annotations and the payload, and double in size."""
+        never cross the boundary between the annotations and the payload; a new one holds the rest of its
+        region: all of it up to _EXACT_LIMIT, beyond that at most _FIRST_CHUNK or as much as the region received
+        so far (so a header that claims a huge size costs memory only as its bytes arrive). The region's first
+        buffer takes in the few bytes kept before it (a transport's first receive), so a body up to
+        _EXACT_LIMIT ends in ONE buffer, which becomes the message's data as it is: no join, no copy."""
         chunk = self._chunk
         if chunk is None or self._cfill == len(chunk):
             got = self._got
@@ -337,11 +346,27 @@ class MessageReader:
                 remaining, received = self._asize - got, got
             else:
                 remaining, received = self._size - got, got - self._asize
-            chunk = self._chunk = bytearray(min(remaining, max(_FIRST_CHUNK, received)))
-            if self._parts is None:
-                self._parts = []
-            self._parts.append(chunk)
-            self._cfill = 0
+            if remaining + received <= _EXACT_LIMIT:
+                size = remaining        # (the whole region in one buffer: no join, no copy afterwards)
+            else:
+                size = min(remaining, max(_FIRST_CHUNK, received))
+            parts = self._parts
+            if parts is None:
+                parts = self._parts = []
+            if chunk is None and parts and received <= _ABSORB:
+                chunk = bytearray(received + size)      # (the pieces kept so far, then room for more)
+                pos = 0
+                for piece in parts:
+                    count = len(piece)
+                    chunk[pos:pos + count] = piece
+                    pos += count
+                parts[:] = [chunk]
+                self._chunk = chunk
+                self._cfill = received
+            else:
+                chunk = self._chunk = bytearray(size)
+                parts.append(chunk)
+                self._cfill = 0
         return memoryview(chunk)[self._cfill:]
 
     def _keep(self, piece: Any, count: int) -> ReceivingMessage | None:
@@ -379,7 +404,7 @@ class MessageReader:
         asize = self._asize
         if type(body) is list:
             annotations, self._ann = self._ann, None
-            _complete_body(msg, annotations, body)
+            _complete_body(msg, annotations, body, self.keep_buffers)
         elif asize:
             view = memoryview(body)
             _complete_body(msg, view[:asize], view[asize:])

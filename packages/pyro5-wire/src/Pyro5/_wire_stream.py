@@ -32,6 +32,7 @@ _SSL_CHUNK = 256 * 1024
 _IOV_MAX = 512
 _FIRST_RECV = 4096          # the first receive of a message: usually all of a small one
 _RECV_LIMIT = 4 * 1024 * 1024   # at most this much in one receive of a big message
+_INTO = 64 * 1024           # more than this missing of a body (after its first bytes): received into the reader
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _WOULD_BLOCK_OR_TIMEOUT = _WOULD_BLOCK + (socket.timeout, TimeoutError)
 _WAITALL = getattr(socket, "MSG_WAITALL", 0)
@@ -225,6 +226,24 @@ def _recv(sock: Any, size: int, remaining: Optional[float], sock_timeout: Option
             continue
 
 
+def _recv_into(sock: Any, view: memoryview, remaining: Optional[float], sock_timeout: Optional[float]) -> int:
+    """_recv() into a buffer: returns the number of bytes received (0: the peer closed)."""
+    if sock_timeout == 0.0:
+        while True:
+            try:
+                return sock.recv_into(view)
+            except _WOULD_BLOCK:
+                if not wait_readable(sock, remaining):
+                    raise socket.timeout("timed out") from None
+    if sock.gettimeout() != remaining:
+        sock.settimeout(remaining)
+    while True:
+        try:
+            return sock.recv_into(view)
+        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            continue
+
+
 def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rate: float = 0.0,
                  idle: Any = _NOT_GIVEN, timeout_error: Optional[Callable[[int], Exception]] = None,
                  peer: str = "peer") -> list:
@@ -267,6 +286,19 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
                 if remaining is not None and remaining <= 0:
                     raise _late(received, timeout_error)
             try:
+                if size > _INTO and received:
+                    # (the rest of a big body: straight into the reader's buffer, no bytes object per receive)
+                    with reader.recv_buffer(_RECV_LIMIT) as view:
+                        count = _recv_into(sock, view, remaining, sock_timeout)
+                    if not count:
+                        reader.eof()
+                        raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+                    messages = reader.received(count)
+                    if messages:
+                        return messages
+                    received = reader.received_bytes
+                    size = reader.needed
+                    continue
                 if sock_timeout != 0.0 and (remaining == sock_timeout or first and timeout == sock_timeout):
                     # the socket's own timeout is the limit (the first receive of a message that starts now)
                     data = sock.recv(min(size, _RECV_LIMIT))

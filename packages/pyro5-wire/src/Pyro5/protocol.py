@@ -399,26 +399,27 @@ class ReceivingMessage:
                                        % (len(annotations), len(data), self.annotations_size, self.data_size))
         _complete_body(self, annotations if self.annotations_size else None, data)
 
-    def _set_data(self, data: bytes | bytearray | memoryview) -> None:
+    def _set_data(self, data: bytes | bytearray | memoryview, keep_bytearray: bool = False) -> None:
         if self.flags & FLAGS_COMPRESSED:
             data = _decompress(data, self._max_size, self._prehandshake)
             self.flags &= ~FLAGS_COMPRESSED
-        elif type(data) is not bytes:
+        elif type(data) is not bytes and not (keep_bytearray and type(data) is bytearray):
             data = bytes(data)
         self.data = data
 
 
-def _complete_body(msg: ReceivingMessage, annotations: Any, data: Any) -> None:
+def _complete_body(msg: ReceivingMessage, annotations: Any, data: Any, keep_bytearray: bool = False) -> None:
     """Sets a received message's annotations (parsed from the buffer `annotations`, or None for none) and data.
     `data` is the payload as one buffer, or as a list of buffers in order (MessageReader's chunks); it is
-    decompressed (bounded by the message's size limit) when the message says so. The only place that does this."""
+    decompressed (bounded by the message's size limit) when the message says so. The only place that does this.
+    keep_bytearray: a payload that is one bytearray (the reader's own buffer) becomes the data as it is."""
     if annotations is not None:
         msg.annotations = _parse_annotations(memoryview(annotations))
     if type(data) is list:
         # (a compressed payload is joined before it is inflated: it is at most the message size, and
         # _decompress allocates a big result once, at its exact size)
         data = data[0] if len(data) == 1 else b"".join(data)
-    msg._set_data(data)
+    msg._set_data(data, keep_bytearray)
 
 
 def message_payload(msg: SendingMessage | ReceivingMessage) -> bytes:

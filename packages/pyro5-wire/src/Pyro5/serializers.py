@@ -653,7 +653,7 @@ class MarshalSerializer(SerializerBase):
         return _call_tuple(self.loads(data))
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
-        if type(data) is not bytes:
+        if type(data) is not bytes and type(data) is not bytearray:
             data = bytes(data)
         return self._load_recreating(checked_marshal_loads, data)
 
@@ -721,7 +721,7 @@ class JsonSerializer(SerializerBase):
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         try:
-            if type(data) is not bytes:
+            if type(data) is not bytes and type(data) is not bytearray:
                 data = bytes(data)
             decoder = self._class_decoder if len(data) > _SCAN_LIMIT or _CLASS_MARKER in data else self._decoder
             return decoder.decode(data.decode("utf-8"))
@@ -810,7 +810,7 @@ class MsgpackSerializer(SerializerBase):
         return tuple(call)
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
-        if type(data) is not bytes:
+        if type(data) is not bytes and type(data) is not bytearray:
             data = bytes(data)
         try:
             if len(data) > _SCAN_LIMIT or _CLASS_MARKER in data:

@@ -197,6 +197,10 @@ class Dispatcher:
                 object_id, method_name, vargs, kwargs = blob_call(msg)
             else:
                 object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
+                if type(msg.data) is bytearray:
+                    # (a big body in the reader's buffer: free it now, before the method runs, so the next
+                    # message's buffer takes its place in the heap instead of growing it)
+                    msg.data = b""
         except errors.PyroError:
             raise
         except Exception as x:

@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+import serpent
+
 import Pyro5
 from Pyro5 import _wire_hooks, errors, serializers
 from Pyro5.core import URI
@@ -580,6 +582,42 @@ def test_msgpack_call_parts_are_exactly_dumpscall():
     for vargs in [(), ("a", 1), (small,), (bytearray(200000),), ([b"y" * 200000],)]:
         data = m.dumpsCallParts("o", "m", vargs, {})
         assert type(data) is bytes and data == m.dumpsCall("o", "m", vargs, {})
+
+
+def test_serpent_call_parts_are_exactly_dumpscall(monkeypatch):
+    # serpent: the base64 text of big bytes arguments is made as bytes and put where serpent would write it
+    m = serializers.serializers["serpent"]
+    big1 = bytes(range(256)) * 400               # > _MARSHAL_SPLICE_MIN
+    big2 = b"'\\\n" * (serializers._MARSHAL_SPLICE_MIN // 3 + 1)
+    for vargs, kwargs in [((big1,), {}), ([1, big1, "x", big2, big1], {"k": big1[:10]}),
+                          ((big2, URI("PYRO:a@b:1")), None), ((big1, [big1], {"b": big1}), {"k": big1})]:
+        parts = m.dumpsCallParts("obj", "method", vargs, kwargs)
+        assert isinstance(parts, list)
+        assert _joined(parts) == m.dumpsCall("obj", "method", vargs, kwargs)
+        obj, method, args, kw = m.loadsCall(_joined(parts))
+        assert (obj, method) == ("obj", "method")
+        assert [serpent.tobytes(a) for a, v in zip(args, vargs) if type(v) is bytes] == \
+            [v for v in vargs if type(v) is bytes]
+    small = b"x" * (serializers._MARSHAL_SPLICE_MIN - 1)
+    for vargs in [(), ("a", 1), (small,), (bytearray(200000),), ([b"y" * 200000],)]:
+        data = m.dumpsCallParts("o", "m", vargs, {})
+        assert type(data) is bytes and data == m.dumpsCall("o", "m", vargs, {})
+    monkeypatch.setattr(Pyro5.config, "SERPENT_BYTES_REPR", True)     # bytes as a b'...' literal: not spliced
+    data = m.dumpsCallParts("o", "m", (big1,), {})
+    assert type(data) is bytes and data == m.dumpsCall("o", "m", (big1,), {})
+
+
+def test_serpent_fast_loads_takes_strings_at_c_speed_and_still_gives_up_on_escapes():
+    from Pyro5 import _serpent_fast
+    m = serializers.serializers["serpent"]
+    for value in [("a" * 300000, {"k": "v" * 100000}), ["x'y", 'q"', "back\\slash", "nl\n", ""],
+                  {"data": "abc", "encoding": "base64"}, ("it's", "", "''")]:
+        data = m.dumps(value)
+        assert _serpent_fast.loads(data) == value == serpent.loads(data)
+    # a bytes value in serpent's own form (spaces after the dict's colon and comma) is scanned, not parsed
+    text = _serpent_fast.HEADER + "({'data': 'YWJj', 'encoding': 'base64'},{'x': 1, 'y':[2]})"
+    assert _serpent_fast._scan(text, len(_serpent_fast.HEADER))[0] == ({"data": "YWJj", "encoding": "base64"},
+                                                                        {"x": 1, "y": [2]})
 
 
 # --- behaviour of the original 5.15 where the manual is silent (tests/interop checks the same against it) -------

@@ -42,7 +42,7 @@ _FLAGS_EXCEPTION = protocol.FLAGS_EXCEPTION
 _FLAGS_ITEMSTREAMRESULT = protocol.FLAGS_ITEMSTREAMRESULT
 _MarshalSerializer = serializers.MarshalSerializer
 # serializers whose dumpsCallParts sends big bytes arguments without copying them into the message
-_SPLICING = (serializers.MarshalSerializer, serializers.MsgpackSerializer)
+_SPLICING = (serializers.MarshalSerializer, serializers.MsgpackSerializer, serializers.SerpentSerializer)
 _serializers_by_id = serializers.serializers_by_id
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import array
+import binascii
 import builtins
 import datetime
 import decimal
@@ -511,6 +512,43 @@ class SerpentSerializer(SerializerBase):
     def dumps(self, data: Any) -> bytes:
         return self._dumps(data)
 
+    def dumpsCallParts(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes | list:
+        """dumpsCall, but the base64 text of big bytes arguments is made directly as bytes (not through serpent's
+        str repr, join and encode: a third of the cost): returns a list of buffers whose concatenation is exactly
+        dumpsCall's result, or simply that result when there are no big bytes arguments."""
+        if config.SERPENT_BYTES_REPR:
+            return self.dumpsCall(obj, method, vargs, kwargs)
+        for value in vargs:
+            if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
+                break
+        else:
+            return self.dumpsCall(obj, method, vargs, kwargs)
+        # serialize with a small random stand-in for each big bytes object, then put the real base64 text where
+        # the stand-in's is (serpent writes bytes as {'data': '<base64>', 'encoding': 'base64'})
+        standins: dict[int, tuple[bytes, bytes]] = {}
+        new_vargs = []
+        for value in vargs:
+            if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
+                entry = standins.get(id(value))
+                if entry is None:
+                    entry = standins[id(value)] = (value, os.urandom(_STANDIN_SIZE + 2))   # (18: no base64 padding)
+                value = entry[1]
+            new_vargs.append(value)
+        data = self.dumpsCall(obj, method, tuple(new_vargs) if type(vargs) is tuple else new_vargs, kwargs)
+        found = []
+        for value, standin in standins.values():
+            encoded = b"{'data': '" + binascii.b2a_base64(standin, newline=False) + b"', 'encoding': 'base64'}"
+            text = binascii.b2a_base64(value, newline=False)
+            pos = data.find(encoded)
+            count = 0
+            while pos >= 0:
+                found.append((pos + 10, text))      # (the same object twice: the same base64 bytes twice)
+                count += 1
+                pos = data.find(encoded, pos + 1)
+            if count != sum(1 for arg in new_vargs if arg is standin):
+                return self.dumpsCall(obj, method, vargs, kwargs)      # (not found as expected: no splicing)
+        return _spliced(data, found, _no_header, 24)
+
     def _dumps(self, data: Any) -> bytes:
         if _uri_class is None:
             _get_uri_class()                            # (the URI's fast path)
@@ -550,6 +588,10 @@ _MARSHAL_CONVERT_FIRST = frozenset((array.array, uuid.UUID, memoryview))
 _MARSHAL_SPLICE_MIN = 64 * 1024
 _MARSHAL_TYPE_BYTES = ord("s")
 _STANDIN_SIZE = 16
+
+
+def _no_header(size: int) -> bytes:
+    return b""
 _int32 = struct.Struct("<i")
 _STANDIN_LENGTH = _int32.pack(_STANDIN_SIZE)
 

@@ -70,9 +70,12 @@ def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: i
             raise errors.ProtocolError("invalid call message: expected (object id, method name, "
                                        "argument list, keyword argument dict)")
         obj = dispatcher.registry.objects.get(object_id) if type(object_id) is str else None
-        if isinstance(obj, type) and getattr(obj, "_pyroInstancing", _SESSION)[0] == "session" \
-                and not getattr(conn, "inflight", 0):
-            obj = conn.pyroInstances.get(obj)      # (None when not created yet: the general path creates it)
+        if isinstance(obj, type):       # (None when not created yet: the general path creates it)
+            mode = getattr(obj, "_pyroInstancing", _SESSION)[0]
+            if mode == "single":
+                obj = dispatcher.registry._single_instances.get(obj)
+            elif mode == "session" and not getattr(conn, "inflight", 0):
+                obj = conn.pyroInstances.get(obj)
         if obj is None or isinstance(obj, type) or type(obj) is weakref.ref or method_name in _ATTRIBUTE_ACCESS:
             data = dispatcher._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
         else:

@@ -113,7 +113,7 @@ class MuxConnection(ClientConnection):
     a receive timeout (begin_linger / end_linger)."""
 
     __slots__ = ("reader", "messages", "read_error", "msg_start", "outbuf", "out_since", "tls_since",
-                 "buffer_writes", "limits", "is_tls", "_poller", "send_flags", "_rcvtimeo")
+                 "buffer_writes", "limits", "is_tls", "_poller", "send_flags", "_rcvtimeo", "linger_time")
 
     def __init__(self, sock: Any, sock_addr: Any = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         super().__init__(sock, sock_addr)
@@ -131,6 +131,7 @@ class MuxConnection(ClientConnection):
         self._poller: Any = None
         self.send_flags = 0            # MSG_DONTWAIT while a worker has the socket in blocking mode
         self._rcvtimeo: Optional[float] = None
+        self.linger_time = 0.0      # (thread pool server) how long a worker waits for its next request
 
     @property
     def buffered(self) -> int:

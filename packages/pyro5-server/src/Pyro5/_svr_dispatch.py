@@ -25,6 +25,7 @@ from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
 from ._svr_access import access_attribute, blob_call, get_method
 from ._svr_connect import connect_payload, connect_request
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
+from ._svr_fastcall import answer_call
 from ._svr_streams import is_iterator
 from .callcontext import current_context
 
@@ -454,9 +455,7 @@ def answer_message(dispatcher: Dispatcher, conn: Any, msg: Any, denied_reason: O
     (conn.handshaked), then requests. Returns False when the connection must be closed; raises as
     answer_request does (the caller logs the error and closes the connection)."""
     if conn.handshaked and type(msg) is protocol.ReceivingMessage and msg.type in _INVOKE_TYPES:
-        answer = dispatcher.handle(conn, msg)      # (the usual case: answer_request's checks all pass)
-        if answer is not None:
-            send_reply(conn, answer)
+        answer_call(dispatcher, conn, msg)      # (the usual case: answer_request's checks all pass)
         return True
     if not conn.handshaked:
         if not answer_connect(dispatcher, conn, msg, denied_reason):

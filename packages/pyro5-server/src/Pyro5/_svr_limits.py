@@ -28,8 +28,11 @@ class ServerLimits:
     # (per-connection mode) a refused connection's CONNECTFAIL: socket timeout, and concurrent refusing threads
     refuse_timeout: float = 3.0
     max_refusers: int = 16
-    # (thread pool server) seconds a worker waits for the same connection's next request; queue bound
+    # (thread pool server) seconds a worker waits for the same connection's next request: linger at first;
+    # a connection whose next request came later gets twice that next time, up to linger_max, as long as
+    # fewer than half of the THREADPOOL_SIZE workers are busy; queue bound
     linger: float = 0.002
+    linger_max: float = 0.05
     max_queued_requests: int = 16 * 1024
     # calls one connection may have in flight when its client asks for it (the INFL capability, see
     # Pyro5._capabilities and _svr_inflight); 0: the capability is not granted (one call at a time)

@@ -91,6 +91,12 @@ class Pool:
         return self._queued
 
     @property
+    def starved(self) -> bool:
+        """Do jobs wait that no worker will take soon? (queued jobs beyond the idle workers and the ones started
+        for them; a worker that could wait for more work of its own gives way then)"""
+        return self._queued > len(self._workers) - len(self._busy_threads)
+
+    @property
     def busy(self) -> frozenset:
         """the worker threads that are running a job (read only snapshot, as the original's pool.busy)"""
         with self._lock:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, NamedTuple
 
-from . import errors
+from . import errors, protocol
 from ._svr_dispatch import answer_message
+from ._svr_fastcall import answer_call
 
 __all__ = ["FailureLog", "CONNECTION_LOG", "PER_CONNECTION_LOG", "EXISTING_CONNECTION_LOG", "answer_next",
            "close_client"]
@@ -28,6 +29,9 @@ class FailureLog(NamedTuple):
     timeout_level: int = logging.WARNING
     oserror_level: int = logging.DEBUG
 
+
+_ReceivingMessage = protocol.ReceivingMessage
+_INVOKE_TYPES = (protocol.MSG_INVOKE, protocol.MSG_PING)
 
 # the selector-served connections (multiplex, thread pool): a timeout there is a peer that stalls or does not read
 CONNECTION_LOG = FailureLog()
@@ -51,6 +55,9 @@ def answer_next(log: logging.Logger, texts: FailureLog, dispatcher: Any, conn: A
             msg = read()
         except errors.ProtocolError as x:
             msg = x
+        if conn.handshaked and type(msg) is _ReceivingMessage and msg.type in _INVOKE_TYPES:
+            answer_call(dispatcher, conn, msg)      # (the usual case, see answer_message)
+            return True
         return answer_message(dispatcher, conn, msg)
     except errors.ConnectionClosedError:
         log.debug(texts.closed, {"addr": conn.sock_addr})

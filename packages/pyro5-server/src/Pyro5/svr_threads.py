@@ -6,8 +6,12 @@ idle proxies cost no threads, and new clients are served next to them. The loop 
 non-blockingly into the connection's buffer (see the multiplex server: a client that stalls mid-message is
 dropped after limits.partial_message_timeout) and hands a complete message to a worker, which runs it and
 sends the response; the connection is watched again after that (one request at a time per connection). A worker
-that has answered waits up to LINGER (2 ms) for the same connection's next request when no other request waits
-for a worker, so a client that calls in a loop costs no hand-off between threads per call.
+that has answered waits a while for the same connection's next request when no other request waits for a
+worker, so a client that calls in a loop costs no hand-off between threads per call: limits.linger (2 ms) at
+first; for a connection whose next request came later, twice as long the next time, up to limits.linger_max
+(50 ms), while fewer than half of the workers are busy (many clients in one process, or on a loaded machine,
+have longer turns than 2 ms: handing such a connection back to the loop thread and out to a worker again, on
+each call, cost more than twice the CPU of a call).
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message
@@ -156,7 +160,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         """(worker thread) process the connection's message; then the next ones while they come right away."""
         keep = False
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
-        conn.begin_linger(self.limits.linger)
+        conn.begin_linger(self._linger(conn))
         dispatcher = self.daemon.dispatcher
         try:
             while True:
@@ -176,20 +180,36 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
 
     def _next_message_ready(self, conn: MuxConnection) -> bool:
         """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
-        LINGER seconds for it? (A client calling in a loop then keeps its worker: no hand-offs between the loop
+        a while for it (see _linger)? (A client calling in a loop then keeps its worker: no hand-offs between the loop
         thread and a worker per call. Not when other requests wait for a worker.)"""
         if self.shutting_down:
             return False
         if conn.messages or conn.read_error is not None:
             return True
         pool = self.pool
-        if pool is None or pool.num_queued or (conn.reader.received_bytes and conn.receiving_big):
+        if pool is None or pool.starved or (conn.reader.received_bytes and conn.receiving_big):
             return False
-        if not conn.send_flags and not conn.wait_readable(self.limits.linger):    # (lingering: recv waits)
-            return False
-        if not conn.read_available():
-            return False        # (the peer closed: the loop thread sees that again and closes)
-        return bool(conn.messages) or conn.read_error is not None
+        if conn.send_flags or conn.wait_readable(self._linger(conn)):    # (lingering: recv waits)
+            if not conn.read_available():
+                return False        # (the peer closed: the loop thread sees that again and closes)
+            if conn.messages or conn.read_error is not None:
+                return True
+        # the next request did not come in time: wait longer for this connection next time
+        limits = self.limits
+        conn.linger_time = min(max(conn.linger_time, limits.linger) * 2, limits.linger_max)
+        return False
+
+    def _linger(self, conn: MuxConnection) -> float:
+        """Seconds a worker waits for the connection's next request (see _next_message_ready): the connection's
+        own time (it grows while its requests come later than that), as long as workers are not scarce."""
+        base = self.limits.linger
+        linger = conn.linger_time
+        if linger <= base:
+            return base
+        pool = self.pool
+        if pool is None or pool.num_busy * 2 >= pool.max_workers:
+            return base
+        return linger
 
     def _finish_done(self) -> None:
         """(loop thread) take back the connections that their workers are done with."""

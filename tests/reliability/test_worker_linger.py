@@ -1,0 +1,90 @@
+"""The thread pool server's workers wait a while for the next request of the connection they just served
+(svr_threads: limits.linger, growing per connection up to limits.linger_max while workers are not scarce), and
+give way when requests wait for a worker that no one will take (Pool.starved).
+"""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import Pyro5
+from Pyro5._svr_pool import Pool
+from Pyro5.server import behavior, expose
+from Pyro5.svr_threads import SocketServer_Threadpool
+from tests.server._helpers import RawClient, wait_for
+
+
+@expose
+@behavior(instance_mode="single")
+class Adder:
+    def add(self, a, b):
+        return a + b
+
+
+def test_starved_only_when_a_job_waits_for_a_worker_that_no_one_takes():
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+
+    def job():
+        started.release()
+        gate.wait(20)
+
+    pool = Pool(0, 1, max_queued=4)
+    try:
+        assert not pool.starved
+        pool.submit(job)
+        assert not pool.starved          # (the worker started for it takes it)
+        assert started.acquire(timeout=10)
+        assert not pool.starved
+        pool.submit(job)                 # the only worker is busy: this one waits
+        assert pool.starved
+        gate.set()
+        wait_for(lambda: pool.num_queued == 0 and pool.num_busy == 0)
+        assert not pool.starved
+    finally:
+        gate.set()
+        pool.close(join_timeout=5)
+
+
+class _PoolStub:
+    def __init__(self, busy: int, workers: int) -> None:
+        self.num_busy = busy
+        self.max_workers = workers
+
+
+def test_a_long_linger_only_while_workers_are_not_scarce():
+    server = SocketServer_Threadpool()
+    limits = server.limits
+    conn = type("Conn", (), {"linger_time": 0.0})()
+    server.pool = _PoolStub(0, 8)  # type: ignore[assignment]
+    assert server._linger(conn) == limits.linger           # a new connection: the base time
+    conn.linger_time = limits.linger_max
+    assert server._linger(conn) == limits.linger_max
+    server.pool = _PoolStub(4, 8)  # type: ignore[assignment]
+    assert server._linger(conn) == limits.linger           # half of the workers busy: the base time again
+    server.pool = None
+    assert server._linger(conn) == limits.linger
+
+
+@pytest.mark.parametrize("calls", [6])
+def test_the_linger_grows_for_a_connection_whose_requests_come_later_up_to_the_limit(start_daemon, calls):
+    Pyro5.config.SERVERTYPE = "thread"
+    rd = start_daemon()
+    rd.daemon.register(Adder(), "adder")
+    limits = rd.daemon.limits
+    limits.linger = 0.001
+    limits.linger_max = 0.004
+    server = rd.daemon.transportServer
+    with RawClient(rd.address) as c:
+        c.connect("adder")
+        conn = next(iter(server.connections))
+        wait_for(lambda: conn not in server._busy and not server._done)
+        seen = [conn.linger_time]       # (the worker that answered the connect message waited in vain too)
+        for i in range(calls):
+            assert c.result("adder", "add", i, 1) == i + 1
+            # the client sends nothing more: the worker's wait ends, it hands the connection back
+            wait_for(lambda: conn not in server._busy and not server._done)
+            seen.append(conn.linger_time)
+    assert seen[:3] == [0.002, 0.004, 0.004]
+    assert seen == sorted(seen) and max(seen) == limits.linger_max     # doubles, never beyond linger_max

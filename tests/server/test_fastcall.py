@@ -1,0 +1,120 @@
+"""The usual request's short path (Pyro5._svr_fastcall.answer_call, what every socket server runs for a plain
+call) answers every kind of request exactly as the dispatcher's general path (Dispatcher.handle): same message
+type, flags, seq, correlation id, annotations and result, or the same error; instance modes included. No sockets."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from Pyro5 import errors, protocol, serializers
+from Pyro5._svr_fastcall import answer_call
+from tests.server._objects import PerCall, Session, Single
+from tests.server.test_dispatcher import ConnState, received, request
+from tests.server.test_dispatcher import daemon as _dispatcher_daemon  # noqa: F401  (a fixture)
+
+
+@pytest.fixture
+def daemon(_dispatcher_daemon):  # noqa: F811  (the dispatcher tests' daemon: a Thing as "thing")
+    return _dispatcher_daemon
+
+
+class Conn(ConnState):
+    """A handshaked connection that keeps what is sent to it."""
+
+    def __init__(self, name: str = "peer") -> None:
+        super().__init__(name)
+        self.handshaked = True
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+def fast(daemon, conn: Conn, msg: protocol.ReceivingMessage):
+    answer_call(daemon.dispatcher, conn, msg)
+    return received_reply(conn.sent.pop()) if conn.sent else None
+
+
+def general(daemon, conn: Conn, msg: protocol.ReceivingMessage):
+    reply = daemon.dispatcher.handle(conn, msg)
+    return None if reply is None else received_reply(reply.data)
+
+
+def received_reply(data: bytes):
+    msg = protocol.MessageReader().feed(data)[0]
+    value = serializers.serializers_by_id[msg.serializer_id].loads(msg.data)
+    if isinstance(value, BaseException):
+        value = (type(value), str(value))
+    annotations = dict(msg.annotations)
+    if "STRM" in annotations:
+        annotations["STRM"] = b"<a new stream id>"
+    return msg.type, msg.flags, msg.seq, msg.correlation_id, annotations, value
+
+
+CASES = [
+    ("add", (1, 2), {}),
+    ("add", (1,), {"b": 5}),
+    ("echo", ([1, "two", 3.0],), {}),
+    ("boom", (), {}),                     # the method raises
+    ("nope", (), {}),                     # no such method
+    ("_private", (), {}),
+    ("plain", (), {}),                    # not exposed
+    ("value", (), {}),                    # a remote attribute, not a method
+    ("__getattr__", ("value",), {}),      # attribute access
+    ("__setattr__", ("readonly", 1), {}),
+    ("gen", (2,), {}),                    # a generator: an item stream
+    ("iterator", (), {}),
+    ("unserializable", (), {}),
+    ("annotations_echo", (), {}),         # response annotations
+    ("add", ("a", 1), {}),                # TypeError inside the method
+]
+
+
+@pytest.mark.parametrize("method, vargs, kwargs", CASES)
+def test_same_answer_as_the_general_path(daemon, method, vargs, kwargs):
+    corr = uuid.uuid4()
+    msg = request(method, *vargs, kwargs=kwargs, corr=corr, seq=11)
+    expected = general(daemon, Conn(), msg)
+    got = fast(daemon, Conn(), request(method, *vargs, kwargs=kwargs, corr=corr, seq=11))
+    assert got == expected
+    assert got is not None and got[2] == 11 and got[3] == corr
+
+
+def test_unknown_objects_and_bad_call_messages(daemon):
+    for object_id in ("nothing", 42, None):
+        got = fast(daemon, Conn(), request("add", 1, 2, object_id=object_id))
+        assert got == general(daemon, Conn(), request("add", 1, 2, object_id=object_id))
+        assert got[5][0] is errors.DaemonError
+    serializer = serializers.serializers["serpent"]
+    bad = received(protocol.SendingMessage(protocol.MSG_INVOKE, 0, 3, serializer.serializer_id,
+                                           serializer.dumps(("thing", 42, [], {}))))
+    got = fast(daemon, Conn(), bad)
+    assert got[5][0] is errors.ProtocolError and got == general(daemon, Conn(), bad)
+
+
+@pytest.mark.parametrize("clazz", [Session, Single, PerCall])
+def test_instance_modes(daemon, clazz):
+    daemon.register(clazz, "cls")
+    a, b = Conn("a"), Conn("b")
+    ids_a = [fast(daemon, a, request("ident", object_id="cls"))[5] for _ in range(3)]
+    ids_b = [fast(daemon, b, request("ident", object_id="cls"))[5] for _ in range(2)]
+    if clazz is Session:
+        assert len(set(ids_a)) == 1 and len(set(ids_b)) == 1 and ids_a[0] != ids_b[0]
+        assert list(a.pyroInstances) == [Session]
+    elif clazz is Single:
+        assert len(set(ids_a + ids_b)) == 1
+    else:
+        assert not a.pyroInstances     # (a new instance per call; ids of freed objects may repeat)
+
+
+def test_oneway_ping_and_other_serializers_take_the_general_path(daemon):
+    conn = Conn()
+    assert fast(daemon, conn, request("fire", 1, flags=protocol.FLAGS_ONEWAY)) is None
+    ping = received(protocol.SendingMessage(protocol.MSG_PING, 0, 5, 1, b"ping"))
+    answer_call(daemon.dispatcher, conn, ping)
+    reply = protocol.MessageReader().feed(conn.sent.pop())[0]
+    assert (reply.type, reply.seq, reply.data) == (protocol.MSG_PING, 5, b"pong")
+    for name in ("marshal", "json", "msgpack"):
+        serializer = serializers.serializers[name]
+        assert fast(daemon, conn, request("add", 3, 4, serializer=serializer))[5] == 7

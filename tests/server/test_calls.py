@@ -418,6 +418,28 @@ def test_client_disconnect_and_tracked_resources(servertype, start_daemon):
     assert len(disconnected) == 1
 
 
+
+def test_many_short_connections_are_each_closed_once(servertype, start_daemon):
+    """Connect, call, close, twenty times in a row: the server notices every close (on the thread pool server
+    mostly in the worker that answered the call), calls clientDisconnect once per connection, and forgets them."""
+    disconnected = []
+
+    class CountingDaemon(Daemon):
+        def clientDisconnect(self, conn):
+            disconnected.append(conn)
+    rd = start_daemon(CountingDaemon)
+    rd.daemon.register(Thing, "thing")
+    for i in range(20):
+        with RawClient(rd.address, timeout=10) as c:
+            c.connect("thing")
+            assert c.result("thing", "add", i, 1) == i + 1
+    wait_for(lambda: len(disconnected) >= 20)
+    assert len(disconnected) == 20 and len(set(map(id, disconnected))) == 20
+    wait_for(lambda: rd.daemon.sockets == [rd.daemon.sock])    # (no client connection left)
+    with RawClient(rd.address, timeout=10) as c:     # and it still serves
+        c.connect("thing")
+        assert c.result("thing", "add", 2, 2) == 4
+
 def test_housekeeping_is_called(servertype, start_daemon):
     called = threading.Event()
 

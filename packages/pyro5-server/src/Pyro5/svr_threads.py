@@ -57,7 +57,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         super().__init__()
         self.pool: Optional[Pool] = None
         self._per_connection = False
-        self._done: collections.deque[tuple[MuxConnection, bool]] = collections.deque()
+        self._done: collections.deque[tuple[MuxConnection, Optional[bool]]] = collections.deque()
         self._busy_lock = threading.Lock()
         self._closing = False
         self._last_pending_scan = 0.0
@@ -154,30 +154,40 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
 
     def _work(self, conn: MuxConnection) -> None:
         """(worker thread) process the connection's message; then the next ones while they come right away."""
-        keep = False
+        keep: Optional[bool] = False
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
         conn.begin_linger(self.limits.linger)
         dispatcher = self.daemon.dispatcher
         try:
             while True:
                 keep = answer_next(log, CONNECTION_LOG, dispatcher, conn, conn.next_message)
-                if not keep or (conn.inflight and self._inflight.applies(conn)) or not self._next_message_ready(conn):
+                if not keep or (conn.inflight and self._inflight.applies(conn)):
+                    break
+                ready = self._next_message_ready(conn)
+                if not ready:
+                    if ready is None and not conn.inflight:
+                        keep = False    # (the peer closed: closed right here, see below)
                     break
         finally:
             conn.end_linger()
+            if not keep and not conn.inflight and not self.shutting_down:
+                # a connection that ends is closed by its worker: the loop thread only forgets it (keep None)
+                close_client(self.daemon, conn)
+                keep = None
             with self._busy_lock:
                 closing = self._closing
                 if not closing:
                     self._done.append((conn, keep))     # the loop thread takes it back
             if closing:     # the server is gone: this worker closes the connection itself
-                close_client(self.daemon, conn)
+                if keep is not None:
+                    close_client(self.daemon, conn)
             else:
                 self.wakeup()
 
-    def _next_message_ready(self, conn: MuxConnection) -> bool:
+    def _next_message_ready(self, conn: MuxConnection) -> Optional[bool]:
         """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
         LINGER seconds for it? (A client calling in a loop then keeps its worker: no hand-offs between the loop
-        thread and a worker per call. Not when other requests wait for a worker.)"""
+        thread and a worker per call. Not when other requests wait for a worker.) None: the peer closed."""
         if self.shutting_down:
             return False
         if conn.messages or conn.read_error is not None:
@@ -188,7 +198,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         if not conn.send_flags and not conn.wait_readable(self.limits.linger):    # (lingering: recv waits)
             return False
         if not conn.read_available():
-            return False        # (the peer closed: the loop thread sees that again and closes)
+            return None         # (the peer closed)
         return bool(conn.messages) or conn.read_error is not None
 
     def _finish_done(self) -> None:
@@ -196,6 +206,9 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         while self._done:
             conn, keep = self._done.popleft()
             self._busy.discard(conn)
+            if keep is None:    # (closed by its worker)
+                self._connections.pop(conn.sock, None)
+                continue
             if conn.sock not in self._connections:
                 continue
             if not keep or self.shutting_down or not self._rewatch(conn):
@@ -253,9 +266,12 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             self._closing = True
             done = list(self._done)
             self._done.clear()
-        for conn, _ in done:
+        for conn, keep in done:
             self._busy.discard(conn)
-            self._close_connection(conn)
+            if keep is None:    # (closed by its worker)
+                self._connections.pop(conn.sock, None)
+            else:
+                self._close_connection(conn)
         busy = set(self._busy) | self._inflight.detach_running(self._connections.values())
         # the busy connections are closed by their workers when they are done (their callers get the result)
         for sock, conn in list(self._connections.items()):

@@ -7,7 +7,10 @@ non-blockingly into the connection's buffer (see the multiplex server: a client 
 dropped after limits.partial_message_timeout) and hands a complete message to a worker, which runs it and
 sends the response; the connection is watched again after that (one request at a time per connection). A worker
 that has answered waits up to LINGER (2 ms) for the same connection's next request when no other request waits
-for a worker, so a client that calls in a loop costs no hand-off between threads per call.
+for a worker, so a client that calls in a loop costs no hand-off between threads per call. A new connection
+goes straight to an idle worker, which waits up to LINGER for its connect message (the selector watches it
+otherwise), and a worker that sees its connection end closes and forgets it itself (no wakeup of the loop
+thread): a short-lived connection (connect, call, close) costs one hand-off between threads, as in the original.
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message
@@ -57,7 +60,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         super().__init__()
         self.pool: Optional[Pool] = None
         self._per_connection = False
-        self._done: collections.deque[tuple[MuxConnection, Optional[bool]]] = collections.deque()
+        self._done: collections.deque[tuple[MuxConnection, bool]] = collections.deque()
         self._busy_lock = threading.Lock()
         self._closing = False
         self._last_pending_scan = 0.0
@@ -152,36 +155,56 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         except (KeyError, ValueError, OSError, AttributeError):
             return False
 
-    def _work(self, conn: MuxConnection) -> None:
-        """(worker thread) process the connection's message; then the next ones while they come right away."""
-        keep: Optional[bool] = False
+    def _take_new(self, conn: MuxConnection) -> bool:
+        """(loop thread) A new connection goes straight to an idle worker, which waits up to LINGER for its connect
+        message (a client sends it right away) instead of the selector; False: no worker is idle."""
+        pool = self.pool
+        if self._per_connection or pool is None or pool.num_workers - pool.num_busy <= pool.num_queued:
+            return False
+        self._busy.add(conn)
+        try:
+            pool.submit(lambda: self._work(conn, True))
+        except PoolError:
+            self._busy.discard(conn)
+            return False
+        return True
+
+    def _work(self, conn: MuxConnection, new: bool = False) -> None:
+        """(worker thread) process the connection's message (new: wait for the connect message of a connection
+        that was just accepted); then the next ones while they come right away."""
+        keep = True
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
         conn.begin_linger(self.limits.linger)
         dispatcher = self.daemon.dispatcher
         try:
-            while True:
+            ready = self._next_message_ready(conn) if new else True
+            while ready:
                 keep = answer_next(log, CONNECTION_LOG, dispatcher, conn, conn.next_message)
                 if not keep or (conn.inflight and self._inflight.applies(conn)):
                     break
                 ready = self._next_message_ready(conn)
-                if not ready:
-                    if ready is None and not conn.inflight:
-                        keep = False    # (the peer closed: closed right here, see below)
-                    break
+            if ready is None:
+                keep = False    # (the peer closed)
+        except BaseException:
+            keep = False
+            raise
         finally:
             conn.end_linger()
-            if not keep and not conn.inflight and not self.shutting_down:
-                # a connection that ends is closed by its worker: the loop thread only forgets it (keep None)
+            # a connection that ends is closed by its worker, which also forgets it (no wakeup of the loop thread)
+            closed = not keep and not conn.inflight and not self.shutting_down
+            if closed:
                 close_client(self.daemon, conn)
-                keep = None
             with self._busy_lock:
                 closing = self._closing
-                if not closing:
+                if closed and not closing:      # (the loop thread copies these two before iterating them)
+                    self._connections.pop(conn.sock, None)
+                    self._busy.discard(conn)
+                elif not closing:
                     self._done.append((conn, keep))     # the loop thread takes it back
             if closing:     # the server is gone: this worker closes the connection itself
-                if keep is not None:
+                if not closed:
                     close_client(self.daemon, conn)
-            else:
+            elif not closed:
                 self.wakeup()
 
     def _next_message_ready(self, conn: MuxConnection) -> Optional[bool]:
@@ -206,9 +229,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         while self._done:
             conn, keep = self._done.popleft()
             self._busy.discard(conn)
-            if keep is None:    # (closed by its worker)
-                self._connections.pop(conn.sock, None)
-                continue
             if conn.sock not in self._connections:
                 continue
             if not keep or self.shutting_down or not self._rewatch(conn):
@@ -266,12 +286,9 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             self._closing = True
             done = list(self._done)
             self._done.clear()
-        for conn, keep in done:
+        for conn, _ in done:
             self._busy.discard(conn)
-            if keep is None:    # (closed by its worker)
-                self._connections.pop(conn.sock, None)
-            else:
-                self._close_connection(conn)
+            self._close_connection(conn)
         busy = set(self._busy) | self._inflight.detach_running(self._connections.values())
         # the busy connections are closed by their workers when they are done (their callers get the result)
         for sock, conn in list(self._connections.items()):

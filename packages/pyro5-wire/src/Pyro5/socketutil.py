@@ -402,11 +402,24 @@ class SocketConnection:
         """Close the socket (unless keep_open), drop the session instances and close the tracked resources."""
         if self.keep_open:
             return
-        with contextlib.suppress(OSError, AttributeError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError, AttributeError):
-            self.sock.close()
-        self.pyroInstances = {}
+        sock = self.sock
+        try:
+            closed = sock.fileno() == -1    # (closing again, e.g. from __del__: no failing system calls)
+        except (OSError, AttributeError, ValueError):
+            closed = False
+        if not closed:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):
+                pass
+            try:
+                sock.close()
+            except (OSError, AttributeError):
+                pass
+        if self.pyroInstances:
+            self.pyroInstances = {}
+        if not self.tracked_resources:
+            return
         resources, self.tracked_resources = self.tracked_resources, set()
         for rsc in resources:
             try:

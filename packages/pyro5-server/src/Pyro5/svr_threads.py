@@ -189,11 +189,12 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             keep = False
             raise
         finally:
-            conn.end_linger()
             # a connection that ends is closed by its worker, which also forgets it (no wakeup of the loop thread)
             closed = not keep and not conn.inflight and not self.shutting_down
             if closed:
                 close_client(self.daemon, conn)
+            else:
+                conn.end_linger()
             with self._busy_lock:
                 closing = self._closing
                 if closed and not closing:      # (the loop thread copies these two before iterating them)

@@ -101,8 +101,9 @@ class ProxyConnection:
         except OSError as x:
             raise connect_error(location, x) from x
         conn = _SocketConnection(sock, object_id)
-        log.debug("connected to %s - %s - %s", location, conn.family(),
-                  "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("connected to %s - %s - %s", location, conn.family(),
+                      "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
         return conn
 
     def handshake(self, conn: socketutil.SocketConnection, request: protocol.SendingMessage, location: Any

@@ -164,20 +164,26 @@ def _has_ipv6_name(host: str) -> bool:
 
 def set_reuseaddr(sock: socket.socket) -> None:
     """Sets the SO_REUSEADDR option on the socket, if possible."""
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_nodelay(sock: socket.socket) -> None:
     """Sets the TCP_NODELAY option on the socket (to disable Nagle's algorithm), if possible."""
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_keepalive(sock: socket.socket) -> None:
     """Sets the SO_KEEPALIVE option on the socket, if possible."""
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_noinherit(sock: socket.socket) -> None:

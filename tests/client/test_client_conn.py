@@ -144,3 +144,23 @@ def test_big_reply_in_pieces(pair):
         sender.join(timeout=30)
     assert not sender.is_alive()
     assert codec.call_result(msg, SER, SER.serializer_id) == value
+
+
+def test_open_logs_the_connection_at_debug_level_and_local_address_on_demand(caplog):
+    import logging
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        location = listener.getsockname()
+        link = ProxyConnection(timeout=5)
+        caplog.set_level(logging.DEBUG, logger="Pyro5.client")
+        conn = link.open(location, "thing")
+        try:
+            assert "connected to %s - IPv4 - unencrypted" % (location,) in caplog.text
+            assert link.local_socket is None            # (not attached yet)
+            link.attach(conn, "thing")
+            assert link.local_socket == conn.sock.getsockname()
+            assert link.release() and link.local_socket is None
+        finally:
+            conn.close()
+    finally:
+        listener.close()

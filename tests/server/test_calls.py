@@ -418,6 +418,86 @@ def test_client_disconnect_and_tracked_resources(servertype, start_daemon):
     assert len(disconnected) == 1
 
 
+
+def test_many_short_connections_are_each_closed_once(servertype, start_daemon):
+    """Connect, call, close, twenty times in a row: the server notices every close (on the thread pool server
+    mostly in the worker that answered the call), calls clientDisconnect once per connection, and forgets them."""
+    disconnected = []
+
+    class CountingDaemon(Daemon):
+        def clientDisconnect(self, conn):
+            disconnected.append(conn)
+    rd = start_daemon(CountingDaemon)
+    rd.daemon.register(Thing, "thing")
+    for i in range(20):
+        with RawClient(rd.address, timeout=10) as c:
+            c.connect("thing")
+            assert c.result("thing", "add", i, 1) == i + 1
+    wait_for(lambda: len(disconnected) >= 20)
+    assert len(disconnected) == 20 and len(set(map(id, disconnected))) == 20
+    wait_for(lambda: rd.daemon.sockets == [rd.daemon.sock])    # (no client connection left)
+    with RawClient(rd.address, timeout=10) as c:     # and it still serves
+        c.connect("thing")
+        assert c.result("thing", "add", 2, 2) == 4
+
+
+def test_connect_message_in_pieces_is_served_while_others_are(servertype, start_daemon):
+    """A new connection whose connect message arrives in two pieces, with another client served in between:
+    the server waits for the rest without holding anything up (on the thread pool server a new connection goes
+    to a worker first, which hands it back to the selector when the message does not come right away)."""
+    rd = start_daemon()
+    rd.daemon.register(Thing, "thing")
+    with RawClient(rd.address, timeout=10) as slow:
+        payload = slow.ser.dumps({"handshake": "hello", "object": "thing"})
+        data = protocol.SendingMessage(protocol.MSG_CONNECT, 0, 0, slow.ser.serializer_id, payload).data
+        slow.send_raw(data[:10])
+        for i in range(3):
+            with RawClient(rd.address, timeout=10) as other:
+                other.connect("thing")
+                assert other.result("thing", "add", i, 1) == i + 1
+        slow.send_raw(data[10:])
+        msg, answer = slow.receive()
+        assert msg.type == protocol.MSG_CONNECTOK and "add" in answer["meta"]["methods"]
+        assert slow.result("thing", "add", 20, 1) == 21
+
+
+def test_many_silent_new_connections_then_all_speak(servertype, start_daemon):
+    """More connections than worker threads open at once and say nothing at first; then each connects and
+    calls: all are served (a silent new connection does not keep a worker)."""
+    Pyro5.config.THREADPOOL_SIZE = 3
+    Pyro5.config.THREADPOOL_SIZE_MIN = 1
+    rd = start_daemon()
+    rd.daemon.register(Thing, "thing")
+    clients = [RawClient(rd.address, timeout=10) for _ in range(8)]
+    try:
+        for i, c in enumerate(clients):
+            msg, _ = c.connect("thing")
+            assert msg.type == protocol.MSG_CONNECTOK
+            assert c.result("thing", "add", i, 1) == i + 1
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_connection_closed_before_its_connect_message(servertype, start_daemon):
+    """A client that connects and closes without a word: no clientDisconnect (it never passed the handshake),
+    and the server goes on serving."""
+    disconnected = []
+
+    class CountingDaemon(Daemon):
+        def clientDisconnect(self, conn):
+            disconnected.append(conn)
+    rd = start_daemon(CountingDaemon)
+    rd.daemon.register(Thing, "thing")
+    for _ in range(5):
+        socket.create_connection(rd.address, timeout=10).close()
+    with RawClient(rd.address, timeout=10) as c:
+        c.connect("thing")
+        assert c.result("thing", "add", 1, 1) == 2
+    wait_for(lambda: disconnected)
+    wait_for(lambda: rd.daemon.sockets == [rd.daemon.sock])
+    assert len(disconnected) == 1
+
 def test_housekeeping_is_called(servertype, start_daemon):
     called = threading.Event()
 

@@ -189,3 +189,35 @@ def test_uri_with_a_type_replacement_or_serpent_converter_goes_through_serpent()
     finally:
         serializers.SerializerBase.unregister_class_to_dict(URI)
     assert _serpent_fast.dumps_simple(uri) is not None
+
+
+URIS = ["PYRO:bench@127.0.0.1:4444", "PYRO:obj@[::1]:5555", "PYRO:x@./u:/tmp/sock", "PYRONAME:name",
+        "PYRONAME:na.me@host:9090", "PYROMETA:a,b@host:1", "PYRO:ünï€@h:1", "PYRONAME:x@localhost"]
+
+
+@pytest.mark.parametrize("text", URIS)
+def test_a_serialized_uri_alone_loads_as_the_generic_path_does(text):
+    """serpent data that is one URI (a name server lookup's answer) takes a short cut: the same URI."""
+    from Pyro5 import core
+    ser = serializers.serializers["serpent"]
+    data = ser.dumps(core.URI(text))
+    generic = ser._load_recreating(_serpent_fast.loads, data)
+    loaded = ser.loads(data)
+    assert type(loaded) is type(generic) is core.URI
+    assert loaded.__getstate__() == generic.__getstate__() and str(loaded) == str(generic)
+
+
+def test_uri_short_cut_leaves_everything_else_to_the_generic_path():
+    from Pyro5 import core, errors
+    ser = serializers.serializers["serpent"]
+    start = serializers._SERPENT_URI_START
+    assert serializers._serpent_uri_fast(start + b"'PYRO','x',None,'h',1),'extra':1}") is None
+    assert serializers._serpent_uri_fast(start + b"'PYRO','it\\'s',None,'h',1)}") is None
+    assert ser.loads(start + b"'PYRO','it\\'s',None,'h',1)}").object == "it's"
+    with pytest.raises(errors.SerializeError):      # (the same check as the generic path: a bad protocol)
+        ser.loads(start + b"'HTTP','x',None,'h',1)}")
+    serializers.register_dict_to_class("Pyro5.core.URI", lambda name, d: ("custom", d["state"][1]))
+    try:        # a converter registered for the URI is used, as for any other class
+        assert ser.loads(ser.dumps(core.URI("PYRO:x@h:1"))) == ("custom", "x")
+    finally:
+        serializers.unregister_dict_to_class("Pyro5.core.URI")

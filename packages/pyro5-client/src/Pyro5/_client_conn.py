@@ -43,7 +43,7 @@ class ProxyConnection:
     """One proxy's connection state and blocking I/O (see the module documentation). ``conn`` is the
     SocketConnection (the proxy's ``_pyroConnection``) or None while not connected."""
 
-    __slots__ = ("conn", "seq", "lock", "pending_closes", "busy", "connected_socket", "local_socket", "timeout",
+    __slots__ = ("conn", "seq", "lock", "pending_closes", "busy", "connected_socket", "_local", "timeout",
                  "reader", "peer")
 
     def __init__(self, connected_socket: Any = None, timeout: float | None = None) -> None:
@@ -53,10 +53,21 @@ class ProxyConnection:
         self.pending_closes: list[str] = []  # stream ids whose close_stream is sent before the next call
         self.busy = False                   # in the middle of a call (between sending and the reply)
         self.connected_socket = connected_socket   # a user-supplied socket (Proxy(uri, connected_socket))
-        self.local_socket: Any = None       # the local address of the connection
+        self._local: Any = None             # the local address of the connection (asked for on first use)
         self.timeout = timeout
         self.reader: protocol.MessageReader | None = None
         self.peer = ""                      # what the connection goes to (for messages)
+
+    @property
+    def local_socket(self) -> Any:
+        """The local address of the connection (None while not connected)."""
+        local = self._local
+        if local is None and self.conn is not None:
+            try:
+                local = self._local = self.conn.sock.getsockname()
+            except (OSError, AttributeError):
+                return None
+        return local
 
     def set_timeout(self, timeout: float | None) -> None:
         self.timeout = timeout
@@ -90,8 +101,9 @@ class ProxyConnection:
         except OSError as x:
             raise connect_error(location, x) from x
         conn = _SocketConnection(sock, object_id)
-        log.debug("connected to %s - %s - %s", location, conn.family(),
-                  "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("connected to %s - %s - %s", location, conn.family(),
+                      "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
         return conn
 
     def handshake(self, conn: socketutil.SocketConnection, request: protocol.SendingMessage, location: Any
@@ -117,7 +129,7 @@ class ProxyConnection:
     def attach(self, conn: socketutil.SocketConnection, peer: str) -> None:
         """`conn` (connected, handshake done) becomes this proxy's connection."""
         self.conn = conn
-        self.local_socket = conn.sock.getsockname()
+        self._local = None
         self.reader = protocol.MessageReader(_MSG_RESULT, log)
         self.peer = peer
 
@@ -128,7 +140,7 @@ class ProxyConnection:
         if conn is None:
             return False
         self.conn = None
-        self.local_socket = None
+        self._local = None
         self.reader = None
         self.pending_closes = []
         self.busy = False

@@ -37,7 +37,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import config, core, errors, socketutil
+from . import _capabilities, _client_hooks, config, core, errors, protocol, socketutil
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Proxy
@@ -91,7 +91,7 @@ def ns_host_locations(nshost: str, port: int) -> list[str]:
     return locations
 
 
-def _locate_any(nshost: str, port: int | None, broadcast: bool) -> Proxy:
+def _locate_any(nshost: str, port: int | None, broadcast: bool, proxy_class: Any = None) -> Proxy:
     """locate_ns() for a NS_HOST that lists several name servers: each in order, then broadcast."""
     try:
         locations = ns_host_locations(nshost, int(port or config.NS_PORT))
@@ -101,7 +101,7 @@ def _locate_any(nshost: str, port: int | None, broadcast: bool) -> Proxy:
     problems = []
     for location in locations:
         try:
-            return _bind_ns(location)
+            return _bind_ns(location, proxy_class)
         except errors.PyroError as x:
             log.debug("no name server on %s: %s", location, x)
             problems.append("%s: %s" % (location, x))
@@ -109,7 +109,7 @@ def _locate_any(nshost: str, port: int | None, broadcast: bool) -> Proxy:
         uristring = broadcast_lookup(int(port or config.NS_BCPORT))
         if uristring:
             try:
-                return _bind_ns(core.URI(uristring).location or "")
+                return _bind_ns(core.URI(uristring).location or "", proxy_class)
             except errors.PyroError as x:
                 problems.append("%s (broadcast reply): %s" % (uristring, x))
         else:
@@ -117,8 +117,8 @@ def _locate_any(nshost: str, port: int | None, broadcast: bool) -> Proxy:
     raise errors.NamingError("Failed to locate the nameserver (tried %s)" % "; ".join(problems))
 
 
-def _bind_ns(location: str) -> Proxy:
-    proxy = _proxy_class()("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
+def _bind_ns(location: str, proxy_class: Any = None) -> Proxy:
+    proxy = (proxy_class or _proxy_class())("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
     try:
         proxy._pyroBind()
     except BaseException:
@@ -252,17 +252,22 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
     Without host: loopback NS_HOST first, then a broadcast lookup (port = the broadcast port, default
     NS_BCPORT), then NS_HOST:NS_PORT directly. With host: only host:port (port default NS_PORT).
     """
+    return _locate_ns(host, port, broadcast)
+
+
+def _locate_ns(host: Any, port: int | None, broadcast: bool, proxy_class: Any = None) -> Proxy:
+    """locate_ns(); the name server proxy is a proxy_class (default Pyro5.client.Proxy)."""
     host = str(host) if host else ""
     if not host:
         nshost = str(config.NS_HOST or "")
         if "," in nshost:
-            return _locate_any(nshost, port, broadcast)
+            return _locate_any(nshost, port, broadcast, proxy_class)
         nsport = int(config.NS_PORT)
         if nshost and _is_loopback(nshost):
             # like the original: the port argument (else NS_PORT) is tried on the loopback NS_HOST first
             loopback_port = int(port or nsport)
             try:
-                return _bind_ns(_location(nshost, loopback_port))
+                return _bind_ns(_location(nshost, loopback_port), proxy_class)
             except errors.PyroError as x:
                 log.debug("no name server on %s:%d: %s", nshost, loopback_port, x)
         if int(config.PREFER_IP_VERSION) == 6:
@@ -273,7 +278,7 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
             cached = _cache_get(cache_key)
             if cached is not None:
                 try:
-                    return _bind_ns(cached)
+                    return _bind_ns(cached, proxy_class)
                 except errors.PyroError as x:
                     log.debug("cached name server location %s is not reachable: %s", cached, x)
                     _cache.pop(cache_key, None)
@@ -281,7 +286,7 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
             if uristring:
                 uri = core.URI(uristring)
                 try:
-                    proxy = _bind_ns(uri.location or "")
+                    proxy = _bind_ns(uri.location or "", proxy_class)
                     _cache_put(cache_key, uri.location or "")
                     return proxy
                 except errors.PyroError as x:
@@ -293,7 +298,7 @@ def locate_ns(host: str | ipaddress.IPv4Address | ipaddress.IPv6Address = "", po
     if not port:
         port = int(config.NS_PORT)
     try:
-        return _bind_ns(_location(host, int(port)))
+        return _bind_ns(_location(host, int(port)), proxy_class)
     except errors.PyroError as x:
         raise errors.NamingError("Failed to locate the nameserver (tried %s): %s" % (_location(host, int(port)), x)) \
             from x
@@ -308,7 +313,7 @@ def resolve(uri: str | core.URI, delay_time: float = 0.0) -> core.URI:
         return uri
     log.debug("resolving %s", uri)
     if uri.protocol == "PYRONAME":
-        return _as_uri(_lookup(uri, delay_time, lambda ns: ns.lookup(uri.object)))
+        return _as_uri(_lookup(uri, delay_time, lambda ns: ns.lookup(uri.object), uri.object))
     return metadata_choice(uri, _lookup(uri, delay_time, lambda ns: _candidates(uri, ns)))
 
 
@@ -320,17 +325,30 @@ def _candidates(uri: core.URI, nameserver: Any) -> Any:
     return candidates
 
 
-def _lookup(uri: core.URI, delay_time: float, ask: Any) -> Any:
+def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None) -> Any:
     """ask(name server proxy) on the name server of a magic uri, retried while it raises NamingError for at
-    most delay_time seconds (0: config.NS_LOOKUP_DELAY), when the last NamingError is raised."""
+    most delay_time seconds (0: config.NS_LOOKUP_DELAY), when the last NamingError is raised.
+    name: the name ask() looks up; a name server of ours answers that already on the connect handshake (the
+    NSLK capability, see Pyro5._capabilities; not while client call hooks are on: they see a normal call)."""
     # like the original: delay_time 0 means "use config.NS_LOOKUP_DELAY"
     delay = float(delay_time or 0.0) or float(config.NS_LOOKUP_DELAY or 0.0)
     deadline = time.monotonic() + max(0.0, delay)
+    proxy_class = None
+    if name is not None and not _client_hooks.GLOBAL.active:
+        lookup_proxy = _connect_lookup_class()
+
+        def proxy_class(location_uri: str) -> Any:
+            proxy = lookup_proxy(location_uri)
+            proxy._pyroLookupName = name
+            return proxy
     if uri.sockname:
-        nameserver = locate_ns("./u:" + uri.sockname)
+        nameserver = _locate_ns("./u:" + uri.sockname, None, True, proxy_class)
     else:
-        nameserver = locate_ns(uri.host or "", uri.port)
+        nameserver = _locate_ns(uri.host or "", uri.port, True, proxy_class)
     with nameserver:
+        answer = getattr(nameserver, "_pyroLookupAnswer", None)
+        if answer is not None and answer[0] == name:
+            return core.URI(answer[1])
         while True:
             try:
                 return ask(nameserver)
@@ -340,6 +358,40 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any) -> Any:
             if remaining <= 0:
                 raise problem
             time.sleep(min(_RESOLVE_POLL_INTERVAL, remaining))
+
+
+_connect_lookup_proxy: Any = None
+
+
+def _connect_lookup_class() -> Any:
+    """The name server proxy class of resolve(): a Pyro5.client.Proxy whose connect message asks for the lookup
+    of a name (the NSLK capability) and that keeps the answer, if the daemon gives one, as _pyroLookupAnswer."""
+    global _connect_lookup_proxy
+    if _connect_lookup_proxy is None:
+        proxy = _proxy_class()
+
+        class ConnectLookupProxy(proxy):  # type: ignore[valid-type,misc]
+            _pyroLookupName: str | None = None
+            _pyroLookupAnswer: tuple[str, str] | None = None
+
+            def _pyroAnnotations(self) -> dict[str, bytes]:
+                annotations = super()._pyroAnnotations()
+                name = self._pyroLookupName
+                if name is not None and self._pyroConnection is None:     # (the connect message)
+                    annotations = dict(annotations)
+                    annotations.update(_capabilities.lookup_offer(name))
+                return annotations
+
+            def _pyroResponseAnnotations(self, annotations: dict[str, bytes], msgtype: int) -> None:
+                if msgtype == protocol.MSG_CONNECTOK and _capabilities.LOOKUP in annotations:
+                    answer = _capabilities.lookup_answered(annotations)
+                    if answer is not None and self._pyroLookupName is not None:
+                        self._pyroLookupAnswer = (self._pyroLookupName, answer)
+                    annotations = {k: v for k, v in annotations.items() if k != _capabilities.LOOKUP}
+                super()._pyroResponseAnnotations(annotations, msgtype)
+
+        _connect_lookup_proxy = ConnectLookupProxy
+    return _connect_lookup_proxy
 
 
 def metadata_choice(uri: core.URI, candidates: Any) -> core.URI:

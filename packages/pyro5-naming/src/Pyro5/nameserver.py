@@ -198,6 +198,10 @@ class NameServer:
             return core.URI(uri), set(metadata)
         return core.URI(uri)
 
+    def _pyroConnectLookup(self, name: str) -> Any:
+        """(not remote) lookup(name) for the daemon's NSLK capability: the answer on a client's connect reply."""
+        return self.lookup(name)
+
     @expose
     def register(self, name: str, uri: Union[str, core.URI], safe: bool = False,
                  metadata: Optional[Iterable[str]] = None) -> None:

@@ -9,14 +9,20 @@ writing the reply with the object's metadata, which are the same for every conne
   response, when that response is None, a str, an int or a bool.
 
 Both are bounded (emptied when full) and only ever map equal input to the result the serializer gave for it.
+
+`connect_lookup` answers the NSLK capability (see Pyro5._capabilities): a name server's lookup on the connect reply.
 """
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Mapping, Optional
 
+from . import _capabilities, core
 from ._svr_meta import class_info, metadata_of
 
-__all__ = ["connect_request", "connect_payload"]
+__all__ = ["connect_request", "connect_payload", "connect_lookup"]
+
+log = logging.getLogger("Pyro5.server")
 
 _MAX_ENTRIES = 256
 _MAX_REQUEST = 1024     # (bytes: a bigger connect message is parsed every time)
@@ -56,3 +62,22 @@ def connect_payload(serializer: Any, obj: Any, handshake_response: Any) -> Any:
                 _payloads.clear()
             _payloads[key] = payload
     return payload
+
+
+def connect_lookup(obj: Any, request: Mapping[str, bytes], annotations: Optional[dict]) -> Optional[dict]:
+    """The connect reply's annotations plus the NSLK answer, when `obj` is a name server (it has
+    ``_pyroConnectLookup``) that knows the name the connect message's annotations (`request`) ask for."""
+    answer = getattr(obj, "_pyroConnectLookup", None)
+    name = _capabilities.lookup_requested(request)
+    if answer is None or name is None:
+        return annotations
+    try:
+        uri = answer(name)
+    except Exception as x:      # (e.g. an unknown name: the client's lookup call raises the NamingError)
+        log.debug("no lookup on connect of %r: %s", name, x)
+        return annotations
+    if not isinstance(uri, core.URI):
+        return annotations
+    annotations = dict(annotations or {})
+    annotations.update(_capabilities.lookup_answer(str(uri)))
+    return annotations

@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Protocol
 from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
 from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
 from ._svr_access import access_attribute, blob_call, get_method
-from ._svr_connect import connect_payload, connect_request
+from ._svr_connect import connect_lookup, connect_payload, connect_request
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
 from ._svr_fastcall import answer_call
 from ._svr_streams import is_iterator
@@ -99,12 +99,15 @@ class Dispatcher:
                 handshake_response = self.daemon.validateHandshake(conn, data.get("handshake"))
             except errors.TimeoutError as x:     # (raised by the validator: a rejection, not a lost client)
                 raise errors.CommunicationError(str(x) or type(x).__name__) from None
-            payload = connect_payload(serializer, self.registry.lookup(data["object"]), handshake_response)
+            obj = self.registry.lookup(data["object"])
+            payload = connect_payload(serializer, obj, handshake_response)
             annotations = self.response_annotations()
             granted = self.inflight_limit(conn, msg)
             if granted:
                 annotations = dict(annotations or {})
                 annotations.update(_capabilities.inflight_answer(granted))
+            if msg.annotations and _capabilities.LOOKUP in msg.annotations and self.hooks is None:
+                annotations = connect_lookup(obj, msg.annotations, annotations)    # (hooks see a normal call)
             return protocol.SendingMessage(protocol.MSG_CONNECTOK, 0, msg.seq, msg.serializer_id, payload,
                                            annotations, correlation_id=msg.correlation_id)
         except Exception as x:

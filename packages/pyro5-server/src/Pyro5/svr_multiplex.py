@@ -135,8 +135,9 @@ class SocketServer_Multiplex(CombinedSockets):
             elif self._wakeup_event(s):
                 pass
             elif s in self._connections:
-                if self._connections[s] not in self._busy:
-                    self._handle_connection(self._connections[s], _READ | _WRITE)
+                conn = self._connections.get(s)     # (a thread pool worker may have closed it meanwhile)
+                if conn is not None and conn not in self._busy:
+                    self._handle_connection(conn, _READ | _WRITE)
             else:
                 for other in self._combined:
                     if s in other.sockets:
@@ -210,6 +211,8 @@ class SocketServer_Multiplex(CombinedSockets):
                 return
         conn = MuxConnection(sock, caddr, self.limits)
         self._connections[sock] = conn
+        if not self._ssl_context and self._take_new(conn):
+            return      # (the thread pool server: a worker reads the connect message)
         try:
             self.selector.register(sock, _READ, conn)  # type: ignore[union-attr]
         except (ValueError, OSError, KeyError):
@@ -220,6 +223,10 @@ class SocketServer_Multiplex(CombinedSockets):
             conn.tls_since = time.monotonic()
             self._watch.add(conn)
             self._tls_handshake(conn)
+
+    def _take_new(self, conn: MuxConnection) -> bool:
+        """(the thread pool server hands a new connection to a worker right away) False: the selector watches it."""
+        return False
 
     def _set_events(self, conn: MuxConnection, events: int) -> None:
         try:
@@ -347,7 +354,7 @@ class SocketServer_Multiplex(CombinedSockets):
     def sockets(self) -> list:
         """the server socket, the client connections, and the sockets of the combined daemons/servers"""
         combined = [s for other in self._combined for s in other.sockets]
-        connections = [s for s, conn in self._connections.items() if conn not in self._busy]
+        connections = [s for s, conn in list(self._connections.items()) if conn not in self._busy]
         return ([self.sock] if self.sock is not None else []) + connections + combined
 
     def close(self) -> None:

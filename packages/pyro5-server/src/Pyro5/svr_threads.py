@@ -12,6 +12,10 @@ first; for a connection whose next request came later, twice as long the next ti
 (50 ms), while fewer than half of the workers are busy (many clients in one process, or on a loaded machine,
 have longer turns than 2 ms: handing such a connection back to the loop thread and out to a worker again, on
 each call, cost more than twice the CPU of a call).
+A new connection goes straight to an idle worker, which waits up to limits.linger for its connect message (the
+selector watches it otherwise), and a worker that sees its connection end closes and forgets it itself (no
+wakeup of the loop thread): a short-lived connection (connect, call, close) costs one hand-off between threads,
+as in the original.
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message
@@ -156,32 +160,63 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         except (KeyError, ValueError, OSError, AttributeError):
             return False
 
-    def _work(self, conn: MuxConnection) -> None:
-        """(worker thread) process the connection's message; then the next ones while they come right away."""
-        keep = False
+    def _take_new(self, conn: MuxConnection) -> bool:
+        """(loop thread) A new connection goes straight to an idle worker, which waits up to LINGER for its connect
+        message (a client sends it right away) instead of the selector; False: no worker is idle."""
+        pool = self.pool
+        if self._per_connection or pool is None or pool.num_workers - pool.num_busy <= pool.num_queued:
+            return False
+        self._busy.add(conn)
+        try:
+            pool.submit(lambda: self._work(conn, True))
+        except PoolError:
+            self._busy.discard(conn)
+            return False
+        return True
+
+    def _work(self, conn: MuxConnection, new: bool = False) -> None:
+        """(worker thread) process the connection's message (new: wait for the connect message of a connection
+        that was just accepted); then the next ones while they come right away."""
+        keep = True
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
         conn.begin_linger(self._linger(conn))
         dispatcher = self.daemon.dispatcher
         try:
-            while True:
+            ready = self._next_message_ready(conn) if new else True
+            while ready:
                 keep = answer_next(log, CONNECTION_LOG, dispatcher, conn, conn.next_message)
-                if not keep or (conn.inflight and self._inflight.applies(conn)) or not self._next_message_ready(conn):
+                if not keep or (conn.inflight and self._inflight.applies(conn)):
                     break
+                ready = self._next_message_ready(conn)
+            if ready is None:
+                keep = False    # (the peer closed)
+        except BaseException:
+            keep = False
+            raise
         finally:
-            conn.end_linger()
-            with self._busy_lock:
-                closing = self._closing
-                if not closing:
-                    self._done.append((conn, keep))     # the loop thread takes it back
-            if closing:     # the server is gone: this worker closes the connection itself
+            # a connection that ends is closed by its worker, which also forgets it (no wakeup of the loop thread)
+            closed = not keep and not conn.inflight and not self.shutting_down
+            if closed:
                 close_client(self.daemon, conn)
             else:
+                conn.end_linger()
+            with self._busy_lock:
+                closing = self._closing
+                if closed and not closing:      # (the loop thread copies these two before iterating them)
+                    self._connections.pop(conn.sock, None)
+                    self._busy.discard(conn)
+                elif not closing:
+                    self._done.append((conn, keep))     # the loop thread takes it back
+            if closing:     # the server is gone: this worker closes the connection itself
+                if not closed:
+                    close_client(self.daemon, conn)
+            elif not closed:
                 self.wakeup()
 
-    def _next_message_ready(self, conn: MuxConnection) -> bool:
+    def _next_message_ready(self, conn: MuxConnection) -> Optional[bool]:
         """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
         a while for it (see _linger)? (A client calling in a loop then keeps its worker: no hand-offs between the loop
-        thread and a worker per call. Not when other requests wait for a worker.)"""
+        thread and a worker per call. Not when other requests wait for a worker.) None: the peer closed."""
         if self.shutting_down:
             return False
         if conn.messages or conn.read_error is not None:
@@ -191,7 +226,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             return False
         if conn.send_flags or conn.wait_readable(self._linger(conn)):    # (lingering: recv waits)
             if not conn.read_available():
-                return False        # (the peer closed: the loop thread sees that again and closes)
+                return None         # (the peer closed)
             if conn.messages or conn.read_error is not None:
                 return True
         # the next request did not come in time: wait longer for this connection next time

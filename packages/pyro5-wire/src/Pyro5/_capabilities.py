@@ -13,14 +13,24 @@ Reserved annotation ids (4 characters, as the manual requires):
     connection (>= 1). After that the client may send up to that many requests without waiting for their
     replies; the daemon runs them concurrently and replies as each finishes, in any order, each reply carrying
     its request's seq. A client must keep its seqs of unanswered requests distinct (16-bit, wrapping).
+
+``NSLK`` — a name server lookup answered on the connect handshake (resolving a PYRONAME uri: connect, lookup,
+    close, without the lookup call's round trip).
+    Client → daemon (MSG_CONNECT to the name server object): the name, UTF-8.
+    Daemon → client (MSG_CONNECTOK): the uri string ``lookup(name)`` returns, UTF-8; only when the object is a
+    name server (it has ``_pyroConnectLookup``), the name is registered and the daemon has no call hooks or
+    observers (a lookup they must see is a normal call). Without the answer the client calls ``lookup`` as usual
+    (which also raises the NamingError of an unknown name).
 """
 from __future__ import annotations
 
 from typing import Mapping, Optional
 
-__all__ = ["INFLIGHT", "inflight_offer", "inflight_requested", "inflight_answer", "inflight_granted"]
+__all__ = ["INFLIGHT", "inflight_offer", "inflight_requested", "inflight_answer", "inflight_granted", "LOOKUP",
+           "lookup_offer", "lookup_requested", "lookup_answer", "lookup_answered"]
 
 INFLIGHT = "INFL"
+LOOKUP = "NSLK"
 _OFFER = b"1"
 _MAX_GRANT = 65535 // 2      # never more unanswered requests than half the seq space
 
@@ -53,3 +63,33 @@ def inflight_granted(annotations: Optional[Mapping[str, bytes]]) -> int:
     except (UnicodeDecodeError, ValueError):
         return 0
     return max(0, min(granted, _MAX_GRANT))
+
+
+def lookup_offer(name: str) -> dict[str, bytes]:
+    """The annotation a client adds to its connect message to the name server to have `name` looked up."""
+    return {LOOKUP: name.encode("utf-8")}
+
+
+def _text(annotations: Optional[Mapping[str, bytes]]) -> Optional[str]:
+    value = annotations.get(LOOKUP) if annotations else None
+    if value is None:
+        return None
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def lookup_requested(annotations: Optional[Mapping[str, bytes]]) -> Optional[str]:
+    """The name a received connect message asks to look up (None: it does not ask)."""
+    return _text(annotations)
+
+
+def lookup_answer(uri: str) -> dict[str, bytes]:
+    """The annotation a daemon adds to its connect reply: the uri the name server's lookup returned."""
+    return {LOOKUP: uri.encode("utf-8")}
+
+
+def lookup_answered(annotations: Optional[Mapping[str, bytes]]) -> Optional[str]:
+    """The uri string in a connect reply's annotations (None: the daemon did not answer the lookup)."""
+    return _text(annotations)

@@ -28,6 +28,7 @@ import json
 import logging
 import marshal
 import os
+import re
 import struct
 import types
 import uuid
@@ -502,6 +503,27 @@ class _PyroSerpentSerializer(serpent.Serializer):
     dispatch[object] = _ser_pyro_default
 
 
+# what serpent (and dumps above) writes for a URI alone: its state as plain strings, None and an int
+_SERPENT_URI_START = b"# serpent utf-8 python3.2\n{'__class__':'Pyro5.core.URI','state':("
+_SERPENT_URI = re.compile(
+    re.escape(_SERPENT_URI_START) + rb"'(PYRO|PYRONAME|PYROMETA)','([^'\\\n\r\x00]*)',(None|'[^'\\\n\r\x00]*'),"
+    rb"(None|'[^'\\\n\r\x00]*'),(None|0|[1-9][0-9]{0,5})\)\}")
+
+
+def _serpent_uri_fast(data: bytes | bytearray) -> Any:
+    """The URI of serpent data that is exactly one URI in the usual layout (no custom converter registered for
+    Pyro5.core.URI); None for anything else, which the generic path then reads (with the same result)."""
+    m = _SERPENT_URI.fullmatch(data)
+    if m is None or "Pyro5.core.URI" in SerializerBase._custom_dict_to_class_registry:
+        return None
+    try:
+        protocol, obj, sockname, host, port = (g.decode("utf-8") for g in m.groups())
+    except UnicodeDecodeError:
+        return None
+    return _uri_from_state((protocol, obj, None if sockname == "None" else sockname[1:-1],
+                            None if host == "None" else host[1:-1], None if port == "None" else int(port)))
+
+
 class SerpentSerializer(SerializerBase):
     """(de)serializer that wraps the serpent serialization protocol."""
     serializer_id = 1  # never change this
@@ -568,6 +590,10 @@ class SerpentSerializer(SerializerBase):
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if isinstance(data, memoryview):
             data = data.tobytes()
+        if len(data) < 600 and data.startswith(_SERPENT_URI_START):
+            uri = _serpent_uri_fast(data)       # (a URI alone: e.g. the answer of a name server lookup)
+            if uri is not None:
+                return uri
         return self._load_recreating(_serpent_fast.loads, data)
 
     def _dict_to_class(self, data: dict) -> Any:

@@ -164,20 +164,26 @@ def _has_ipv6_name(host: str) -> bool:
 
 def set_reuseaddr(sock: socket.socket) -> None:
     """Sets the SO_REUSEADDR option on the socket, if possible."""
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_nodelay(sock: socket.socket) -> None:
     """Sets the TCP_NODELAY option on the socket (to disable Nagle's algorithm), if possible."""
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_keepalive(sock: socket.socket) -> None:
     """Sets the SO_KEEPALIVE option on the socket, if possible."""
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_noinherit(sock: socket.socket) -> None:
@@ -402,11 +408,24 @@ class SocketConnection:
         """Close the socket (unless keep_open), drop the session instances and close the tracked resources."""
         if self.keep_open:
             return
-        with contextlib.suppress(OSError, AttributeError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError, AttributeError):
-            self.sock.close()
-        self.pyroInstances = {}
+        sock = self.sock
+        try:
+            closed = sock.fileno() == -1    # (closing again, e.g. from __del__: no failing system calls)
+        except (OSError, AttributeError, ValueError):
+            closed = False
+        if not closed:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):
+                pass
+            try:
+                sock.close()
+            except (OSError, AttributeError):
+                pass
+        if self.pyroInstances:
+            self.pyroInstances = {}
+        if not self.tracked_resources:
+            return
         resources, self.tracked_resources = self.tracked_resources, set()
         for rsc in resources:
             try:

@@ -1,0 +1,163 @@
+"""resolve() of a PYRONAME uri against our name server: the lookup is answered on the connect handshake (the NSLK
+capability, Pyro5._capabilities) instead of by a lookup call; the answer is the one lookup() gives, and whatever
+cannot use it (an unknown name, a name server without the capability, call hooks on either side) gets the
+normal lookup call."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import Pyro5
+import Pyro5.errors
+from Pyro5 import _capabilities, core, nameserver, protocol, serializers
+from Pyro5.client import Proxy, add_observer, remove_observer, resolve
+from Pyro5.server import Daemon, expose
+
+
+class CountingNameServer(nameserver.NameServer):
+    """Counts the lookup calls that arrive as remote calls (not the ones of the connect handshake)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote_lookups = 0
+
+    @expose
+    def lookup(self, name, return_metadata=False):
+        if Pyro5.current_context.seq:       # (the connect message has seq 0; calls come after it)
+            self.remote_lookups += 1
+        return super().lookup(name, return_metadata)
+
+
+@pytest.fixture
+def counting_ns():
+    daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
+    daemon.unregister(core.NAMESERVER_NAME)
+    ns = CountingNameServer()
+    daemon.nameserver = ns
+    daemon.register(ns, core.NAMESERVER_NAME)
+    ns.register("thing", "PYRO:thing@127.0.0.1:4444")
+    ns.register("elsewhere", "PYRO:obj@[::1]:5555")
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+    yield daemon, ns
+    daemon.shutdown()
+    thread.join(10)
+    assert not thread.is_alive()
+    daemon.close()
+
+
+def _location(daemon) -> str:
+    return daemon.locationStr
+
+
+def test_resolve_answers_on_the_connect_handshake(counting_ns):
+    daemon, ns = counting_ns
+    assert resolve("PYRONAME:thing@" + _location(daemon)) == core.URI("PYRO:thing@127.0.0.1:4444")
+    assert resolve("PYRONAME:elsewhere@" + _location(daemon)) == core.URI("PYRO:obj@[::1]:5555")
+    assert ns.remote_lookups == 0
+    with Proxy("PYRO:%s@%s" % (core.NAMESERVER_NAME, _location(daemon))) as proxy:   # a plain proxy: a call
+        assert proxy.lookup("thing") == core.URI("PYRO:thing@127.0.0.1:4444")
+    assert ns.remote_lookups == 1
+
+
+def test_unknown_name_is_the_lookup_calls_naming_error(counting_ns):
+    daemon, ns = counting_ns
+    with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+        resolve("PYRONAME:nothing@" + _location(daemon))
+    assert ns.remote_lookups == 1
+
+
+def test_client_observers_see_the_lookup_call(counting_ns):
+    daemon, ns = counting_ns
+    seen = []
+
+    def observer(event, call):
+        seen.append((event, call.method))
+    add_observer(observer)
+    try:
+        assert resolve("PYRONAME:thing@" + _location(daemon)).object == "thing"
+    finally:
+        remove_observer(observer)
+    assert ns.remote_lookups == 1 and ("finished", "lookup") in seen
+
+
+def test_a_name_server_without_the_capability_gets_the_lookup_call():
+    """A daemon with an object named Pyro.NameServer that is not our NameServer (like an original name server)
+    ignores the annotation: resolve() calls lookup."""
+    calls = []
+
+    @expose
+    class PlainNameServer:
+        def lookup(self, name):
+            calls.append(name)
+            return core.URI("PYRO:plain@127.0.0.1:4321")
+
+    daemon = Daemon(host="127.0.0.1")
+    daemon.register(PlainNameServer(), core.NAMESERVER_NAME)
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+    try:
+        assert resolve("PYRONAME:x@" + daemon.locationStr) == core.URI("PYRO:plain@127.0.0.1:4321")
+        assert calls == ["x"]
+    finally:
+        daemon.shutdown()
+        thread.join(10)
+        daemon.close()
+
+
+def test_the_daemon_answers_the_capability_on_the_wire(counting_ns):
+    """A raw connect message with the NSLK annotation: the CONNECTOK carries the uri string, and only for a name
+    the name server knows."""
+    import socket
+
+    daemon, _ns = counting_ns
+    ser = serializers.serializers["serpent"]
+
+    def connect(annotations):
+        with socket.create_connection(daemon.sock.getsockname(), timeout=10) as sock:
+            payload = ser.dumps({"handshake": "hello", "object": core.NAMESERVER_NAME})
+            sock.sendall(protocol.SendingMessage(protocol.MSG_CONNECT, 0, 0, ser.serializer_id, payload,
+                                                 annotations).data)
+            reader = protocol.MessageReader()
+            messages = []
+            while not messages:
+                data = sock.recv(65536)
+                assert data
+                messages = reader.feed(data)
+            return messages[0]
+    msg = connect(_capabilities.lookup_offer("thing"))
+    assert msg.type == protocol.MSG_CONNECTOK
+    assert _capabilities.lookup_answered(msg.annotations) == "PYRO:thing@127.0.0.1:4444"
+    msg = connect(_capabilities.lookup_offer("nothing"))
+    assert msg.type == protocol.MSG_CONNECTOK and _capabilities.lookup_answered(msg.annotations) is None
+    msg = connect(None)
+    assert msg.type == protocol.MSG_CONNECTOK and _capabilities.LOOKUP not in (msg.annotations or {})
+
+
+def test_pyroname_proxy_calls_through_the_answer(counting_ns):
+    daemon, ns = counting_ns
+
+    @expose
+    class Thing:
+        def where(self):
+            return "here"
+
+    target = Daemon(host="127.0.0.1")
+    uri = target.register(Thing(), "thething")
+    thread = threading.Thread(target=target.requestLoop, daemon=True)
+    thread.start()
+    try:
+        ns.register("thething", uri)
+        with Proxy("PYRONAME:thething@" + _location(daemon)) as proxy:
+            assert proxy.where() == "here"
+            assert proxy._pyroUri.protocol == "PYRONAME"
+        with Proxy("PYRONAME:thething@" + _location(daemon)) as proxy:
+            proxy._pyroBind()
+            assert proxy._pyroUri == uri
+            assert proxy.where() == "here"
+        assert ns.remote_lookups == 0
+    finally:
+        target.shutdown()
+        thread.join(10)
+        target.close()

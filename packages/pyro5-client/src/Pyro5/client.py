@@ -13,6 +13,7 @@ import threading
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
+from . import _client_fast as _fast
 from . import _client_hooks, _nslookup, _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
@@ -34,6 +35,7 @@ _CONNECTED_SOCKET_HOST = "<<connected-socket>>"
 _StreamReply = _codec.StreamReply
 _call_request = _codec.call_request
 _call_result = _codec.call_result
+_FULL = _fast.FULL
 
 _LOCAL_ATTRS = LOCAL_ATTRS
 
@@ -274,9 +276,22 @@ class Proxy(ProxyState, ProxyMagic):
         """perform the remote method call communication"""
         if self._pyroInterceptors or _GLOBAL_HOOKS.active:     # call hooks (Pyro5._client_hooks)
             return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
-        return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
+        retries = self._pyroMaxRetries
+        if not flags and objectId is None and self.__shared is None and self.__pyroOwnerThread == _get_ident() \
+                and _fast.plain_class(type(self), Proxy):     # the usual call: Pyro5._client_fast
+            try:
+                result = _fast.call(self, self.__link, methodname, vargs, kwargs)
+                if result is not _FULL:
+                    return result
+            except (errors.ConnectionClosedError, errors.TimeoutError):
+                if retries <= 0:
+                    raise
+                retries -= 1
+                log.debug("retrying call %s after a connection problem (%d retries left)", methodname, retries)
+        return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId, retries)
 
-    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None) -> Any:
+    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
+                         retries: int | None = None) -> Any:
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
@@ -285,7 +300,8 @@ class Proxy(ProxyState, ProxyMagic):
         link = self.__link
         if link.pending_closes and not link.busy:
             self.__flushStreamCloses()
-        retries = self._pyroMaxRetries
+        if retries is None:
+            retries = self._pyroMaxRetries
         while True:
             try:
                 return self.__invoke(methodname, vargs, kwargs, flags, objectId)

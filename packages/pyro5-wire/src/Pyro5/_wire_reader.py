@@ -65,6 +65,7 @@ FAILED = "failed"                    # bad input was received: every call raises
 
 _FIRST_CHUNK = 256 * 1024            # first buffer of a body that is collected over several receives
 _PREFIX_SIZE = 6                     # b"PYRO" and the protocol version: enough to recognise another protocol
+_FLAGS_COMPRESSED = protocol.FLAGS_COMPRESSED
 _SETTLE_SIZE = 1024 * 1024           # a body this large, collected in pieces, settles the allocator first
 
 
@@ -377,7 +378,9 @@ class MessageReader:
         assert msg is not None
         self._msg = None
         asize = self._asize
-        if type(body) is list:
+        if not asize and type(body) is bytes and not msg.flags & _FLAGS_COMPRESSED:
+            msg.data = body     # (the usual small message: what _complete_body would do, without the calls)
+        elif type(body) is list:
             annotations, self._ann = self._ann, None
             _complete_body(msg, annotations, body)
         elif asize:

@@ -593,9 +593,9 @@ class MarshalSerializer(SerializerBase):
         vargs = vargs if type(vargs) is list else list(vargs)
         # marshal would dump an array.array (a buffer) as its raw machine bytes: an array argument travels as
         # the original 5.15 sends it, a str (typecode 'u') or a list.
-        if any(type(value) is array.array for value in vargs):
+        if array.array in map(type, vargs):
             vargs = [_array_value(value) if type(value) is array.array else value for value in vargs]
-        if kwargs and any(type(value) is array.array for value in kwargs.values()):
+        if kwargs and array.array in map(type, kwargs.values()):
             kwargs = {key: _array_value(value) if type(value) is array.array else value
                       for key, value in kwargs.items()}
         try:
@@ -612,6 +612,8 @@ class MarshalSerializer(SerializerBase):
         """dumpsCall, but big bytes arguments are not copied into the serialized data: returns a list of buffers
         (referencing those arguments) whose concatenation is exactly dumpsCall's result, or simply that result
         when there are no big bytes arguments. SendingMessage accepts both as its payload."""
+        if bytes not in map(type, vargs):
+            return self.dumpsCall(obj, method, vargs, kwargs)
         for value in vargs:
             if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
                 break
@@ -775,6 +777,8 @@ class MsgpackSerializer(SerializerBase):
     def dumpsCallParts(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes | list:
         """dumpsCall, but big bytes arguments are not copied into the serialized data (as
         MarshalSerializer.dumpsCallParts): a list of buffers whose concatenation is exactly dumpsCall's result."""
+        if bytes not in map(type, vargs):
+            return self.dumpsCall(obj, method, vargs, kwargs)
         big = [i for i, value in enumerate(vargs) if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN]
         if not big:
             return self.dumpsCall(obj, method, vargs, kwargs)

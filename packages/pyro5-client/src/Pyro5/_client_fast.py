@@ -1,0 +1,144 @@
+"""The usual remote call of a Proxy in one flat function: what ``_client_codec`` and ``_client_conn`` do for a call,
+without their general cases and layers (a small call costs a few dozen microseconds of CPU, so every function
+call and attribute lookup on the way counts).
+
+`call` is the first thing ``Proxy._pyroInvoke`` tries for a call that has no call hooks, no flags, no explicit
+object id, on a proxy that is not shared, from the thread that owns it. It returns `FULL` (and has done nothing:
+no serialization, no sequence number, no I/O) whenever the call needs anything else, and the proxy then takes the
+full path (``Proxy.__invokeRetrying``): not connected yet, stream closes to send first, in the middle of another
+call, an unknown serializer, a oneway method, raw wire responses, request annotations (``_pyroAnnotations()``,
+``current_context.annotations``, what call hooks added) or a correlation id, a SerializedBlob argument, a proxy
+class that overrides ``_pyroAnnotations`` or ``_pyroResponseAnnotations``. Everything it does is what the full
+path does for such a call: the same bytes on the wire (``protocol.SendingMessage``), the same deadline model and
+errors (``_wire_stream``), every received byte checked by the connection's ``protocol.MessageReader``, the reply
+interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
+connection released. Retrying after a lost connection or a timeout stays with the proxy (``_pyroInvoke``).
+"""
+from __future__ import annotations
+
+import ssl
+import time
+from typing import Any
+
+from . import _client_codec, _client_hooks, _wire_stream, config, errors, protocol, serializers
+from ._client_stream import _StreamResultIterator
+from ._serialized_blob import SerializedBlob
+from .callcontext import _annotations, _correlation_id, _response_annotations
+
+__all__ = ["FULL", "call"]
+
+FULL: Any = object()        # call(): this call needs the full path
+
+_MSG_INVOKE = protocol.MSG_INVOKE
+_SendingMessage = protocol.SendingMessage
+_serializers = serializers.serializers
+_SPLICING = _client_codec._SPLICING
+_call_result = _client_codec.call_result
+_StreamReply = _client_codec.StreamReply
+_recv_message = _wire_stream.recv_message
+_send = _wire_stream.send
+_monotonic = time.monotonic
+_FIRST_RECV = 4096    # (as _wire_stream: all of a small reply)
+_MIN_REMAINING = 1e-6
+_get_annotations = _annotations.get
+_get_correlation_id = _correlation_id.get
+_set_response_annotations = _response_annotations.set
+_extra_annotations = _client_hooks.extra_annotations
+# argument types that are never a SerializedBlob (others are checked as the codec does)
+_PLAIN = frozenset((str, int, float, bool, type(None), bytes, list, tuple, dict))
+_plain_classes: set[type] = set()   # Proxy classes with the default _pyroAnnotations and _pyroResponseAnnotations
+
+
+def plain_class(cls: type, base: type) -> bool:
+    """Whether proxies of class `cls` (a subclass of Proxy `base`) use Proxy's own request and response
+    annotation methods (remembered per class)."""
+    if cls in _plain_classes:
+        return True
+    if cls._pyroAnnotations is base._pyroAnnotations and \
+            cls._pyroResponseAnnotations is base._pyroResponseAnnotations:  # type: ignore[attr-defined]
+        _plain_classes.add(cls)
+        return True
+    return False
+
+
+def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
+    """Call `method` with (vargs, kwargs) over the proxy's connection `link` (a _client_conn.ProxyConnection) and
+    return its result; FULL (having done nothing) when the call needs the full path (module documentation)."""
+    conn = link.conn
+    if conn is None or link.busy or link.pending_closes:
+        return FULL
+    serializer = _serializers.get(proxy._pyroSerializer or config.SERIALIZER)
+    if serializer is None or method in proxy._pyroOneway or proxy._pyroRawWireResponse:
+        return FULL
+    if _get_annotations(None) or _get_correlation_id() is not None:
+        return FULL
+    if vargs and type(vargs[0]) not in _PLAIN and (isinstance(vargs[0], SerializedBlob) or
+                                                   _client_codec._is_blob(vargs[0])):
+        return FULL
+    if _client_hooks.hooks_used and _extra_annotations.get():
+        return FULL
+    object_id = conn.objectId or proxy._pyroUri.object
+    if type(serializer) in _SPLICING:
+        data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)
+    else:
+        data = serializer.dumpsCall(object_id, method, vargs, kwargs)
+    serializer_id = serializer.serializer_id
+    seq = link.seq = (link.seq + 1) & 0xffff
+    request = _SendingMessage(_MSG_INVOKE, 0, seq, serializer_id, data, correlation_id=None)
+    del data
+    timeout = link.timeout or None
+    sock = conn.sock
+    link.busy = True
+    try:
+        parts = request.parts
+        if len(parts) == 1 and sock.gettimeout() == timeout:
+            try:    # (the socket's own timeout is the deadline for all of it, as in _wire_stream.send)
+                sock.sendall(parts[0])
+            except TimeoutError:
+                raise errors.TimeoutError("sending: timeout") from None
+            except OSError as x:
+                raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
+        else:
+            _send(sock, parts, timeout)
+        del request, parts
+        # the reply: one receive is usually all of it (the socket's own timeout is the deadline then); the rest of
+        # a bigger or slower one, and anything unusual, goes through _wire_stream.recv_message
+        reader = link.reader
+        messages = None
+        if sock.gettimeout() == timeout:
+            start = None if timeout is None else _monotonic()
+            try:
+                data = sock.recv(_FIRST_RECV)
+            except TimeoutError:
+                raise errors.TimeoutError("receiving: timeout") from None
+            except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                data = None
+            except OSError as x:
+                raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
+            if data is not None:
+                if not data:
+                    raise errors.ConnectionClosedError("receiving: connection closed by the daemon")
+                messages = reader.feed(data)
+                if not messages and start is not None:
+                    timeout = max(timeout - (_monotonic() - start), _MIN_REMAINING)  # type: ignore[operator]
+        if not messages:
+            messages = _recv_message(sock, reader, timeout, peer="daemon")
+        if len(messages) > 1:
+            raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
+        msg = messages[0]
+        if msg.seq != seq:
+            raise errors.ProtocolError("invalid response sequence number %d, expected %d: the connection is out "
+                                       "of sync" % (msg.seq, seq))
+    except BaseException as x:
+        link.lost(x)
+        raise
+    finally:
+        link.busy = False
+    _set_response_annotations(msg.annotations)
+    if msg.serializer_id == serializer_id and not msg.flags:
+        return serializer.loads(msg.data)
+    result = _call_result(msg, serializer, serializer_id)
+    if type(result) is _StreamReply:
+        return _StreamResultIterator(result.stream_id, proxy)
+    return result
+

@@ -25,12 +25,18 @@ from ._client_stream import _StreamResultIterator
 from ._serialized_blob import SerializedBlob
 from .callcontext import _annotations, _correlation_id, _response_annotations
 
-__all__ = ["FULL", "call"]
+__all__ = ["FULL", "call", "use_defaults"]
 
 FULL: Any = object()        # call(): this call needs the full path
 
 _MSG_INVOKE = protocol.MSG_INVOKE
 _SendingMessage = protocol.SendingMessage
+_pack_header = protocol._header.pack
+_VERSION = protocol.PROTOCOL_VERSION
+_MAGIC = protocol._magic_number
+_NO_ID = protocol._empty_correlation_id
+_SMALL = protocol._COMPRESSION_THRESHOLD     # (never compressed)
+_config = config
 _serializers = serializers.serializers
 _SPLICING = _client_codec._SPLICING
 _call_result = _client_codec.call_result
@@ -46,51 +52,56 @@ _set_response_annotations = _response_annotations.set
 _extra_annotations = _client_hooks.extra_annotations
 # argument types that are never a SerializedBlob (others are checked as the codec does)
 _PLAIN = frozenset((str, int, float, bool, type(None), bytes, list, tuple, dict))
-_plain_classes: set[type] = set()   # Proxy classes with the default _pyroAnnotations and _pyroResponseAnnotations
+_annotations_method: Any = None     # Proxy._pyroAnnotations and _pyroResponseAnnotations (see use_defaults)
+_response_annotations_method: Any = None
 
 
-def plain_class(cls: type, base: type) -> bool:
-    """Whether proxies of class `cls` (a subclass of Proxy `base`) use Proxy's own request and response
-    annotation methods (remembered per class)."""
-    if cls in _plain_classes:
-        return True
-    if cls._pyroAnnotations is base._pyroAnnotations and \
-            cls._pyroResponseAnnotations is base._pyroResponseAnnotations:  # type: ignore[attr-defined]
-        _plain_classes.add(cls)
-        return True
-    return False
+def use_defaults(proxy_class: type) -> None:
+    """The Proxy class whose request and response annotation methods `call` stands in for (Pyro5.client.Proxy)."""
+    global _annotations_method, _response_annotations_method
+    _annotations_method = proxy_class._pyroAnnotations              # type: ignore[attr-defined]
+    _response_annotations_method = proxy_class._pyroResponseAnnotations    # type: ignore[attr-defined]
 
 
 def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     """Call `method` with (vargs, kwargs) over the proxy's connection `link` (a _client_conn.ProxyConnection) and
     return its result; FULL (having done nothing) when the call needs the full path (module documentation)."""
     conn = link.conn
-    if conn is None or link.busy or link.pending_closes:
+    if conn is None or link.busy or link.pending_closes or proxy._pyroRawWireResponse or method in proxy._pyroOneway:
         return FULL
-    serializer = _serializers.get(proxy._pyroSerializer or config.SERIALIZER)
-    if serializer is None or method in proxy._pyroOneway or proxy._pyroRawWireResponse:
-        return FULL
-    if _get_annotations(None) or _get_correlation_id() is not None:
+    serializer = _serializers.get(proxy._pyroSerializer or _config.SERIALIZER)
+    if serializer is None or _get_annotations(None) or _get_correlation_id() is not None:
         return FULL
     if vargs and type(vargs[0]) not in _PLAIN and (isinstance(vargs[0], SerializedBlob) or
                                                    _client_codec._is_blob(vargs[0])):
         return FULL
     if _client_hooks.hooks_used and _extra_annotations.get():
         return FULL
+    cls = type(proxy)      # (_pyroAnnotations/_pyroResponseAnnotations overridden in a subclass or on the proxy: full)
+    if cls._pyroAnnotations is not _annotations_method or \
+            cls._pyroResponseAnnotations is not _response_annotations_method:
+        return FULL
+    state = proxy.__dict__
+    if "_pyroAnnotations" in state or "_pyroResponseAnnotations" in state:
+        return FULL
     object_id = conn.objectId or proxy._pyroUri.object
     if type(serializer) in _SPLICING:
-        data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)
+        data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)  # type: ignore[attr-defined]
     else:
         data = serializer.dumpsCall(object_id, method, vargs, kwargs)
     serializer_id = serializer.serializer_id
     seq = link.seq = (link.seq + 1) & 0xffff
-    request = _SendingMessage(_MSG_INVOKE, 0, seq, serializer_id, data, correlation_id=None)
+    if type(data) is bytes and len(data) <= _SMALL and not _config.LOGWIRE and len(data) <= _config.MAX_MESSAGE_SIZE:
+        # (what SendingMessage makes of a small payload without annotations and correlation id: one bytes object)
+        parts: Any = (_pack_header(b"PYRO", _VERSION, _MSG_INVOKE, serializer_id, 0, seq, len(data), 0, _NO_ID, 0,
+                                   _MAGIC) + data,)
+    else:
+        parts = _SendingMessage(_MSG_INVOKE, 0, seq, serializer_id, data, correlation_id=None).parts
     del data
     timeout = link.timeout or None
     sock = conn.sock
     link.busy = True
     try:
-        parts = request.parts
         if len(parts) == 1 and sock.gettimeout() == timeout:
             try:    # (the socket's own timeout is the deadline for all of it, as in _wire_stream.send)
                 sock.sendall(parts[0])
@@ -100,7 +111,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
                 raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
         else:
             _send(sock, parts, timeout)
-        del request, parts
+        del parts
         # the reply: one receive is usually all of it (the socket's own timeout is the deadline then); the rest of
         # a bigger or slower one, and anything unusual, goes through _wire_stream.recv_message
         reader = link.reader

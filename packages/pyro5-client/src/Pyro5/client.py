@@ -277,8 +277,8 @@ class Proxy(ProxyState, ProxyMagic):
         if self._pyroInterceptors or _GLOBAL_HOOKS.active:     # call hooks (Pyro5._client_hooks)
             return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
         retries = self._pyroMaxRetries
-        if not flags and objectId is None and self.__shared is None and self.__pyroOwnerThread == _get_ident() \
-                and _fast.plain_class(type(self), Proxy):     # the usual call: Pyro5._client_fast
+        if not flags and objectId is None and self.__shared is None and self.__pyroOwnerThread == _get_ident():
+            # the usual call: Pyro5._client_fast
             try:
                 result = _fast.call(self, self.__link, methodname, vargs, kwargs)
                 if result is not _FULL:
@@ -426,6 +426,7 @@ class Proxy(ProxyState, ProxyMagic):
 
 
 Proxy.__module__ = "Pyro5.client"
+_fast.use_defaults(Proxy)
 
 
 def _wait(seconds: float) -> None:
@@ -521,6 +522,7 @@ class BatchProxy:
 
 
 BatchProxy.__module__ = "Pyro5.client"
+_fast.use_defaults(Proxy)
 
 
 # what pyro5-wire needs from the client (core.locate_ns, core.resolve, proxies in received data)

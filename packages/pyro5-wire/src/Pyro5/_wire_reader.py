@@ -191,8 +191,19 @@ class MessageReader:
                         self._start(data)
                         return [] if self._size else [self._complete(b"")]
                     if size > _header_size:
-                        self._start(data)       # (the header at the front of the data)
-                        if size == _header_size + self._size:   # exactly one whole message (a small request)
+                        msg = ReceivingMessage(data, prehandshake=self.prehandshake)   # (the header at the front)
+                        accepted = self.accepted_msgtypes
+                        if size == _header_size + msg.data_size and not msg.annotations_size and \
+                                not msg.flags & _FLAGS_COMPRESSED and msg.type in _MSG_TYPES and \
+                                (accepted is None or msg.type in accepted):
+                            # exactly one whole message without annotations, uncompressed (a usual small call or
+                            # reply): what _begin and _complete would do
+                            msg.data = data[_header_size:]
+                            if config.LOGWIRE:
+                                log_wiredata(self.logger, "wiredata received", msg)
+                            return [msg]
+                        self._begin(msg)
+                        if size == _header_size + self._size:   # exactly one whole message
                             return [self._complete(data[_header_size:])]
                         return self.feed(memoryview(data)[_header_size:])
                 elif len(data) == self._size:
@@ -316,7 +327,10 @@ class MessageReader:
 
     def _start(self, header: Any) -> None:
         """Begin a message from its 40 header bytes; the reader then collects its body."""
-        msg = ReceivingMessage(header, prehandshake=self.prehandshake)  # checks tag, version, magic, size limit
+        self._begin(ReceivingMessage(header, prehandshake=self.prehandshake))  # checks tag, version, magic, size
+
+    def _begin(self, msg: ReceivingMessage) -> None:
+        """Begin the message whose header was decoded into `msg` (its type is checked here)."""
         mtype = msg.type
         accepted = self.accepted_msgtypes
         if (accepted is not None and mtype not in accepted) or mtype not in _MSG_TYPES:

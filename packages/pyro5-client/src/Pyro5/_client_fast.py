@@ -2,17 +2,17 @@
 without their general cases and layers (a small call costs a few dozen microseconds of CPU, so every function
 call and attribute lookup on the way counts).
 
-`call` is the first thing ``Proxy._pyroInvoke`` tries for a call that has no call hooks, no flags, no explicit
-object id, on a proxy that is not shared, from the thread that owns it. It returns `FULL` (and has done nothing:
-no serialization, no sequence number, no I/O) whenever the call needs anything else, and the proxy then takes the
-full path (``Proxy.__invokeRetrying``): not connected yet, stream closes to send first, in the middle of another
-call, an unknown serializer, a oneway method, raw wire responses, request annotations (``_pyroAnnotations()``,
-``current_context.annotations``, what call hooks added) or a correlation id, a SerializedBlob argument, a proxy
-class that overrides ``_pyroAnnotations`` or ``_pyroResponseAnnotations``. Everything it does is what the full
-path does for such a call: the same bytes on the wire (``protocol.SendingMessage``), the same deadline model and
+`call` is what a Proxy tries first for a call without flags or an explicit object id, after the checks every call
+gets (call hooks run around it, a shared proxy's calls go elsewhere, the owner thread, stream closes to send). It
+returns `FULL` (and has done nothing: no serialization, no sequence number, no I/O) whenever the call needs
+anything else, and the proxy then takes the full path (``Proxy.__invoke``): not connected yet, in the middle of
+another call, an unknown serializer, a oneway method, raw wire responses, request annotations
+(``current_context.annotations``, what call hooks added) or a correlation id, a SerializedBlob argument, a proxy
+class (or a proxy) that overrides ``_pyroAnnotations`` or ``_pyroResponseAnnotations``. Everything it does is what the full
+path does for such a call: the same bytes on the wire (``protocol.SendingMessage``s), the same deadline model and
 errors (``_wire_stream``), every received byte checked by the connection's ``protocol.MessageReader``, the reply
 interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
-connection released. Retrying after a lost connection or a timeout stays with the proxy (``_pyroInvoke``).
+connection released. Retrying after a lost connection or a timeout stays with the proxy.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     if "_pyroAnnotations" in state or "_pyroResponseAnnotations" in state:
         return FULL
     object_id = conn.objectId or proxy._pyroUri.object
-    if type(serializer) in _SPLICING:
+    if type(serializer) in _SPLICING and bytes in map(type, vargs):     # (big bytes arguments are not copied)
         data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)  # type: ignore[attr-defined]
     else:
         data = serializer.dumpsCall(object_id, method, vargs, kwargs)

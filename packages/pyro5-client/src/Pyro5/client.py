@@ -36,6 +36,7 @@ _StreamReply = _codec.StreamReply
 _call_request = _codec.call_request
 _call_result = _codec.call_result
 _FULL = _fast.FULL
+_fast_call = _fast.call
 
 _LOCAL_ATTRS = LOCAL_ATTRS
 
@@ -276,22 +277,9 @@ class Proxy(ProxyState, ProxyMagic):
         """perform the remote method call communication"""
         if self._pyroInterceptors or _GLOBAL_HOOKS.active:     # call hooks (Pyro5._client_hooks)
             return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
-        retries = self._pyroMaxRetries
-        if not flags and objectId is None and self.__shared is None and self.__pyroOwnerThread == _get_ident():
-            # the usual call: Pyro5._client_fast
-            try:
-                result = _fast.call(self, self.__link, methodname, vargs, kwargs)
-                if result is not _FULL:
-                    return result
-            except (errors.ConnectionClosedError, errors.TimeoutError):
-                if retries <= 0:
-                    raise
-                retries -= 1
-                log.debug("retrying call %s after a connection problem (%d retries left)", methodname, retries)
-        return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId, retries)
+        return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
 
-    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
-                         retries: int | None = None) -> Any:
+    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None) -> Any:
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
@@ -300,10 +288,15 @@ class Proxy(ProxyState, ProxyMagic):
         link = self.__link
         if link.pending_closes and not link.busy:
             self.__flushStreamCloses()
-        if retries is None:
-            retries = self._pyroMaxRetries
+        retries = self._pyroMaxRetries
+        usual = not flags and objectId is None      # (first try the usual call's flat path: Pyro5._client_fast)
         while True:
             try:
+                if usual:
+                    result = _fast_call(self, link, methodname, vargs, kwargs)
+                    if result is not _FULL:
+                        return result
+                    usual = False
                 return self.__invoke(methodname, vargs, kwargs, flags, objectId)
             except (errors.ConnectionClosedError, errors.TimeoutError):
                 if retries <= 0:

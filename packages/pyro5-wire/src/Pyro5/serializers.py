@@ -35,7 +35,7 @@ from typing import Any, Callable
 import serpent
 
 from . import _serpent_fast, _wire_hooks, config, errors
-from ._marshalcheck import check_marshal
+from ._marshalcheck import _BIG_HEADER, check_marshal
 
 try:
     import msgpack
@@ -54,6 +54,8 @@ _CLASS_MARKER = b"__class__"
 # the (slower) class-recreating treatment. Above it the search itself (a substring search, ~0.4 ns a byte) costs
 # more than walking the result: a 1 MiB upload would spend ~0.45 ms just looking for the marker.
 _SCAN_LIMIT = 32 * 1024
+_MARSHAL_QUICK = min(_SCAN_LIMIT, 1024)    # (MarshalSerializer.loads: data this small is checked in one step)
+_marshal_big_header = _BIG_HEADER.search
 _ALLOWED_DUNDER_ATTRIBUTES = {"__notes__"}
 _EXCEPTION_WRAPPER = "Pyro5.core._ExceptionWrapper"
 _uri_class: Any = None
@@ -657,6 +659,12 @@ class MarshalSerializer(SerializerBase):
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if type(data) is not bytes:
             data = bytes(data)
+        if len(data) <= _MARSHAL_QUICK and _CLASS_MARKER not in data and _marshal_big_header(data) is None:
+            # (small plain data that check_marshal passes at once: what _load_recreating does, in one step)
+            try:
+                return marshal.loads(data)
+            except (ValueError, EOFError, TypeError):
+                pass    # (the full path below raises the error)
         return self._load_recreating(checked_marshal_loads, data)
 
     def _convert(self, obj: Any) -> Any:

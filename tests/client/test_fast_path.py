@@ -4,6 +4,7 @@ condition asks for (what the server receives, what the client sees), then that p
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid
 
@@ -133,6 +134,16 @@ def test_request_bigger_than_small(thing, serializer):
     Pyro5.config.COMPRESSION = True
     assert thing.echo(text) == text
     assert thing.add(1, 1) == 2
+
+
+def test_request_larger_than_the_send_buffer(thing):
+    # (with a timeout, one write() of what the socket takes at once, then sendall() of the rest)
+    for timeout in (10.0, None):
+        thing._pyroTimeout = timeout
+        thing._pyroConnection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        text = "z" * 60_000
+        assert thing.echo(text) == text
+        assert thing.add(1, 1) == 2
 
 
 def test_message_size_limit_on_send(thing):

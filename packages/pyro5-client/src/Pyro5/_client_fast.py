@@ -16,6 +16,8 @@ connection released. Retrying after a lost connection or a timeout stays with th
 """
 from __future__ import annotations
 
+import os
+import socket
 import ssl
 import time
 from typing import Any
@@ -44,6 +46,9 @@ _StreamReply = _client_codec.StreamReply
 _recv_message = _wire_stream.recv_message
 _send = _wire_stream.send
 _monotonic = time.monotonic
+# (a plain socket's descriptor takes os.write(); not on Windows, whose sockets are no file descriptors)
+_plain_socket: Any = socket.socket if os.name == "posix" else None
+_write = os.write
 _FIRST_RECV = 4096    # (as _wire_stream: all of a small reply)
 _MIN_REMAINING = 1e-6
 _get_annotations = _annotations.get
@@ -103,8 +108,19 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     link.busy = True
     try:
         if len(parts) == 1 and sock.gettimeout() == timeout:
+            frame = parts[0]
             try:    # (the socket's own timeout is the deadline for all of it, as in _wire_stream.send)
-                sock.sendall(parts[0])
+                if timeout is not None and type(sock) is _plain_socket:
+                    # a socket with a timeout polls before every send; its descriptor is non-blocking, so one
+                    # write() usually takes all of a small request at once without that poll
+                    try:
+                        sent = _write(sock.fileno(), frame)
+                    except BlockingIOError:
+                        sent = 0
+                    if sent < len(frame):
+                        sock.sendall(memoryview(frame)[sent:])
+                else:
+                    sock.sendall(frame)
             except TimeoutError:
                 raise errors.TimeoutError("sending: timeout") from None
             except OSError as x:

@@ -28,6 +28,7 @@ import logging
 import marshal
 import os
 import struct
+import threading
 import types
 import uuid
 from typing import Any, Callable
@@ -772,6 +773,7 @@ _complex_struct = struct.Struct("<dd")
 _double_struct = struct.Struct("<d")
 _int64_struct = struct.Struct("<q")
 _bin32_header = struct.Struct(">BI")
+_msgpack_packers = threading.local()
 _MSGPACK_NATIVE = frozenset((str, int, float, bool, type(None), bytes, bytearray, list, tuple, dict))
 
 
@@ -808,12 +810,20 @@ class MsgpackSerializer(SerializerBase):
         return _spliced(data, found, lambda size: _bin32_header.pack(0xc6, size), 2 + _STANDIN_SIZE)
 
     def dumps(self, data: Any) -> bytes:
+        # one Packer per thread, reused (msgpack.packb makes a new one every time); taken out while it packs, so a
+        # nested dumps() (from a class_to_dict converter) gets a fresh one; after an error it is not kept
+        packers: dict[Any, Any] = _msgpack_packers.__dict__
+        packer = packers.pop(self, None)
+        if packer is None:
+            packer = msgpack.Packer(use_bin_type=True, default=self.default)
         try:
-            return msgpack.packb(data, use_bin_type=True, default=self.default)
+            data = packer.pack(data)
         except errors.PyroError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as x:
             raise _wrap_dump_error(self, x) from x
+        packers[self] = packer
+        return data
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
         call = self.loads(data)

@@ -193,10 +193,10 @@ class MessageReader:
                     if size > _header_size:
                         msg = ReceivingMessage(data, prehandshake=self.prehandshake)   # (the header at the front)
                         accepted = self.accepted_msgtypes
-                        if size == _header_size + msg.data_size and not msg.annotations_size and \
-                                not msg.flags & _FLAGS_COMPRESSED and msg.type in _MSG_TYPES and \
-                                (accepted is None or msg.type in accepted):
-                            # exactly one whole message without annotations, uncompressed (a usual small call or
+                        if size == _header_size + msg.data_size and size < _SETTLE_SIZE and \
+                                not msg.annotations_size and not msg.flags & _FLAGS_COMPRESSED and \
+                                msg.type in _MSG_TYPES and (accepted is None or msg.type in accepted):
+                            # exactly one whole small message without annotations, uncompressed (a usual call or
                             # reply): what _begin and _complete would do
                             msg.data = data[_header_size:]
                             if config.LOGWIRE:

@@ -1,7 +1,9 @@
 """Serializer fast paths that keep state or skip steps: the msgpack Packer kept per thread (nested dumps from a
-class_to_dict converter, a failed dumps, many threads) and MarshalSerializer.loads' one-step path for small data."""
+class_to_dict converter, a failed dumps, many threads), MarshalSerializer.loads' one-step path for small data and
+JsonSerializer.dumps calling the C encoder itself."""
 from __future__ import annotations
 
+import json
 import threading
 
 import msgpack
@@ -68,3 +70,31 @@ def test_marshal_loads_small_and_bad():
         ser.loads(b"\xff\x00garbage")
     with pytest.raises(Pyro5.errors.SerializeError):
         ser.loads(ser.dumps([1, 2, 3])[:-3])     # (cut off)
+
+
+@pytest.mark.parametrize("value", [
+    {"object": "o", "method": "m", "params": ("hello", 42), "kwargs": {}},
+    "plain é \" \n text", None, 1.5, float("inf"), [1, [2, {"x": (3, None, True)}]], {"k": -1e300},
+])
+def test_json_dumps_same_text_as_the_stdlib_encoder(value):
+    ser = S.serializers["json"]
+    expected = json.JSONEncoder(ensure_ascii=False, default=ser.default).encode(value).encode("utf-8")
+    assert ser.dumps(value) == expected
+
+
+def test_json_dumps_without_the_c_encoder(monkeypatch):
+    ser = S.JsonSerializer()
+    fast = ser.dumps({"a": [1, "é"], "b": Point(3).__dict__})
+    monkeypatch.setattr(ser, "_c_encoder_args", None)
+    assert ser.dumps({"a": [1, "é"], "b": Point(3).__dict__}) == fast
+
+
+def test_json_dumps_circular_and_custom():
+    ser = S.serializers["json"]
+    circular = []
+    circular.append(circular)
+    with pytest.raises(Pyro5.errors.SerializeError, match="Circular reference") as info:
+        ser.dumps(circular)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert ser.dumps(["after"]) == b'["after"]'
+    assert json.loads(ser.dumps(Point(5)))["x"] == 5     # (through default: class_to_dict)

@@ -702,6 +702,25 @@ class MarshalSerializer(SerializerBase):
 
 # ---------------------------------------------------------------------------------------------------------
 # json
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _json_c_encoder_args(encoder: json.JSONEncoder) -> tuple | None:
+    """The arguments (after the markers) with which JSONEncoder.encode makes its C encoder for `encoder` (compact
+    one-shot encoding, ensure_ascii=False), or None when there is no C encoder or it does not give the same text."""
+    if _c_make_encoder is None or encoder.indent is not None or encoder.ensure_ascii:
+        return None
+    args = (encoder.default, json.encoder.encode_basestring, None, encoder.key_separator, encoder.item_separator,
+            encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
+    sample = {"a": [1, 2.5, None, True, "é\n\"", float("inf")], "b": {"c": ()}, "d": -7}
+    try:
+        if "".join(_c_make_encoder({}, *args)(sample, 0)) == encoder.encode(sample):
+            return args
+    except Exception:
+        pass
+    return None
+
+
 class JsonSerializer(SerializerBase):
     """(de)serializer that wraps the json serialization protocol."""
     serializer_id = 3  # never change this
@@ -710,12 +729,18 @@ class JsonSerializer(SerializerBase):
         self._encoder = json.JSONEncoder(ensure_ascii=False, default=self.default)
         self._decoder = json.JSONDecoder()
         self._class_decoder = json.JSONDecoder(object_hook=self._object_hook)
+        self._c_encoder_args = _json_c_encoder_args(self._encoder)
 
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
         return self.dumps({"object": obj, "method": method, "params": vargs, "kwargs": kwargs})
 
     def dumps(self, data: Any) -> bytes:
         try:
+            args = self._c_encoder_args
+            if args is not None:
+                # what JSONEncoder.encode does with the C encoder, without its two Python-level calls: a new
+                # C encoder (with new circular-reference markers) per call, as the stdlib makes one
+                return "".join(_c_make_encoder({}, *args)(data, 0)).encode("utf-8")
             return self._encoder.encode(data).encode("utf-8")
         except errors.PyroError:
             raise

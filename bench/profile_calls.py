@@ -64,6 +64,7 @@ class Bench:
 
 # own time of the functions grouped by what they do (by file; builtins by name)
 AREAS = [
+    ("client proxy", ("_client_fast.py",)),     # (before serialization's "ast.py")
     ("serialization", ("serpent.py", "ast.py", "serializers.py", "msgpack", "json", "marshal", "compile",
                        "literal_eval", "_marshalcheck.py")),
     ("socket I/O", ("sendall", "recv", "send'", "connect", "socket.py", "socketutil.py", "select", "poll",

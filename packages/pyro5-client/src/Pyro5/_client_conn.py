@@ -158,7 +158,7 @@ class ProxyConnection:
         try:
             _send(conn.sock, request.parts, self.timeout or None)
         except BaseException as x:
-            self.__lost(x)
+            self.lost(x)
             raise
 
     def receive(self, seq: int) -> protocol.ReceivingMessage:
@@ -172,13 +172,13 @@ class ProxyConnection:
                 raise errors.ProtocolError("invalid response sequence number %d, expected %d: the connection is out "
                                            "of sync" % (msg.seq, seq))
         except BaseException as x:
-            self.__lost(x)
+            self.lost(x)
             raise
         finally:
             self.busy = False
         return msg
 
-    def __lost(self, x: BaseException) -> None:
+    def lost(self, x: BaseException) -> None:
         # the connection is out of sync (an error, or KeyboardInterrupt etc. while waiting): release it; an OSError
         # that is not a Pyro error becomes ConnectionClosedError
         peer = self.peer

@@ -13,6 +13,7 @@ import threading
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
+from . import _client_fast as _fast
 from . import _client_hooks, _nslookup, _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
 from ._client_magic import ProxyMagic, _RemoteMethod
@@ -34,6 +35,8 @@ _CONNECTED_SOCKET_HOST = "<<connected-socket>>"
 _StreamReply = _codec.StreamReply
 _call_request = _codec.call_request
 _call_result = _codec.call_result
+_FULL = _fast.FULL
+_fast_call = _fast.call
 
 _LOCAL_ATTRS = LOCAL_ATTRS
 
@@ -286,8 +289,14 @@ class Proxy(ProxyState, ProxyMagic):
         if link.pending_closes and not link.busy:
             self.__flushStreamCloses()
         retries = self._pyroMaxRetries
+        usual = not flags and objectId is None      # (first try the usual call's flat path: Pyro5._client_fast)
         while True:
             try:
+                if usual:
+                    result = _fast_call(self, link, methodname, vargs, kwargs)
+                    if result is not _FULL:
+                        return result
+                    usual = False
                 return self.__invoke(methodname, vargs, kwargs, flags, objectId)
             except (errors.ConnectionClosedError, errors.TimeoutError):
                 if retries <= 0:
@@ -410,6 +419,7 @@ class Proxy(ProxyState, ProxyMagic):
 
 
 Proxy.__module__ = "Pyro5.client"
+_fast.use_defaults(Proxy)
 
 
 def _wait(seconds: float) -> None:
@@ -505,6 +515,7 @@ class BatchProxy:
 
 
 BatchProxy.__module__ = "Pyro5.client"
+_fast.use_defaults(Proxy)
 
 
 # what pyro5-wire needs from the client (core.locate_ns, core.resolve, proxies in received data)

@@ -67,6 +67,7 @@ _FIRST_CHUNK = 1024 * 1024           # first buffer of a body that is collected 
 _EXACT_LIMIT = 16 * 1024 * 1024     # a body region up to this size is received into one buffer of its size
 _ABSORB = 64 * 1024                  # kept pieces up to this size are copied into the region's first buffer
 _PREFIX_SIZE = 6                     # b"PYRO" and the protocol version: enough to recognise another protocol
+_FLAGS_COMPRESSED = protocol.FLAGS_COMPRESSED
 _SETTLE_SIZE = 1024 * 1024           # a body this large, collected in pieces, settles the allocator first
 
 
@@ -195,8 +196,19 @@ class MessageReader:
                         self._start(data)
                         return [] if self._size else [self._complete(b"")]
                     if size > _header_size:
-                        self._start(data)       # (the header at the front of the data)
-                        if size == _header_size + self._size:   # exactly one whole message (a small request)
+                        msg = ReceivingMessage(data, prehandshake=self.prehandshake)   # (the header at the front)
+                        accepted = self.accepted_msgtypes
+                        if size == _header_size + msg.data_size and size < _SETTLE_SIZE and \
+                                not msg.annotations_size and not msg.flags & _FLAGS_COMPRESSED and \
+                                msg.type in _MSG_TYPES and (accepted is None or msg.type in accepted):
+                            # exactly one whole small message without annotations, uncompressed (a usual call or
+                            # reply): what _begin and _complete would do
+                            msg.data = data[_header_size:]
+                            if config.LOGWIRE:
+                                log_wiredata(self.logger, "wiredata received", msg)
+                            return [msg]
+                        self._begin(msg)
+                        if size == _header_size + self._size:   # exactly one whole message
                             return [self._complete(data[_header_size:])]
                         return self.feed(memoryview(data)[_header_size:])
                 elif len(data) == self._size:
@@ -320,7 +332,10 @@ class MessageReader:
 
     def _start(self, header: Any) -> None:
         """Begin a message from its 40 header bytes; the reader then collects its body."""
-        msg = ReceivingMessage(header, prehandshake=self.prehandshake)  # checks tag, version, magic, size limit
+        self._begin(ReceivingMessage(header, prehandshake=self.prehandshake))  # checks tag, version, magic, size
+
+    def _begin(self, msg: ReceivingMessage) -> None:
+        """Begin the message whose header was decoded into `msg` (its type is checked here)."""
         mtype = msg.type
         accepted = self.accepted_msgtypes
         if (accepted is not None and mtype not in accepted) or mtype not in _MSG_TYPES:
@@ -402,7 +417,9 @@ class MessageReader:
         assert msg is not None
         self._msg = None
         asize = self._asize
-        if type(body) is list:
+        if not asize and type(body) is bytes and not msg.flags & _FLAGS_COMPRESSED:
+            msg.data = body     # (the usual small message: what _complete_body would do, without the calls)
+        elif type(body) is list:
             annotations, self._ann = self._ann, None
             _complete_body(msg, annotations, body, self.keep_buffers)
         elif asize:

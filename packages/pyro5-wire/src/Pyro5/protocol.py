@@ -345,7 +345,7 @@ class ReceivingMessage:
             ReceivingMessage.validate(header)
             raise errors.ProtocolError("invalid message")   # pragma: no cover - validate raises
         total = self.data_size + self.annotations_size
-        self._max_size = message_size_limit(prehandshake)
+        self._max_size = message_size_limit(True) if prehandshake else config.MAX_MESSAGE_SIZE
         self._prehandshake = prehandshake
         if total > self._max_size:
             raise errors.MessageTooLargeError("message too large (%d bytes): the peer sent more than %s allows"

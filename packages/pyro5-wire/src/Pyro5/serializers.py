@@ -30,6 +30,7 @@ import marshal
 import os
 import re
 import struct
+import threading
 import types
 import uuid
 from typing import Any, Callable
@@ -37,7 +38,7 @@ from typing import Any, Callable
 import serpent
 
 from . import _serpent_fast, _wire_hooks, config, errors
-from ._marshalcheck import check_marshal
+from ._marshalcheck import _BIG_HEADER, check_marshal
 
 try:
     import msgpack
@@ -56,6 +57,8 @@ _CLASS_MARKER = b"__class__"
 # the (slower) class-recreating treatment. Above it the search itself (a substring search, ~0.4 ns a byte) costs
 # more than walking the result: a 1 MiB upload would spend ~0.45 ms just looking for the marker.
 _SCAN_LIMIT = 32 * 1024
+_MARSHAL_QUICK = min(_SCAN_LIMIT, 1024)    # (MarshalSerializer.loads: data this small is checked in one step)
+_marshal_big_header = _BIG_HEADER.search
 _ALLOWED_DUNDER_ATTRIBUTES = {"__notes__"}
 _EXCEPTION_WRAPPER = "Pyro5.core._ExceptionWrapper"
 _uri_class: Any = None
@@ -661,9 +664,9 @@ class MarshalSerializer(SerializerBase):
         vargs = vargs if type(vargs) is list else list(vargs)
         # marshal would dump an array.array (a buffer) as its raw machine bytes: an array argument travels as
         # the original 5.15 sends it, a str (typecode 'u') or a list.
-        if any(type(value) is array.array for value in vargs):
+        if array.array in map(type, vargs):
             vargs = [_array_value(value) if type(value) is array.array else value for value in vargs]
-        if kwargs and any(type(value) is array.array for value in kwargs.values()):
+        if kwargs and array.array in map(type, kwargs.values()):
             kwargs = {key: _array_value(value) if type(value) is array.array else value
                       for key, value in kwargs.items()}
         try:
@@ -680,6 +683,8 @@ class MarshalSerializer(SerializerBase):
         """dumpsCall, but big bytes arguments are not copied into the serialized data: returns a list of buffers
         (referencing those arguments) whose concatenation is exactly dumpsCall's result, or simply that result
         when there are no big bytes arguments. SendingMessage accepts both as its payload."""
+        if bytes not in map(type, vargs):
+            return self.dumpsCall(obj, method, vargs, kwargs)
         for value in vargs:
             if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
                 break
@@ -723,6 +728,12 @@ class MarshalSerializer(SerializerBase):
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if type(data) is not bytes and type(data) is not bytearray:
             data = bytes(data)
+        if len(data) <= _MARSHAL_QUICK and _CLASS_MARKER not in data and _marshal_big_header(data) is None:
+            # (small plain data that check_marshal passes at once: what _load_recreating does, in one step)
+            try:
+                return marshal.loads(data)
+            except (ValueError, EOFError, TypeError):
+                pass    # (the full path below raises the error)
         return self._load_recreating(checked_marshal_loads, data)
 
     def _convert(self, obj: Any) -> Any:
@@ -759,6 +770,25 @@ class MarshalSerializer(SerializerBase):
 
 # ---------------------------------------------------------------------------------------------------------
 # json
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _json_c_encoder_args(encoder: json.JSONEncoder) -> tuple | None:
+    """The arguments (after the markers) with which JSONEncoder.encode makes its C encoder for `encoder` (compact
+    one-shot encoding, ensure_ascii=False), or None when there is no C encoder or it does not give the same text."""
+    if _c_make_encoder is None or encoder.indent is not None or encoder.ensure_ascii:
+        return None
+    args = (encoder.default, json.encoder.encode_basestring, None, encoder.key_separator, encoder.item_separator,
+            encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
+    sample = {"a": [1, 2.5, None, True, "é\n\"", float("inf")], "b": {"c": ()}, "d": -7}
+    try:
+        if "".join(_c_make_encoder({}, *args)(sample, 0)) == encoder.encode(sample):
+            return args
+    except Exception:
+        pass
+    return None
+
+
 class JsonSerializer(SerializerBase):
     """(de)serializer that wraps the json serialization protocol."""
     serializer_id = 3  # never change this
@@ -767,12 +797,18 @@ class JsonSerializer(SerializerBase):
         self._encoder = json.JSONEncoder(ensure_ascii=False, default=self.default)
         self._decoder = json.JSONDecoder()
         self._class_decoder = json.JSONDecoder(object_hook=self._object_hook)
+        self._c_encoder_args = _json_c_encoder_args(self._encoder)
 
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
         return self.dumps({"object": obj, "method": method, "params": vargs, "kwargs": kwargs})
 
     def dumps(self, data: Any) -> bytes:
         try:
+            args = self._c_encoder_args
+            if args is not None:
+                # what JSONEncoder.encode does with the C encoder, without its two Python-level calls: a new
+                # C encoder (with new circular-reference markers) per call, as the stdlib makes one
+                return "".join(_c_make_encoder({}, *args)(data, 0)).encode("utf-8")
             return self._encoder.encode(data).encode("utf-8")
         except errors.PyroError:
             raise
@@ -830,6 +866,7 @@ _complex_struct = struct.Struct("<dd")
 _double_struct = struct.Struct("<d")
 _int64_struct = struct.Struct("<q")
 _bin32_header = struct.Struct(">BI")
+_msgpack_packers = threading.local()
 _MSGPACK_NATIVE = frozenset((str, int, float, bool, type(None), bytes, bytearray, list, tuple, dict))
 
 
@@ -843,6 +880,8 @@ class MsgpackSerializer(SerializerBase):
     def dumpsCallParts(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes | list:
         """dumpsCall, but big bytes arguments are not copied into the serialized data (as
         MarshalSerializer.dumpsCallParts): a list of buffers whose concatenation is exactly dumpsCall's result."""
+        if bytes not in map(type, vargs):
+            return self.dumpsCall(obj, method, vargs, kwargs)
         big = [i for i, value in enumerate(vargs) if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN]
         if not big:
             return self.dumpsCall(obj, method, vargs, kwargs)
@@ -864,12 +903,20 @@ class MsgpackSerializer(SerializerBase):
         return _spliced(data, found, lambda size: _bin32_header.pack(0xc6, size), 2 + _STANDIN_SIZE)
 
     def dumps(self, data: Any) -> bytes:
+        # one Packer per thread, reused (msgpack.packb makes a new one every time); taken out while it packs, so a
+        # nested dumps() (from a class_to_dict converter) gets a fresh one; after an error it is not kept
+        packers: dict[Any, Any] = _msgpack_packers.__dict__
+        packer = packers.pop(self, None)
+        if packer is None:
+            packer = msgpack.Packer(use_bin_type=True, default=self.default)
         try:
-            return msgpack.packb(data, use_bin_type=True, default=self.default)
+            data = packer.pack(data)
         except errors.PyroError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as x:
             raise _wrap_dump_error(self, x) from x
+        packers[self] = packer
+        return data
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
         call = self.loads(data)

@@ -477,32 +477,34 @@ def test_either_module_may_be_imported_first(first):
 
 # --- the reader's own buffers for a big body -------------------------------------------------------------------
 
-def test_body_up_to_the_exact_limit_is_received_into_one_buffer():
+def test_big_body_ends_in_one_buffer_allocated_as_it_arrives():
     # what a blocking transport does: one recv() of 4096 bytes (header and the start of the body), then the rest
-    # with recv_into: the body ends in ONE buffer of its size (no join), with the first bytes copied in front
-    payload = os.urandom(3 * 1024 * 1024 + 17)
-    wire = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 5, 2, payload).data
-    for keep in (False, True):
-        reader = MessageReader()
-        reader.keep_buffers = keep
-        assert reader.feed(wire[:4096]) == []
-        sizes = []
-        got = []
-        pos = 4096
-        while not got:
-            with reader.recv_buffer(1 << 30) as buf:
-                sizes.append(len(buf))
-                n = min(len(buf), 200_000, len(wire) - pos)
-                buf[:n] = wire[pos:pos + n]
-            pos += n
-            got = reader.received(n)
-        assert sizes[0] == len(wire) - 4096      # (all the rest at once: one buffer)
-        assert got[0].data == payload
-        # the servers' readers keep that buffer as the data (no copy); otherwise data is bytes, as always
-        assert type(got[0].data) is (bytearray if keep else bytes)
+    # with recv_into: the body ends in ONE buffer of its size (no join: the servers' readers keep it as the
+    # data), and the memory held never exceeds _EXACT_FACTOR times what arrived (or the first buffer's size)
+    from Pyro5 import _wire_reader
+    for size in (300_000, 3 * 1024 * 1024 + 17, 40 * 1024 * 1024 + 3):
+        payload = os.urandom(size)
+        wire = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 5, 2, payload).data
+        for keep in (False, True):
+            reader = MessageReader()
+            reader.keep_buffers = keep
+            assert reader.feed(wire[:4096]) == []
+            got = []
+            pos = 4096
+            while not got:
+                with reader.recv_buffer(1 << 30) as buf:
+                    arrived = pos - 40
+                    assert arrived + len(buf) <= max(_wire_reader._AT_ONCE, _wire_reader._EXACT_FACTOR * arrived)
+                    n = min(len(buf), 200_000, len(wire) - pos)
+                    buf[:n] = wire[pos:pos + n]
+                pos += n
+                got = reader.received(n)
+            assert got[0].data == payload
+            # the servers' readers keep that one buffer as the data (no copy); otherwise data is bytes, as always
+            assert type(got[0].data) is (bytearray if keep else bytes)
 
 
-def test_body_beyond_the_exact_limit_is_buffered_as_it_arrives(monkeypatch):
+def test_huge_claimed_body_is_buffered_as_it_arrives(monkeypatch):
     # a header that claims a huge body costs memory only as its bytes arrive: each new buffer is at most as big
     # as what arrived so far (or the first buffer's size)
     from Pyro5 import _wire_reader

@@ -10,7 +10,6 @@ import sys
 import uuid
 
 import pytest
-
 import serpent
 
 import Pyro5
@@ -596,7 +595,7 @@ def test_serpent_call_parts_are_exactly_dumpscall(monkeypatch):
         assert _joined(parts) == m.dumpsCall("obj", "method", vargs, kwargs)
         obj, method, args, kw = m.loadsCall(_joined(parts))
         assert (obj, method) == ("obj", "method")
-        assert [serpent.tobytes(a) for a, v in zip(args, vargs) if type(v) is bytes] == \
+        assert [serpent.tobytes(a) for a, v in zip(args, vargs, strict=True) if type(v) is bytes] == \
             [v for v in vargs if type(v) is bytes]
     small = b"x" * (serializers._MARSHAL_SPLICE_MIN - 1)
     for vargs in [(), ("a", 1), (small,), (bytearray(200000),), ([b"y" * 200000],)]:

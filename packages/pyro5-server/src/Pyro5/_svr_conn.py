@@ -5,8 +5,8 @@ are checked, the header decoded and the body completed; MAX_PREHANDSHAKE_SIZE ap
 done) and hands whole messages to the daemon's dispatcher (see _svr_dispatch.answer_message). MuxConnection
 reads non-blockingly (the multiplex server, and the thread pool server's selector), ThreadConnection blocks
 (the per-connection mode, the existing-connection server). The rest of a large body is received with
-recv_into() straight into the reader's buffer (one buffer of the body's size up to 16 MiB, which stays the
-message's data: no join, no copy; see MessageReader.recv_buffer).
+recv_into() straight into the reader's buffer (in the end one buffer of the body's size, which stays the
+message's data: no join, no copy; see MessageReader._next_buffer).
 
 A connection that is idle *between* messages is legitimate and may stay (COMMTIMEOUT limits that, when set).
 But once the first byte of a message arrived, the rest must follow: a message must be complete within

@@ -207,13 +207,15 @@ def send(sock: Any, data: Union[bytes, bytearray, memoryview, Sequence[Any]], ti
 
 # ------------------------------------------------------------------------------------------ receiving
 
-def _recv(sock: Any, size: int, remaining: Optional[float], sock_timeout: Optional[float]) -> bytes:
-    """One receive of at most `size` bytes within `remaining` seconds (None: no limit); raises socket.timeout
+def _recv(sock: Any, size: Any, remaining: Optional[float], sock_timeout: Optional[float]) -> Any:
+    """One receive within `remaining` seconds (None: no limit): of at most `size` bytes (an int: returns them),
+    or into the buffer `size` (a memoryview: returns the count, 0 when the peer closed). Raises socket.timeout
     (also for a non-blocking socket that stays empty) and OSError."""
+    receive = sock.recv if type(size) is int else sock.recv_into
     if sock_timeout == 0.0:
         while True:
             try:
-                return sock.recv(size)
+                return receive(size)
             except _WOULD_BLOCK:
                 if not wait_readable(sock, remaining):
                     raise socket.timeout("timed out") from None
@@ -221,25 +223,7 @@ def _recv(sock: Any, size: int, remaining: Optional[float], sock_timeout: Option
         sock.settimeout(remaining)
     while True:
         try:
-            return sock.recv(size)
-        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            continue
-
-
-def _recv_into(sock: Any, view: memoryview, remaining: Optional[float], sock_timeout: Optional[float]) -> int:
-    """_recv() into a buffer: returns the number of bytes received (0: the peer closed)."""
-    if sock_timeout == 0.0:
-        while True:
-            try:
-                return sock.recv_into(view)
-            except _WOULD_BLOCK:
-                if not wait_readable(sock, remaining):
-                    raise socket.timeout("timed out") from None
-    if sock.gettimeout() != remaining:
-        sock.settimeout(remaining)
-    while True:
-        try:
-            return sock.recv_into(view)
+            return receive(size)
         except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             continue
 
@@ -289,7 +273,7 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
                 if size > _INTO and received:
                     # (the rest of a big body: straight into the reader's buffer, no bytes object per receive)
                     with reader.recv_buffer(_RECV_LIMIT) as view:
-                        count = _recv_into(sock, view, remaining, sock_timeout)
+                        count = _recv(sock, view, remaining, sock_timeout)
                     if not count:
                         reader.eof()
                         raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)

@@ -543,22 +543,12 @@ class SerpentSerializer(SerializerBase):
         dumpsCall's result, or simply that result when there are no big bytes arguments."""
         if config.SERPENT_BYTES_REPR:
             return self.dumpsCall(obj, method, vargs, kwargs)
-        for value in vargs:
-            if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
-                break
-        else:
-            return self.dumpsCall(obj, method, vargs, kwargs)
         # serialize with a small random stand-in for each big bytes object, then put the real base64 text where
         # the stand-in's is (serpent writes bytes as {'data': '<base64>', 'encoding': 'base64'})
-        standins: dict[int, tuple[bytes, bytes]] = {}
-        new_vargs = []
-        for value in vargs:
-            if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
-                entry = standins.get(id(value))
-                if entry is None:
-                    entry = standins[id(value)] = (value, os.urandom(_STANDIN_SIZE + 2))   # (18: no base64 padding)
-                value = entry[1]
-            new_vargs.append(value)
+        replaced = _with_standins(vargs, _STANDIN_SIZE + 2)     # (18 bytes: base64 without padding)
+        if replaced is None:
+            return self.dumpsCall(obj, method, vargs, kwargs)
+        new_vargs, standins = replaced
         data = self.dumpsCall(obj, method, tuple(new_vargs) if type(vargs) is tuple else new_vargs, kwargs)
         found = []
         for value, standin in standins.values():
@@ -621,6 +611,23 @@ _STANDIN_SIZE = 16
 
 def _no_header(size: int) -> bytes:
     return b""
+
+
+def _with_standins(vargs: Any, standin_size: int) -> tuple[list, dict[int, tuple[bytes, bytes]]] | None:
+    """(dumpsCallParts) The arguments with a random stand-in of standin_size bytes for each big bytes argument
+    (the same stand-in for the same object), and {id: (the real bytes, its stand-in)}; None when there is none."""
+    if bytes not in map(type, vargs):
+        return None
+    standins: dict[int, tuple[bytes, bytes]] = {}
+    new_vargs = []
+    for value in vargs:
+        if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
+            entry = standins.get(id(value))
+            if entry is None:
+                entry = standins[id(value)] = (value, os.urandom(standin_size))
+            value = entry[1]
+        new_vargs.append(value)
+    return (new_vargs, standins) if standins else None
 _int32 = struct.Struct("<i")
 _STANDIN_LENGTH = _int32.pack(_STANDIN_SIZE)
 
@@ -683,24 +690,12 @@ class MarshalSerializer(SerializerBase):
         """dumpsCall, but big bytes arguments are not copied into the serialized data: returns a list of buffers
         (referencing those arguments) whose concatenation is exactly dumpsCall's result, or simply that result
         when there are no big bytes arguments. SendingMessage accepts both as its payload."""
-        if bytes not in map(type, vargs):
-            return self.dumpsCall(obj, method, vargs, kwargs)
-        for value in vargs:
-            if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
-                break
-        else:
-            return self.dumpsCall(obj, method, vargs, kwargs)
         # Serialize with a small unique stand-in for every big bytes object (the same stand-in for the same object,
         # so marshal's back references stay as they were), then splice the real objects in where the stand-ins are.
-        standins: dict[int, tuple[bytes, bytes]] = {}
-        new_vargs = []
-        for value in vargs:
-            if type(value) is bytes and len(value) >= _MARSHAL_SPLICE_MIN:
-                entry = standins.get(id(value))
-                if entry is None:
-                    entry = standins[id(value)] = (value, os.urandom(_STANDIN_SIZE))
-                value = entry[1]
-            new_vargs.append(value)
+        replaced = _with_standins(vargs, _STANDIN_SIZE)
+        if replaced is None:
+            return self.dumpsCall(obj, method, vargs, kwargs)
+        new_vargs, standins = replaced
         data = self.dumpsCall(obj, method, new_vargs, kwargs)
         found = []
         for value, standin in standins.values():

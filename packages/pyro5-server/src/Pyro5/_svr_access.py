@@ -10,9 +10,36 @@ from ._serialized_blob import SerializedBlob
 from ._svr_meta import _cache as _class_infos
 from ._svr_meta import class_info, is_private_attribute
 
-__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "get_method"]
+__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "get_method", "load_call"]
 
 ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")     # the method names of remote attribute access
+
+
+def load_call(serializer: Any, msg: protocol.ReceivingMessage, parsed: Any = None) -> tuple:
+    """(object id, method name, vargs, kwargs) of a request: `parsed` when given, else the message's data
+    deserialized (or its blob call); SerializeError for data that can't be read, ProtocolError for a call that is
+    not that 4-tuple. A big body in the reader's buffer (a bytearray) is freed as soon as it is deserialized,
+    before the method runs: the next message's buffer then takes its place in the heap instead of growing it."""
+    try:
+        if parsed is not None:
+            object_id, method_name, vargs, kwargs = parsed
+        elif msg.flags & protocol.FLAGS_KEEPSERIALIZED:
+            object_id, method_name, vargs, kwargs = blob_call(msg)
+        else:
+            object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
+            if type(msg.data) is bytearray:
+                msg.data = b""
+    except errors.PyroError:
+        raise
+    except Exception as x:
+        raise errors.SerializeError("cannot deserialize the call message: %s: %s"
+                                    % (type(x).__name__, x)) from None
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):
+        raise errors.ProtocolError("invalid call message: expected (object id, method name, "
+                                   "argument list, keyword argument dict)")
+    return object_id, method_name, vargs, kwargs
 
 
 def blob_call(msg: protocol.ReceivingMessage) -> tuple:

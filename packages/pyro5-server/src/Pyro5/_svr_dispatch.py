@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
 from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
-from ._svr_access import access_attribute, blob_call, get_method
+from ._svr_access import access_attribute, get_method, load_call
 from ._svr_connect import connect_lookup, connect_payload, connect_request
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
 from ._svr_fastcall import answer_call
@@ -194,27 +194,7 @@ class Dispatcher:
     def _invoke(self, conn: Any, msg: protocol.ReceivingMessage, serializer: Any,
                 call: list, parsed: Optional[tuple] = None) -> Optional[protocol.SendingMessage]:
         flags = msg.flags
-        try:
-            if parsed is not None:
-                object_id, method_name, vargs, kwargs = parsed
-            elif flags & protocol.FLAGS_KEEPSERIALIZED:
-                object_id, method_name, vargs, kwargs = blob_call(msg)
-            else:
-                object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
-                if type(msg.data) is bytearray:
-                    # (a big body in the reader's buffer: free it now, before the method runs, so the next
-                    # message's buffer takes its place in the heap instead of growing it)
-                    msg.data = b""
-        except errors.PyroError:
-            raise
-        except Exception as x:
-            raise errors.SerializeError("cannot deserialize the call message: %s: %s"
-                                        % (type(x).__name__, x)) from None
-        if kwargs is None:
-            kwargs = {}
-        if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):
-            raise errors.ProtocolError("invalid call message: expected (object id, method name, "
-                                       "argument list, keyword argument dict)")
+        object_id, method_name, vargs, kwargs = load_call(serializer, msg, parsed)
         if self.hooks is None:
             data = self._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
         else:   # interceptors, observers, the in-flight call table (Pyro5._svr_hooks)

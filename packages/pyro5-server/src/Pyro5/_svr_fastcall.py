@@ -14,7 +14,7 @@ from typing import Any
 
 from . import errors, protocol, serializers, socketutil
 from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
-from ._svr_access import get_method
+from ._svr_access import get_method, load_call
 from ._svr_coro import ASYNC_RESULT_TYPES
 from ._svr_meta import _cache as _class_infos
 from ._svr_streams import is_iterator
@@ -57,18 +57,7 @@ def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: i
               correlation_id)
     call: list = [None, (), {}]      # method, vargs, kwargs: what a user method was called with
     try:
-        try:
-            object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
-        except errors.PyroError:
-            raise
-        except Exception as x:
-            raise errors.SerializeError("cannot deserialize the call message: %s: %s"
-                                        % (type(x).__name__, x)) from None
-        if kwargs is None:
-            kwargs = {}
-        if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):
-            raise errors.ProtocolError("invalid call message: expected (object id, method name, "
-                                       "argument list, keyword argument dict)")
+        object_id, method_name, vargs, kwargs = load_call(serializer, msg)
         obj = dispatcher.registry.objects.get(object_id) if type(object_id) is str else None
         if isinstance(obj, type):       # (None when not created yet: the general path creates it)
             mode = getattr(obj, "_pyroInstancing", _SESSION)[0]

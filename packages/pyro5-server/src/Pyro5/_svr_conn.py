@@ -48,6 +48,7 @@ _SEND_TIMEOUT = "sending: timeout (the peer did not take its result in time)"
 _poll = getattr(select, "poll", None)
 _POLLIN = getattr(select, "POLLIN", 1)
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_WAITALL = getattr(socket, "MSG_WAITALL", 0)
 _LINGER_OK = bool(_DONTWAIT) and hasattr(socket, "SO_RCVTIMEO") and sys.platform.startswith("linux")
 _TIMEVAL = struct.Struct("@ll")
 
@@ -204,7 +205,8 @@ class MuxConnection(ClientConnection):
         reader = self.reader
         try:
             with reader.recv_buffer(size) as view:
-                count = self.sock.recv_into(view)
+                # (a worker lingering in blocking mode: all of it in one call, or what came within the linger time)
+                count = self.sock.recv_into(view, 0, _WAITALL) if self.send_flags else self.sock.recv_into(view)
         except _WOULD_BLOCK:
             return 0
         except (ssl.SSLError, OSError):

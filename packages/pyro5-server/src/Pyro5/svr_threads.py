@@ -52,6 +52,7 @@ log = logging.getLogger("Pyro5.threadpoolserver")
 
 # the defaults of the daemon's limits (Daemon.limits: a ServerLimits, see _svr_limits)
 MAX_QUEUED_REQUESTS = ServerLimits.max_queued_requests     # requests waiting for a worker (one per connection)
+_READ_ON_MIN = 64 * 1024     # bytes a lingering worker must get per wait to read on a big message itself
 LINGER = ServerLimits.linger           # seconds a worker waits for a connection's next request (see _work)
 _MARSHAL_ID = 2
 
@@ -241,8 +242,10 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                     return None
                 if conn.messages or conn.read_error is not None:
                     return True
-                if conn.reader.received_bytes == before:
-                    return False     # (nothing more within the linger time: the loop thread waits for it)
+                if conn.reader.received_bytes - before < _READ_ON_MIN:
+                    # (nothing, or a trickle, within the linger time: the loop thread waits for the rest and
+                    # holds the message to its deadline; a worker is not kept by a slow peer)
+                    return False
             if conn.reader.received_bytes:
                 return False
         # the next request did not come in time: wait longer for this connection next time

@@ -39,6 +39,13 @@ def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | No
     return messages[0]
 
 
+
+def check_reply_seq(msg: Any, seq: int) -> None:
+    """ProtocolError unless the reply has the request's sequence number (the connection is out of sync)."""
+    if msg.seq != seq:
+        raise errors.ProtocolError("invalid response sequence number %d, expected %d: the connection is out "
+                                   "of sync" % (msg.seq, seq))
+
 class ProxyConnection:
     """One proxy's connection state and blocking I/O (see the module documentation). ``conn`` is the
     SocketConnection (the proxy's ``_pyroConnection``) or None while not connected."""
@@ -168,9 +175,7 @@ class ProxyConnection:
         assert conn is not None and reader is not None
         try:
             msg = _read_message(conn.sock, reader, self.timeout or None)
-            if msg.seq != seq:
-                raise errors.ProtocolError("invalid response sequence number %d, expected %d: the connection is out "
-                                           "of sync" % (msg.seq, seq))
+            check_reply_seq(msg, seq)
         except BaseException as x:
             self.lost(x)
             raise

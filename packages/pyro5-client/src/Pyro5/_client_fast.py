@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from . import _client_codec, _client_hooks, _wire_stream, config, errors, protocol, serializers
+from ._client_conn import check_reply_seq as _check_reply_seq
 from ._client_stream import _StreamResultIterator
 from ._serialized_blob import SerializedBlob
 from .callcontext import _annotations, _correlation_id, _response_annotations
@@ -153,9 +154,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
         if len(messages) > 1:
             raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
         msg = messages[0]
-        if msg.seq != seq:
-            raise errors.ProtocolError("invalid response sequence number %d, expected %d: the connection is out "
-                                       "of sync" % (msg.seq, seq))
+        _check_reply_seq(msg, seq)
     except BaseException as x:
         link.lost(x)
         raise

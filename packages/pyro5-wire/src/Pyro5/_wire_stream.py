@@ -228,6 +228,13 @@ def _recv(sock: Any, size: Any, remaining: Optional[float], sock_timeout: Option
             continue
 
 
+def _closed(reader: Any, peer: str) -> Exception:
+    """The error for a peer that closed the connection (reader.eof() raises the one that says how much of a
+    message was cut off)."""
+    reader.eof()
+    return errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+
+
 def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rate: float = 0.0,
                  idle: Any = _NOT_GIVEN, timeout_error: Optional[Callable[[int], Exception]] = None,
                  peer: str = "peer") -> list:
@@ -248,8 +255,7 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
             raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
         if data is not None:
             if not data:
-                reader.eof()
-                raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+                raise _closed(reader, peer)
             messages = reader.feed(data)
             if messages:
                 return messages
@@ -275,8 +281,7 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
                     with reader.recv_buffer(_RECV_LIMIT) as view:
                         count = _recv(sock, view, remaining, sock_timeout)
                     if not count:
-                        reader.eof()
-                        raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+                        raise _closed(reader, peer)
                     messages = reader.received(count)
                     if messages:
                         return messages
@@ -297,8 +302,7 @@ def recv_message(sock: Any, reader: Any, timeout: Optional[float] = None, *, rat
             except OSError as x:
                 raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
             if not data:
-                reader.eof()    # (says how much of a message was cut off)
-                raise errors.ConnectionClosedError("receiving: connection closed by the " + peer)
+                raise _closed(reader, peer)
             first = False
             if waiting:
                 waiting = False

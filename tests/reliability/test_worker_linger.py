@@ -1,5 +1,6 @@
 """The thread pool server's workers wait a while for the next request of the connection they just served
-(svr_threads: limits.linger, growing per connection up to limits.linger_max while workers are not scarce), and
+(svr_threads: twice the gap between the connection's last two requests, from limits.linger up to
+limits.linger_max while workers are not scarce; not at all when they come further apart than linger_max), and
 give way when requests wait for a worker that no one will take (Pool.starved).
 """
 from __future__ import annotations
@@ -56,7 +57,7 @@ class _PoolStub:
 def test_a_long_linger_only_while_workers_are_not_scarce():
     server = SocketServer_Threadpool()
     limits = server.limits
-    conn = type("Conn", (), {"linger_time": 0.0})()
+    conn = type("Conn", (), {"linger_time": limits.linger})()
     server.pool = _PoolStub(0, 8)  # type: ignore[assignment]
     assert server._linger(conn) == limits.linger           # a new connection: the base time
     conn.linger_time = limits.linger_max
@@ -65,26 +66,49 @@ def test_a_long_linger_only_while_workers_are_not_scarce():
     assert server._linger(conn) == limits.linger           # half of the workers busy: the base time again
     server.pool = None
     assert server._linger(conn) == limits.linger
+    conn.linger_time = 0.0
+    assert server._linger(conn) == 0.0                      # (requests too far apart: no waiting at all)
+
+
+def test_the_linger_follows_the_gap_between_a_connections_requests():
+    server = SocketServer_Threadpool()
+    limits = server.limits
+    conn = type("Conn", (), {"linger_time": limits.linger})()
+    seen = []
+    for gap in (limits.linger / 4, limits.linger, limits.linger_max / 4, limits.linger_max,
+                limits.linger_max * 1.01, limits.linger_max * 100, limits.linger / 2):
+        server._adapt_linger(conn, gap)
+        seen.append(conn.linger_time)
+    # twice the gap, from linger up to linger_max; nothing once the requests come further apart than linger_max;
+    # back to waiting as soon as they come close together again
+    assert seen == [limits.linger, 2 * limits.linger, limits.linger_max / 2, limits.linger_max, 0.0, 0.0,
+                    limits.linger]
 
 
 @pytest.mark.parametrize("calls", [6])
-def test_the_linger_grows_for_a_connection_whose_requests_come_later_up_to_the_limit(start_daemon, calls):
+def test_a_connection_whose_requests_come_far_apart_goes_back_to_the_selector_at_once(start_daemon, calls):
     Pyro5.config.SERVERTYPE = "thread"
     rd = start_daemon()
     rd.daemon.register(Adder(), "adder")
     limits = rd.daemon.limits
-    limits.linger = 0.001
-    limits.linger_max = 0.004
+    # (a microsecond: every gap between an answer and the next request, which takes the client's receive and
+    # send and the loop thread's wakeup and read, is longer than that)
+    limits.linger = limits.linger_max = 1e-6
     server = rd.daemon.transportServer
+    wakeups = []
+    wakeup = server.wakeup
+    server.wakeup = lambda: (wakeups.append(1), wakeup())  # type: ignore[method-assign]
     with RawClient(rd.address) as c:
         c.connect("adder")
         conn = next(iter(server.connections))
         wait_for(lambda: conn not in server._busy and not server._done)
-        seen = [conn.linger_time]       # (the worker that answered the connect message waited in vain too)
+        seen = [conn.linger_time]
         for i in range(calls):
             assert c.result("adder", "add", i, 1) == i + 1
-            # the client sends nothing more: the worker's wait ends, it hands the connection back
             wait_for(lambda: conn not in server._busy and not server._done)
             seen.append(conn.linger_time)
-    assert seen[:3] == [0.002, 0.004, 0.004]
-    assert seen == sorted(seen) and max(seen) == limits.linger_max     # doubles, never beyond linger_max
+        assert server.pool.num_busy == 0           # an idle connection holds no worker
+    assert seen == [1e-6] + [0.0] * calls
+    # the workers put the connection back into the (epoll) selector themselves: no wakeup of the loop thread
+    if server._kernel_selector:
+        assert wakeups == []

@@ -114,7 +114,8 @@ class MuxConnection(ClientConnection):
     a receive timeout (begin_linger / end_linger)."""
 
     __slots__ = ("reader", "messages", "read_error", "msg_start", "outbuf", "out_since", "tls_since",
-                 "buffer_writes", "limits", "is_tls", "_poller", "send_flags", "_rcvtimeo", "linger_time")
+                 "buffer_writes", "limits", "is_tls", "_poller", "send_flags", "_rcvtimeo", "linger_time",
+                 "answered_at")
 
     def __init__(self, sock: Any, sock_addr: Any = None, limits: ServerLimits = DEFAULT_LIMITS) -> None:
         super().__init__(sock, sock_addr)
@@ -132,7 +133,10 @@ class MuxConnection(ClientConnection):
         self._poller: Any = None
         self.send_flags = 0            # MSG_DONTWAIT while a worker has the socket in blocking mode
         self._rcvtimeo: Optional[float] = None
-        self.linger_time = 0.0      # (thread pool server) how long a worker waits for its next request
+        # (thread pool server) how long a worker waits for the connection's next request (0: not at all), and
+        # when its worker answered the last one (monotonic; see svr_threads._next_message_ready)
+        self.linger_time = limits.linger
+        self.answered_at = 0.0
 
     @property
     def buffered(self) -> int:

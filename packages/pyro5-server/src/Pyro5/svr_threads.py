@@ -55,6 +55,8 @@ MAX_QUEUED_REQUESTS = ServerLimits.max_queued_requests     # requests waiting fo
 _READ_ON_MIN = 64 * 1024     # bytes a lingering worker must get per wait to read on a big message itself
 LINGER = ServerLimits.linger           # seconds a worker waits for a connection's next request (see _work)
 _MARSHAL_ID = 2
+_KERNEL_SELECTORS = tuple(getattr(selectors, name) for name in ("EpollSelector", "KqueueSelector", "DevpollSelector")
+                          if hasattr(selectors, name))
 
 
 class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
@@ -71,12 +73,14 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         self._closing = False
         self._last_pending_scan = 0.0
         self._inflight = InflightCalls(self)     # connections with many calls in flight (see _svr_inflight)
+        self._kernel_selector = False   # (a registration takes effect during a select(): see _rewatch_idle)
         self._init_per_connection()
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
         log.info("starting thread pool socketserver")
         self._per_connection = bool(getattr(config, "THREADPOOL_PER_CONNECTION", False))
         self._listen(daemon, host, port, unixsocket)
+        self._kernel_selector = isinstance(self.selector, _KERNEL_SELECTORS)
         self._refusers = threading.BoundedSemaphore(self.limits.max_refusers)    # (the daemon's limits now)
         queued = 0 if self._per_connection else self.limits.max_queued_requests
         self.pool = Pool(config.THREADPOOL_SIZE_MIN, config.THREADPOOL_SIZE, max_queued=queued)
@@ -137,6 +141,8 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             pass
         self._watch.discard(conn)
         self._busy.add(conn)
+        if conn.answered_at:
+            self._adapt_linger(conn, time.monotonic() - conn.answered_at)
         try:
             try:
                 self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
@@ -180,7 +186,9 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         that was just accepted); then the next ones while they come right away."""
         keep = True
         conn.buffer_writes = False      # a worker may block while sending (with a deadline)
-        conn.begin_linger(self._linger(conn))
+        linger = self._linger(conn)
+        if linger > 0:
+            conn.begin_linger(linger)
         dispatcher = self.daemon.dispatcher
         try:
             ready = self._next_message_ready(conn) if new else True
@@ -201,18 +209,37 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                 close_client(self.daemon, conn)
             else:
                 conn.end_linger()
+            rewatched = False
             with self._busy_lock:
                 closing = self._closing
                 if closed and not closing:      # (the loop thread copies these two before iterating them)
                     self._connections.pop(conn.sock, None)
                     self._busy.discard(conn)
                 elif not closing:
-                    self._done.append((conn, keep))     # the loop thread takes it back
+                    rewatched = keep and self._rewatch_idle(conn)
+                    if not rewatched:
+                        self._done.append((conn, keep))     # the loop thread takes it back
             if closing:     # the server is gone: this worker closes the connection itself
                 if not closed:
                     close_client(self.daemon, conn)
-            elif not closed:
+            elif not closed and not rewatched:
                 self.wakeup()
+
+    def _rewatch_idle(self, conn: MuxConnection) -> bool:
+        """(worker thread, under _busy_lock) Put a connection that has nothing buffered back into the selector
+        itself, while the loop thread runs its own epoll/kqueue selector (a registration takes effect at once,
+        also during the loop's select(); the loop thread is not woken up: one thread switch less per call).
+        False: the loop thread must take it back (see _finish_done)."""
+        if not self._in_loop or not self._kernel_selector or conn.is_tls or conn.inflight \
+                or conn.reader.received_bytes or conn.messages or conn.read_error is not None \
+                or conn.outbuf is not None or conn.sock not in self._connections:
+            return False
+        conn.last_use = time.monotonic()    # (no COMMTIMEOUT or handshake scan closes it meanwhile)
+        self._busy.discard(conn)
+        if self._rewatch(conn):
+            return True
+        self._busy.add(conn)
+        return False
 
     def _next_message_ready(self, conn: MuxConnection) -> Optional[bool]:
         """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
@@ -223,9 +250,13 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         if conn.messages or conn.read_error is not None:
             return True
         pool = self.pool
+        conn.answered_at = time.monotonic()
         if pool is None or pool.starved or (conn.reader.received_bytes and conn.receiving_big):
             return False
-        if conn.send_flags or conn.wait_readable(self._linger(conn)):    # (lingering: recv waits)
+        linger = self._linger(conn)
+        if linger <= 0:
+            return False    # (its requests come too far apart: see _adapt_linger)
+        if conn.send_flags or conn.wait_readable(linger):    # (lingering: recv waits)
             if not conn.read_available():
                 return None         # (the peer closed)
             if conn.messages or conn.read_error is not None:
@@ -246,11 +277,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                     # (nothing, or a trickle, within the linger time: the loop thread waits for the rest and
                     # holds the message to its deadline; a worker is not kept by a slow peer)
                     return False
-            if conn.reader.received_bytes:
-                return False
-        # the next request did not come in time: wait longer for this connection next time
-        limits = self.limits
-        conn.linger_time = min(max(conn.linger_time, limits.linger) * 2, limits.linger_max)
+        # the next request did not come in time (the loop thread measures when it comes: see _adapt_linger)
         return False
 
     def _linger(self, conn: MuxConnection) -> float:
@@ -259,11 +286,21 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         base = self.limits.linger
         linger = conn.linger_time
         if linger <= base:
-            return base
+            return linger
         pool = self.pool
         if pool is None or pool.num_busy * 2 >= pool.max_workers:
             return base
         return linger
+
+    def _adapt_linger(self, conn: MuxConnection, gap: float) -> None:
+        """(loop thread) The connection's request came `gap` seconds after its worker answered the one before,
+        and the worker had handed the connection back by then: next time its worker waits twice that long
+        (from limits.linger up to limits.linger_max), or not at all when its requests come further apart than
+        linger_max (many connections that each call now and then: a worker that waits in vain on each of
+        them costs a wakeup and a thread switch more per call than the hand-back; they are served from the
+        selector)."""
+        limits = self.limits
+        conn.linger_time = 0.0 if gap > limits.linger_max else min(max(gap * 2, limits.linger), limits.linger_max)
 
     def _finish_done(self) -> None:
         """(loop thread) take back the connections that their workers are done with."""

@@ -19,8 +19,13 @@ from tests.server._helpers import RawClient, wait_for
 @expose
 @behavior(instance_mode="single")
 class Adder:
+    gate = threading.Event()
+
     def add(self, a, b):
         return a + b
+
+    def gated(self):
+        return Adder.gate.wait(20)
 
 
 def test_starved_only_when_a_job_waits_for_a_worker_that_no_one_takes():
@@ -112,3 +117,47 @@ def test_a_connection_whose_requests_come_far_apart_goes_back_to_the_selector_at
     # the workers put the connection back into the (epoll) selector themselves: no wakeup of the loop thread
     if server._kernel_selector:
         assert wakeups == []
+
+
+def test_a_connection_without_linger_stays_in_the_selector_and_its_pipelined_requests_are_all_answered(start_daemon):
+    Pyro5.config.SERVERTYPE = "thread"
+    rd = start_daemon()
+    rd.daemon.register(Adder(), "adder")
+    limits = rd.daemon.limits
+    limits.linger = limits.linger_max = 1e-6    # (see above: the worker never waits for the next request)
+    server = rd.daemon.transportServer
+    with RawClient(rd.address) as c:
+        c.connect("adder")
+        conn = next(iter(server.connections))
+        wait_for(lambda: conn not in server._busy and not server._done)
+        for i in range(3):
+            assert c.result("adder", "add", i, 1) == i + 1
+            wait_for(lambda: conn not in server._busy and not server._done)
+            assert conn.linger_time == 0.0
+            assert server.selector.get_key(conn.sock).data is conn     # (idle: in the selector, no worker)
+            assert conn not in server._watched_busy and server.pool.num_busy == 0
+        # requests that come while the worker runs one (the connection is still in the selector then): the loop
+        # thread takes the connection out of the selector, its worker hands it back, every request is answered
+        for i in range(5):
+            c.send_call("adder", "add", (i, 10))
+        results = [c.receive()[1] for _ in range(5)]
+        assert results == [10, 11, 12, 13, 14]
+        wait_for(lambda: conn not in server._busy and not server._done)
+        assert conn not in server._watched_busy and server.pool.num_busy == 0
+        assert server.selector.get_key(conn.sock).data is conn
+        # a request that comes while the worker runs a slow one
+        Adder.gate.clear()
+        c.send_call("adder", "gated")
+        wait_for(lambda: conn in server._watched_busy)      # (running, still in the selector)
+        c.send_call("adder", "add", (1, 1))
+        wait_for(lambda: conn not in server._watched_busy)  # the loop thread took it out of the selector
+        assert conn in server._busy and server.pool.num_busy == 1
+        with pytest.raises(KeyError):
+            server.selector.get_key(conn.sock)
+        Adder.gate.set()
+        assert [c.receive()[1] for _ in range(2)] == [True, 2]
+        wait_for(lambda: conn not in server._busy and not server._done)
+        assert server.selector.get_key(conn.sock).data is conn and server.pool.num_busy == 0
+    # the peer closed: the connection is gone (it left the selector before its socket was closed)
+    wait_for(lambda: not server.connections)
+    assert all(key.data is not conn for key in list(server.selector.get_map().values()))

@@ -74,6 +74,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         self._last_pending_scan = 0.0
         self._inflight = InflightCalls(self)     # connections with many calls in flight (see _svr_inflight)
         self._kernel_selector = False   # (a registration takes effect during a select(): see _rewatch_idle)
+        self._watched_busy: set[MuxConnection] = set()  # busy connections left in the selector (see _dispatch)
         self._init_per_connection()
 
     def init(self, daemon: Any, host: Optional[str], port: int, unixsocket: Optional[str] = None) -> None:
@@ -135,14 +136,16 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         the selector until the worker hands it back). Returns False: the loop stops processing it for now."""
         if conn.inflight and self._inflight.applies(conn):
             return self._inflight.dispatch(conn)    # its calls run concurrently (the connection stays read)
-        try:
-            self.selector.unregister(conn.sock)  # type: ignore[union-attr]
-        except (KeyError, ValueError, OSError):
-            pass
-        self._watch.discard(conn)
-        self._busy.add(conn)
         if conn.answered_at:
             self._adapt_linger(conn, time.monotonic() - conn.answered_at)
+        if conn.linger_time <= 0 and self._in_loop and self._kernel_selector and not conn.is_tls:
+            # its worker will not wait for the next request: the connection stays in the selector (its caller
+            # waits for the result; should the peer send or close meanwhile, see _handle_connection)
+            self._watched_busy.add(conn)
+        else:
+            self._unwatch(conn)
+        self._watch.discard(conn)
+        self._busy.add(conn)
         try:
             try:
                 self.pool.submit(lambda: self._work(conn))  # type: ignore[union-attr]
@@ -153,12 +156,30 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                 self.pool.submit(lambda: self._work(conn), unbounded=True)  # type: ignore[union-attr]
         except PoolError as x:
             self._busy.discard(conn)
-            if not self._rewatch(conn):
+            if conn in self._watched_busy:
+                self._watched_busy.discard(conn)
+            elif not self._rewatch(conn):
                 self._close_connection(conn)
                 return False
             self._refuse_message(conn, str(x))
             return conn.sock in self._connections      # (then the next buffered message, if any)
         return False
+
+    def _unwatch(self, conn: MuxConnection) -> None:
+        try:
+            self.selector.unregister(conn.sock)  # type: ignore[union-attr]
+        except (KeyError, ValueError, OSError, AttributeError):
+            pass
+
+    def _handle_connection(self, conn: MuxConnection, mask: int) -> None:
+        if conn in self._watched_busy:
+            with self._busy_lock:
+                if conn in self._watched_busy:
+                    # (its worker runs a call: the connection leaves the selector until the worker is done)
+                    self._watched_busy.discard(conn)
+                    self._unwatch(conn)
+                    return
+        super()._handle_connection(conn, mask)
 
     def _rewatch(self, conn: MuxConnection) -> bool:
         try:
@@ -205,34 +226,58 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         finally:
             # a connection that ends is closed by its worker, which also forgets it (no wakeup of the loop thread)
             closed = not keep and not conn.inflight and not self.shutting_down
-            if closed:
+            if not (conn in self._watched_busy and self._stays_watched(conn, keep and not closed)):
+                self._hand_back(conn, keep, closed)    # (else: idle again, still in the selector)
+
+    def _hand_back(self, conn: MuxConnection, keep: bool, closed: bool) -> None:
+        """(worker thread) close the connection that ended, or put it back into the selector, or leave it to
+        the loop thread."""
+        if closed:
+            close_client(self.daemon, conn)
+        else:
+            conn.end_linger()
+        rewatched = False
+        with self._busy_lock:
+            closing = self._closing
+            if closed and not closing:      # (the loop thread copies these two before iterating them)
+                self._connections.pop(conn.sock, None)
+                self._busy.discard(conn)
+            elif not closing:
+                rewatched = keep and self._rewatch_idle(conn)
+                if not rewatched:
+                    self._done.append((conn, keep))     # the loop thread takes it back
+        if closing:     # the server is gone: this worker closes the connection itself
+            if not closed:
                 close_client(self.daemon, conn)
-            else:
-                conn.end_linger()
-            rewatched = False
-            with self._busy_lock:
-                closing = self._closing
-                if closed and not closing:      # (the loop thread copies these two before iterating them)
-                    self._connections.pop(conn.sock, None)
-                    self._busy.discard(conn)
-                elif not closing:
-                    rewatched = keep and self._rewatch_idle(conn)
-                    if not rewatched:
-                        self._done.append((conn, keep))     # the loop thread takes it back
-            if closing:     # the server is gone: this worker closes the connection itself
-                if not closed:
-                    close_client(self.daemon, conn)
-            elif not closed and not rewatched:
-                self.wakeup()
+        elif not closed and not rewatched:
+            self.wakeup()
+
+    def _stays_watched(self, conn: MuxConnection, keep: bool) -> bool:
+        """(worker thread, done with a connection that stayed in the selector: see _dispatch) True when it is
+        idle again and stays there; else it leaves the selector first (before it is closed, or handed back)."""
+        with self._busy_lock:
+            if conn not in self._watched_busy:
+                return False
+            self._watched_busy.discard(conn)
+            if keep and not self._closing and self._idle(conn):
+                conn.last_use = time.monotonic()
+                self._busy.discard(conn)
+                return True
+            self._unwatch(conn)
+            return False
+
+    def _idle(self, conn: MuxConnection) -> bool:
+        """Has the connection nothing buffered and nothing in flight (the selector alone can tell when its next
+        request comes)?"""
+        return not (conn.is_tls or conn.inflight or conn.reader.received_bytes or conn.messages
+                    or conn.read_error is not None or conn.outbuf is not None) and conn.sock in self._connections
 
     def _rewatch_idle(self, conn: MuxConnection) -> bool:
         """(worker thread, under _busy_lock) Put a connection that has nothing buffered back into the selector
         itself, while the loop thread runs its own epoll/kqueue selector (a registration takes effect at once,
         also during the loop's select(); the loop thread is not woken up: one thread switch less per call).
         False: the loop thread must take it back (see _finish_done)."""
-        if not self._in_loop or not self._kernel_selector or conn.is_tls or conn.inflight \
-                or conn.reader.received_bytes or conn.messages or conn.read_error is not None \
-                or conn.outbuf is not None or conn.sock not in self._connections:
+        if not self._in_loop or not self._kernel_selector or not self._idle(conn):
             return False
         conn.last_use = time.monotonic()    # (no COMMTIMEOUT or handshake scan closes it meanwhile)
         self._busy.discard(conn)

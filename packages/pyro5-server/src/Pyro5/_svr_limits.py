@@ -29,8 +29,9 @@ class ServerLimits:
     refuse_timeout: float = 3.0
     max_refusers: int = 16
     # (thread pool server) seconds a worker waits for the same connection's next request: linger at first;
-    # a connection whose next request came later gets twice that next time, up to linger_max, as long as
-    # fewer than half of the THREADPOOL_SIZE workers are busy; queue bound
+    # then twice the measured gap between the connection's answer and its next request, from linger up to
+    # linger_max, as long as fewer than half of the THREADPOOL_SIZE workers are busy; no wait at all for a
+    # connection whose requests come further apart than linger_max; queue bound
     linger: float = 0.002
     linger_max: float = 0.05
     max_queued_requests: int = 16 * 1024

@@ -8,10 +8,14 @@ dropped after limits.partial_message_timeout) and hands a complete message to a 
 sends the response; the connection is watched again after that (one request at a time per connection). A worker
 that has answered waits a while for the same connection's next request when no other request waits for a
 worker, so a client that calls in a loop costs no hand-off between threads per call: limits.linger (2 ms) at
-first; for a connection whose next request came later, twice as long the next time, up to limits.linger_max
-(50 ms), while fewer than half of the workers are busy (many clients in one process, or on a loaded machine,
-have longer turns than 2 ms: handing such a connection back to the loop thread and out to a worker again, on
-each call, cost more than twice the CPU of a call).
+first; then twice the gap the loop thread measured between the connection's last answer and its next request,
+up to limits.linger_max (50 ms), while fewer than half of the workers are busy (many clients in one process, or
+on a loaded machine, have longer turns than 2 ms: handing such a connection back to the loop thread and out to
+a worker again, on each call, cost more than twice the CPU of a call). A connection whose requests come further
+apart than linger_max (many connections that each call now and then) gets no wait at all: a worker waiting in
+vain cost a wakeup and more thread switches per call than it saved. Its worker puts it back into the (epoll)
+selector itself, without waking the loop thread; it even stays there while its call runs (no unregister and
+register per call), unless the peer sends or closes meanwhile.
 A new connection goes straight to an idle worker, which waits up to limits.linger for its connect message (the
 selector watches it otherwise), and a worker that sees its connection end closes and forgets it itself (no
 wakeup of the loop thread): a short-lived connection (connect, call, close) costs one hand-off between threads,
@@ -41,6 +45,7 @@ from ._svr_conn import MuxConnection
 from ._svr_dispatch import answer_message
 from ._svr_inflight import InflightCalls
 from ._svr_limits import ServerLimits
+from ._svr_linger import KERNEL_SELECTORS, LingeringWorkers
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
 from ._svr_serve import CONNECTION_LOG, answer_next, close_client
@@ -55,11 +60,9 @@ MAX_QUEUED_REQUESTS = ServerLimits.max_queued_requests     # requests waiting fo
 _READ_ON_MIN = 64 * 1024     # bytes a lingering worker must get per wait to read on a big message itself
 LINGER = ServerLimits.linger           # seconds a worker waits for a connection's next request (see _work)
 _MARSHAL_ID = 2
-_KERNEL_SELECTORS = tuple(getattr(selectors, name) for name in ("EpollSelector", "KqueueSelector", "DevpollSelector")
-                          if hasattr(selectors, name))
 
 
-class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
+class SocketServer_Threadpool(PerConnectionServing, LingeringWorkers, SocketServer_Multiplex):
     """transport server for socket connections, worker thread pool version."""
 
     _log = log
@@ -81,7 +84,7 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         log.info("starting thread pool socketserver")
         self._per_connection = bool(getattr(config, "THREADPOOL_PER_CONNECTION", False))
         self._listen(daemon, host, port, unixsocket)
-        self._kernel_selector = isinstance(self.selector, _KERNEL_SELECTORS)
+        self._kernel_selector = isinstance(self.selector, KERNEL_SELECTORS)
         self._refusers = threading.BoundedSemaphore(self.limits.max_refusers)    # (the daemon's limits now)
         queued = 0 if self._per_connection else self.limits.max_queued_requests
         self.pool = Pool(config.THREADPOOL_SIZE_MIN, config.THREADPOOL_SIZE, max_queued=queued)
@@ -165,29 +168,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
             return conn.sock in self._connections      # (then the next buffered message, if any)
         return False
 
-    def _unwatch(self, conn: MuxConnection) -> None:
-        try:
-            self.selector.unregister(conn.sock)  # type: ignore[union-attr]
-        except (KeyError, ValueError, OSError, AttributeError):
-            pass
-
-    def _handle_connection(self, conn: MuxConnection, mask: int) -> None:
-        if conn in self._watched_busy:
-            with self._busy_lock:
-                if conn in self._watched_busy:
-                    # (its worker runs a call: the connection leaves the selector until the worker is done)
-                    self._watched_busy.discard(conn)
-                    self._unwatch(conn)
-                    return
-        super()._handle_connection(conn, mask)
-
-    def _rewatch(self, conn: MuxConnection) -> bool:
-        try:
-            self.selector.register(conn.sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
-            return True
-        except (KeyError, ValueError, OSError, AttributeError):
-            return False
-
     def _take_new(self, conn: MuxConnection) -> bool:
         """(loop thread) A new connection goes straight to an idle worker, which waits up to LINGER for its connect
         message (a client sends it right away) instead of the selector; False: no worker is idle."""
@@ -252,40 +232,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
         elif not closed and not rewatched:
             self.wakeup()
 
-    def _stays_watched(self, conn: MuxConnection, keep: bool) -> bool:
-        """(worker thread, done with a connection that stayed in the selector: see _dispatch) True when it is
-        idle again and stays there; else it leaves the selector first (before it is closed, or handed back)."""
-        with self._busy_lock:
-            if conn not in self._watched_busy:
-                return False
-            self._watched_busy.discard(conn)
-            if keep and not self._closing and self._idle(conn):
-                conn.last_use = time.monotonic()
-                self._busy.discard(conn)
-                return True
-            self._unwatch(conn)
-            return False
-
-    def _idle(self, conn: MuxConnection) -> bool:
-        """Has the connection nothing buffered and nothing in flight (the selector alone can tell when its next
-        request comes)?"""
-        return not (conn.is_tls or conn.inflight or conn.reader.received_bytes or conn.messages
-                    or conn.read_error is not None or conn.outbuf is not None) and conn.sock in self._connections
-
-    def _rewatch_idle(self, conn: MuxConnection) -> bool:
-        """(worker thread, under _busy_lock) Put a connection that has nothing buffered back into the selector
-        itself, while the loop thread runs its own epoll/kqueue selector (a registration takes effect at once,
-        also during the loop's select(); the loop thread is not woken up: one thread switch less per call).
-        False: the loop thread must take it back (see _finish_done)."""
-        if not self._in_loop or not self._kernel_selector or not self._idle(conn):
-            return False
-        conn.last_use = time.monotonic()    # (no COMMTIMEOUT or handshake scan closes it meanwhile)
-        self._busy.discard(conn)
-        if self._rewatch(conn):
-            return True
-        self._busy.add(conn)
-        return False
-
     def _next_message_ready(self, conn: MuxConnection) -> Optional[bool]:
         """(worker thread) Is the connection's next message complete in its buffer, possibly after waiting
         a while for it (see _linger)? (A client calling in a loop then keeps its worker: no hand-offs between the loop
@@ -324,28 +270,6 @@ class SocketServer_Threadpool(PerConnectionServing, SocketServer_Multiplex):
                     return False
         # the next request did not come in time (the loop thread measures when it comes: see _adapt_linger)
         return False
-
-    def _linger(self, conn: MuxConnection) -> float:
-        """Seconds a worker waits for the connection's next request (see _next_message_ready): the connection's
-        own time (it grows while its requests come later than that), as long as workers are not scarce."""
-        base = self.limits.linger
-        linger = conn.linger_time
-        if linger <= base:
-            return linger
-        pool = self.pool
-        if pool is None or pool.num_busy * 2 >= pool.max_workers:
-            return base
-        return linger
-
-    def _adapt_linger(self, conn: MuxConnection, gap: float) -> None:
-        """(loop thread) The connection's request came `gap` seconds after its worker answered the one before,
-        and the worker had handed the connection back by then: next time its worker waits twice that long
-        (from limits.linger up to limits.linger_max), or not at all when its requests come further apart than
-        linger_max (many connections that each call now and then: a worker that waits in vain on each of
-        them costs a wakeup and a thread switch more per call than the hand-back; they are served from the
-        selector)."""
-        limits = self.limits
-        conn.linger_time = 0.0 if gap > limits.linger_max else min(max(gap * 2, limits.linger), limits.linger_max)
 
     def _finish_done(self) -> None:
         """(loop thread) take back the connections that their workers are done with."""

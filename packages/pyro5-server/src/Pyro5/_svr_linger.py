@@ -1,0 +1,121 @@
+"""The thread pool server's workers between the requests of a connection (see svr_threads): how long a worker
+waits for the connection's next request, and how a worker puts an idle connection back into the selector.
+
+A worker that has answered waits for the same connection's next request: limits.linger at first, then twice the
+gap the loop thread measured between the connection's last answer and its next request (up to limits.linger_max)
+while fewer than half of the workers are busy; not at all for a connection whose requests come further apart
+than linger_max (many connections that each call now and then: a wait in vain cost a wakeup and more thread
+switches per call than it saved). With nothing buffered, the worker puts the connection back into the loop
+thread's selector itself when that is an epoll/kqueue selector (a registration takes effect at once, also during
+a select(): no wakeup of the loop thread); a connection whose worker does not wait at all even stays in the
+selector while its call runs (no unregister and register per call) unless the peer sends or closes meanwhile.
+"""
+from __future__ import annotations
+
+import selectors
+import threading
+import time
+from typing import Any, Optional
+
+from ._svr_conn import MuxConnection
+from ._svr_limits import ServerLimits
+from ._svr_pool import Pool
+
+__all__ = ["LingeringWorkers", "KERNEL_SELECTORS"]
+
+KERNEL_SELECTORS = tuple(getattr(selectors, name) for name in ("EpollSelector", "KqueueSelector", "DevpollSelector")
+                         if hasattr(selectors, name))
+
+
+class LingeringWorkers:
+    """Mixin of the thread pool server: the linger policy and the selector hand-back of its workers."""
+
+    limits: ServerLimits
+    pool: Optional[Pool]
+    selector: Optional[selectors.BaseSelector]
+    _connections: dict[Any, MuxConnection]
+    _busy: set[MuxConnection]
+    _busy_lock: threading.Lock
+    _closing: bool
+    _in_loop: bool
+    _kernel_selector: bool
+    _watched_busy: set[MuxConnection]
+
+    def _unwatch(self, conn: MuxConnection) -> None:
+        try:
+            self.selector.unregister(conn.sock)  # type: ignore[union-attr]
+        except (KeyError, ValueError, OSError, AttributeError):
+            pass
+
+    def _handle_connection(self, conn: MuxConnection, mask: int) -> None:
+        if conn in self._watched_busy:
+            with self._busy_lock:
+                if conn in self._watched_busy:
+                    # (its worker runs a call: the connection leaves the selector until the worker is done)
+                    self._watched_busy.discard(conn)
+                    self._unwatch(conn)
+                    return
+        super()._handle_connection(conn, mask)  # type: ignore[misc]  # (SocketServer_Multiplex)
+
+    def _rewatch(self, conn: MuxConnection) -> bool:
+        try:
+            self.selector.register(conn.sock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
+            return True
+        except (KeyError, ValueError, OSError, AttributeError):
+            return False
+
+    def _stays_watched(self, conn: MuxConnection, keep: bool) -> bool:
+        """(worker thread, done with a connection that stayed in the selector: see _dispatch) True when it is
+        idle again and stays there; else it leaves the selector first (before it is closed, or handed back)."""
+        with self._busy_lock:
+            if conn not in self._watched_busy:
+                return False
+            self._watched_busy.discard(conn)
+            if keep and not self._closing and self._idle(conn):
+                conn.last_use = time.monotonic()
+                self._busy.discard(conn)
+                return True
+            self._unwatch(conn)
+            return False
+
+    def _idle(self, conn: MuxConnection) -> bool:
+        """Has the connection nothing buffered and nothing in flight (the selector alone can tell when its next
+        request comes)?"""
+        return not (conn.is_tls or conn.inflight or conn.reader.received_bytes or conn.messages
+                    or conn.read_error is not None or conn.outbuf is not None) and conn.sock in self._connections
+
+    def _rewatch_idle(self, conn: MuxConnection) -> bool:
+        """(worker thread, under _busy_lock) Put a connection that has nothing buffered back into the selector
+        itself, while the loop thread runs its own epoll/kqueue selector (a registration takes effect at once,
+        also during the loop's select(); the loop thread is not woken up: one thread switch less per call).
+        False: the loop thread must take it back (see _finish_done)."""
+        if not self._in_loop or not self._kernel_selector or not self._idle(conn):
+            return False
+        conn.last_use = time.monotonic()    # (no COMMTIMEOUT or handshake scan closes it meanwhile)
+        self._busy.discard(conn)
+        if self._rewatch(conn):
+            return True
+        self._busy.add(conn)
+        return False
+
+    def _linger(self, conn: MuxConnection) -> float:
+        """Seconds a worker waits for the connection's next request (see _next_message_ready): the connection's
+        own time (it grows while its requests come later than that), as long as workers are not scarce."""
+        base = self.limits.linger
+        linger = conn.linger_time
+        if linger <= base:
+            return linger
+        pool = self.pool
+        if pool is None or pool.num_busy * 2 >= pool.max_workers:
+            return base
+        return linger
+
+    def _adapt_linger(self, conn: MuxConnection, gap: float) -> None:
+        """(loop thread) The connection's request came `gap` seconds after its worker answered the one before,
+        and the worker had handed the connection back by then: next time its worker waits twice that long
+        (from limits.linger up to limits.linger_max), or not at all when its requests come further apart than
+        linger_max (many connections that each call now and then: a worker that waits in vain on each of
+        them costs a wakeup and a thread switch more per call than the hand-back; they are served from the
+        selector)."""
+        limits = self.limits
+        conn.linger_time = 0.0 if gap > limits.linger_max else min(max(gap * 2, limits.linger), limits.linger_max)

@@ -85,6 +85,28 @@ def test_large_message_split_anywhere(servertype, start_daemon, split):
         assert msg.seq == 9 and result == blob
 
 
+@pytest.mark.parametrize("ser_name", ["marshal", "msgpack", "json"])
+def test_big_uploads_of_any_size_in_turn_arrive_intact(servertype, start_daemon, ser_name):
+    """A big call body's buffer is kept for the next big message (_wire_reader.recycle_buffer) and reused, cut to
+    a smaller size or replaced by a bigger one: every call still gets exactly its own bytes."""
+    from Pyro5 import _wire_reader
+    _wire_reader.release_spare_buffer()
+    rd = start_daemon()
+    rd.daemon.register(Thing, "thing")
+    with RawClient(rd.address, serializer=ser_name, timeout=20) as c:
+        c.connect("thing")
+        for seq, size in enumerate([MIB, MIB, 700_000, 3 * MIB + 7, 2 * MIB, MIB + 1], 1):
+            blob = os.urandom(size)
+            if ser_name == "json":
+                blob = blob.hex()
+            c.send_raw(_call_message(ser_name, seq, (blob,)))
+            msg, result = c.receive()
+            assert msg.seq == seq and not msg.flags & protocol.FLAGS_EXCEPTION
+            assert result == blob
+    assert len(_wire_reader._spare) == 1    # (the last body's buffer, for the next one)
+    _wire_reader.release_spare_buffer()
+
+
 def test_large_compressed_message(servertype, start_daemon):
     rd = start_daemon()
     rd.daemon.register(Thing, "thing")

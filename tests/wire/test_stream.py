@@ -158,3 +158,31 @@ def test_send_nowait_keeps_what_the_socket_did_not_take():
         assert sum(v.nbytes for v in views) == 8 * MIB + 10 - sent
         received = receive_all(b, sent)
         assert received[:10] == b"a" * 10 and set(received[10:]) == {ord("b")}
+
+
+@pytest.mark.skipif(_wire_stream._BYTES_DATA is None, reason="needs CPython's bytes layout")
+def test_a_big_bytes_part_the_kernel_would_copy_slowly_is_sent_from_a_copy():
+    # the kernel copies a buffer slowly into the socket's (4 KiB aligned) pages when its first byte lands 1..31
+    # bytes past the source's offset within a page (AMD EPYC: twice the CPU on both sides for 1 MiB): such a part
+    # is sent from a copy placed elsewhere; every other part is sent as it is (no copy)
+    big = bytes(range(256)) * 4096
+    address = id(big) + _wire_stream._BYTES_DATA
+    slow_pos = (address + 5) % 4096 + 4096
+    head = b"h" * slow_pos
+    views = _wire_stream.as_views([head, big, b"tail"])
+    assert [v.tobytes() for v in views] == [head, big, b"tail"]
+    assert views[0].obj is head and views[2].obj == b"tail"
+    assert views[1].obj is not big
+    assert not _wire_stream._slow_copy(slow_pos, id(views[1].obj) + _wire_stream._BYTES_DATA
+                                       + (len(views[1].obj) - len(big)))
+    for pos in (slow_pos + 40, slow_pos - 10, 0):       # (not in the slow span, or the first part: as it is)
+        views = _wire_stream.as_views([b"h" * pos, big] if pos else [big])
+        assert views[-1].obj is big
+    small = bytes(1000)
+    pos = (id(small) + _wire_stream._BYTES_DATA + 5) % 4096 + 4096
+    assert _wire_stream.as_views([b"h" * pos, small])[1].obj is small     # (small parts: never copied)
+    with pair(5.0) as (a, b):
+        result = []
+        with background(lambda stop: result.append(receive_all(b, len(head) + len(big) + 4))):
+            _wire_stream.send(a, [head, big, b"tail"], 5.0)
+        assert result == [head + big + b"tail"]

@@ -9,6 +9,7 @@ from . import errors, protocol, serializers
 from ._serialized_blob import SerializedBlob
 from ._svr_meta import _cache as _class_infos
 from ._svr_meta import class_info, is_private_attribute
+from ._wire_reader import recycle_buffer as _recycle_buffer
 
 __all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "get_method", "load_call"]
 
@@ -18,8 +19,9 @@ ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")     # the method names of remo
 def load_call(serializer: Any, msg: protocol.ReceivingMessage, parsed: Any = None) -> tuple:
     """(object id, method name, vargs, kwargs) of a request: `parsed` when given, else the message's data
     deserialized (or its blob call); SerializeError for data that can't be read, ProtocolError for a call that is
-    not that 4-tuple. A big body in the reader's buffer (a bytearray) is freed as soon as it is deserialized,
-    before the method runs: the next message's buffer then takes its place in the heap instead of growing it."""
+    not that 4-tuple. A big body in the reader's buffer (a bytearray) is let go of as soon as it is deserialized,
+    before the method runs: kept for the next big message (_wire_reader.recycle_buffer: no new buffer, nothing
+    zeroed, no heap growth), or freed."""
     try:
         if parsed is not None:
             object_id, method_name, vargs, kwargs = parsed
@@ -28,7 +30,9 @@ def load_call(serializer: Any, msg: protocol.ReceivingMessage, parsed: Any = Non
         else:
             object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
             if type(msg.data) is bytearray:
-                msg.data = b""
+                data, msg.data = msg.data, b""
+                _recycle_buffer(data)   # (kept for the next big message, unless something still uses it)
+                del data
     except errors.PyroError:
         raise
     except Exception as x:

@@ -5,7 +5,8 @@ The socket servers receive large messages in a way that keeps glibc's malloc at 
 freed memory stays in the heaps: after a burst (many concurrent large calls, each worker thread with a heap
 arena of its own) the process would keep hundreds of MiB resident. So a large transfer is noted here, and once
 TRIM_DELAY seconds have passed without one, the daemon's housekeeping asks malloc to return its free memory
-(malloc_trim). During a burst nothing is trimmed, so the upload speed stays; afterwards the memory is given back.
+(malloc_trim). During a burst nothing is trimmed, so the upload speed stays; afterwards the memory is given back
+(and the receive buffer kept for the next big message, _wire_reader.recycle_buffer, is freed).
 
 glibc also gives every thread that allocates a malloc arena of its own (up to 8 per CPU), and memory freed in
 one arena is never reused by another. A large request is received by the server's loop thread and deserialized
@@ -21,6 +22,8 @@ import logging
 import os
 import time
 from typing import Any, Optional
+
+from ._wire_reader import release_spare_buffer
 
 __all__ = ["LARGE_TRANSFER", "TRIM_DELAY", "note_large_transfer", "release_after_burst", "share_one_arena"]
 
@@ -83,6 +86,7 @@ def release_after_burst() -> bool:
     if not _pending or time.monotonic() - _last_large < TRIM_DELAY:
         return False
     _pending = False
+    release_spare_buffer()      # (the receive buffer kept for the next big message: see _wire_reader.recycle_buffer)
     trim = _malloc_trim()
     if trim is None:
         return False

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any, Iterable
 
 from . import config, errors, protocol
@@ -57,7 +58,8 @@ from .protocol import (
     log_wiredata,
 )
 
-__all__ = ["MessageReader", "check_msgtype", "READING_HEADER", "READING_BODY", "FAILED"]
+__all__ = ["MessageReader", "check_msgtype", "recycle_buffer", "release_spare_buffer", "READING_HEADER",
+           "READING_BODY", "FAILED"]
 
 READING_HEADER = "reading header"    # between messages, or part of a header received
 READING_BODY = "reading body"        # a valid header received, the annotations and payload not complete yet
@@ -69,6 +71,9 @@ _EXACT_FACTOR = 16                   # a bigger one once this fraction of it arr
 _PREFIX_SIZE = 6                     # b"PYRO" and the protocol version: enough to recognise another protocol
 _FLAGS_COMPRESSED = protocol.FLAGS_COMPRESSED
 _SETTLE_SIZE = 1024 * 1024           # a body this large, collected in pieces, settles the allocator first
+_RECYCLE_MIN = 256 * 1024            # a body buffer this large may be kept for the next message (recycle_buffer)
+_spare: list = []                    # at most one such buffer (list.append and pop are atomic under the GIL)
+_getrefcount = getattr(sys, "getrefcount", None)
 
 
 def _is_glibc() -> bool:
@@ -94,6 +99,44 @@ def _settle_allocator() -> None:
     _allocator_settled = True
     block = bytes(32 * 1024 * 1024 - 8192)
     del block
+
+
+def recycle_buffer(buf: Any) -> bool:
+    """Keep a big body buffer (the bytearray data of a message received by a reader with ``keep_buffers``) that
+    nothing refers to any more, for the next big message of any such reader in this process: receiving a large
+    message then allocates nothing (no zeroing of a new buffer, no page faults of fresh memory, and the heap is
+    not fragmented by one big buffer after another: a server's peak memory stays the received buffer plus what
+    was deserialized from it). At most one buffer is kept. The caller drops its own reference to it right after
+    this call (one more reference elsewhere and it is not kept). The buffer is written over completely by the
+    next message before that message is complete; a message cut off midway is discarded with it.
+    True when the buffer was kept."""
+    if type(buf) is not bytearray or len(buf) < _RECYCLE_MIN or _spare:
+        return False
+    # references: the caller's variable, this parameter, getrefcount's argument (and nothing else: a deserialized
+    # object that still uses the buffer keeps it from being reused)
+    if _getrefcount is None or _getrefcount(buf) > 3:
+        return False
+    _spare.append(buf)
+    return True
+
+
+def release_spare_buffer() -> None:
+    """Free the kept buffer (see recycle_buffer), e.g. after a burst of large messages."""
+    _spare.clear()
+
+
+def _take_spare(size: int) -> bytearray | None:
+    """The kept buffer, shortened to `size` bytes, when there is one of at least that size (else None; a
+    smaller one is freed)."""
+    try:
+        buf = _spare.pop()
+    except IndexError:
+        return None
+    if len(buf) < size:
+        return None
+    if len(buf) > size:
+        del buf[size:]
+    return buf
 
 
 def check_msgtype(msg: ReceivingMessage, accepted_msgtypes: Any = None) -> None:
@@ -356,7 +399,9 @@ class MessageReader:
         region received so far, or _FIRST_CHUNK. So a header that claims a huge size costs memory only as its
         bytes arrive: never more than _EXACT_FACTOR times what did (or _AT_ONCE). (The buffers before the last
         one are few and small: a server's peak memory for an upload of 1, 10 and 100 MiB was 1.8, 2.0 and 2.0
-        times the message; with a factor of 4 it was 2.4 times, the heap keeping their room.)"""
+        times the message; with a factor of 4 it was 2.4 times, the heap keeping their room.) A reader with
+        keep_buffers takes the buffer that recycle_buffer() kept instead, when it is big enough: that costs no
+        new memory, so it is taken at once, whatever arrived."""
         chunk = self._chunk
         if chunk is None or self._cfill == len(chunk):
             got = self._got
@@ -368,8 +413,12 @@ class MessageReader:
             parts = self._parts
             if parts is None:
                 parts = self._parts = []
-            if total <= _AT_ONCE or total <= _EXACT_FACTOR * received:
-                chunk = bytearray(total)        # (the whole region: the pieces so far, then room for the rest)
+            # (a server's reader: the buffer of an earlier big message, when one is kept; it holds old bytes, which
+            # the rest of this region overwrites before the message is complete)
+            chunk = _take_spare(total) if self.keep_buffers and total >= _RECYCLE_MIN and _spare else None
+            if chunk is not None or total <= _AT_ONCE or total <= _EXACT_FACTOR * received:
+                if chunk is None:
+                    chunk = bytearray(total)    # (the whole region: the pieces so far, then room for the rest)
                 pos = 0
                 for piece in parts:
                     count = len(piece)

@@ -1,0 +1,140 @@
+"""The big body buffer a server's MessageReader may reuse (Pyro5._wire_reader.recycle_buffer): the next big message
+is received into the buffer of the one before it (no new memory), and its data is exactly its own bytes."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from Pyro5 import _wire_reader, protocol
+from Pyro5.protocol import MessageReader
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def _no_spare():
+    _wire_reader.release_spare_buffer()
+    yield
+    _wire_reader.release_spare_buffer()
+
+
+def _wire(payload: bytes, seq: int = 1) -> bytes:
+    return protocol.SendingMessage(protocol.MSG_INVOKE, 0, seq, 4, payload).data
+
+
+def _receive(reader: MessageReader, wire: bytes, first: int = 4096, step: int = 300_000) -> protocol.ReceivingMessage:
+    """What a server's connection does: one recv() of `first` bytes, then recv_into() the reader's buffer."""
+    assert reader.feed(wire[:first]) == []
+    pos = first
+    while True:
+        with reader.recv_buffer(step) as buf:
+            n = min(len(buf), len(wire) - pos)
+            buf[:n] = wire[pos:pos + n]
+        pos += n
+        got = reader.received(n)
+        if got:
+            assert pos == len(wire)
+            return got[0]
+
+
+def _server_reader() -> MessageReader:
+    reader = MessageReader()
+    reader.keep_buffers = True
+    return reader
+
+
+def _let_go(msg: protocol.ReceivingMessage) -> tuple[bool, int]:
+    """What the dispatcher does once the call is deserialized: (kept?, id of the buffer)."""
+    data, msg.data = msg.data, b""
+    ident = id(data)
+    kept = _wire_reader.recycle_buffer(data)
+    del data
+    return kept, ident
+
+
+def test_next_big_message_reuses_the_buffer_of_the_one_before():
+    first = os.urandom(MIB)
+    msg = _receive(_server_reader(), _wire(first))
+    assert msg.data == first and type(msg.data) is bytearray
+    kept, ident = _let_go(msg)
+    assert kept and len(_wire_reader._spare) == 1
+    second = os.urandom(MIB)
+    msg2 = _receive(_server_reader(), _wire(second, 2))      # (another connection's reader: one spare per process)
+    assert id(msg2.data) == ident and msg2.data == second
+    assert _wire_reader._spare == []
+
+
+@pytest.mark.parametrize("size", [MIB - 1000, 300_000, 3 * MIB + 5, 40 * MIB + 3])
+def test_a_smaller_message_gets_the_buffer_cut_to_its_size_and_a_bigger_one_a_new_buffer(size):
+    msg = _receive(_server_reader(), _wire(os.urandom(3 * MIB)))
+    kept, ident = _let_go(msg)
+    assert kept
+    payload = os.urandom(size)
+    msg2 = _receive(_server_reader(), _wire(payload, 2))
+    assert msg2.data == payload and len(msg2.data) == size      # (never the old message's bytes after its end)
+    assert (id(msg2.data) == ident) == (size <= 3 * MIB)
+    assert _wire_reader._spare == []            # (a spare too small for the message is freed, not kept)
+
+
+def test_a_big_spare_is_taken_at_once_whatever_arrived():
+    # a body above _AT_ONCE normally gets its one buffer once a 16th of it arrived; a kept buffer costs no new
+    # memory, so the reader takes it for the first bytes already (no pieces to copy in later)
+    msg = _receive(_server_reader(), _wire(os.urandom(20 * MIB)))
+    kept, ident = _let_go(msg)
+    assert kept
+    reader = _server_reader()
+    wire = _wire(os.urandom(20 * MIB), 2)
+    assert reader.feed(wire[:100]) == []
+    with reader.recv_buffer() as buf:
+        assert len(buf) == 20 * MIB - 60
+    assert _wire_reader._spare == []
+
+
+def test_only_a_buffer_nothing_else_refers_to_is_kept():
+    msg = _receive(_server_reader(), _wire(os.urandom(MIB)))
+    data, msg.data = msg.data, b""
+    view = memoryview(data)      # (e.g. a deserialized object that still uses the buffer)
+    assert not _wire_reader.recycle_buffer(data)
+    view.release()
+    assert _wire_reader.recycle_buffer(data)
+    # at most one buffer, only bytearrays, only big ones
+    assert not _wire_reader.recycle_buffer(bytearray(2 * MIB))
+    _wire_reader.release_spare_buffer()
+    assert not _wire_reader.recycle_buffer(bytes(2 * MIB))
+    assert not _wire_reader.recycle_buffer(bytearray(_wire_reader._RECYCLE_MIN - 1))
+    assert _wire_reader._spare == []
+
+
+def test_readers_without_keep_buffers_and_small_messages_leave_the_spare_alone():
+    msg = _receive(_server_reader(), _wire(os.urandom(MIB)))
+    kept, ident = _let_go(msg)
+    assert kept
+    payload = os.urandom(MIB)
+    client = _receive(MessageReader(), _wire(payload, 2))        # (a proxy's reader: data is bytes)
+    assert client.data == payload and type(client.data) is bytes
+    small = _receive(_server_reader(), _wire(os.urandom(100_000), 3))
+    assert len(small.data) == 100_000
+    assert len(_wire_reader._spare) == 1 and id(_wire_reader._spare[0]) == ident
+
+
+def test_a_message_cut_off_in_the_reused_buffer_is_never_returned():
+    old = b"o" * MIB
+    msg = _receive(_server_reader(), _wire(old))
+    kept, _ = _let_go(msg)
+    assert kept
+    reader = _server_reader()
+    wire = _wire(b"n" * MIB, 2)
+    assert reader.feed(wire[:4096]) == []
+    with reader.recv_buffer(1000) as buf:
+        buf[:] = wire[4096:5096]
+    assert reader.received(1000) == []
+    with pytest.raises(protocol.errors.ConnectionClosedError):
+        reader.eof()
+
+
+def test_release_frees_the_spare():
+    msg = _receive(_server_reader(), _wire(os.urandom(MIB)))
+    assert _let_go(msg)[0]
+    _wire_reader.release_spare_buffer()
+    assert _wire_reader._spare == []

@@ -615,8 +615,8 @@ def test_serpent_fast_loads_takes_strings_at_c_speed_and_still_gives_up_on_escap
         assert _serpent_fast.loads(data) == value == serpent.loads(data)
     # a bytes value in serpent's own form (spaces after the dict's colon and comma) is scanned, not parsed
     text = _serpent_fast.HEADER + "({'data': 'YWJj', 'encoding': 'base64'},{'x': 1, 'y':[2]})"
-    assert _serpent_fast._scan(text, len(_serpent_fast.HEADER))[0] == ({"data": "YWJj", "encoding": "base64"},
-                                                                        {"x": 1, "y": [2]})
+    assert _serpent_fast._scan(text, len(_serpent_fast.HEADER)) == ({"data": "YWJj", "encoding": "base64"},
+                                                                     {"x": 1, "y": [2]})
 
 
 # --- behaviour of the original 5.15 where the manual is silent (tests/interop checks the same against it) -------

@@ -31,6 +31,7 @@ _serializers_by_id = serializers.serializers_by_id
 _set_call = current_context._set_call
 _SESSION = ("session", None)
 _SocketConnection = socketutil.SocketConnection
+_weakref = weakref.ref
 _get_response_annotations = _response_annotations.get
 _pack_header = protocol._header.pack
 _VERSION = protocol.PROTOCOL_VERSION
@@ -68,7 +69,8 @@ def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: i
     seq = msg.seq
     _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, msg.serializer_id, msg.annotations,
               correlation_id)
-    call: list = [None, (), {}]      # method, vargs, kwargs: what a user method was called with
+    call: Any = None        # [method, vargs, kwargs]: what a user method was called with (made when needed)
+    method: Any = None      # the user's method while it runs
     try:
         object_id, method_name, vargs, kwargs = load_call(serializer, msg)
         obj = dispatcher.registry.objects.get(object_id) if type(object_id) is str else None
@@ -78,17 +80,20 @@ def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: i
                 obj = dispatcher.registry._single_instances.get(obj)
             elif mode == "session" and not getattr(conn, "inflight", 0):
                 obj = conn.pyroInstances.get(obj)
-        if obj is None or isinstance(obj, type) or type(obj) is weakref.ref or method_name in _ATTRIBUTE_ACCESS:
+        if obj is None or isinstance(obj, type) or type(obj) is _weakref or method_name in _ATTRIBUTE_ACCESS:
+            call = [None, (), {}]
             data = dispatcher._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
         else:
             info = _class_infos.get(type(obj))
             method = getattr(obj, method_name) if info is not None and method_name in info.methods \
                 else get_method(obj, method_name)
-            call[:] = method, vargs, kwargs
-            data = method(*vargs, **kwargs)   # this is the actual method call to the Pyro object
+            # this is the actual method call to the Pyro object
+            data = method(*vargs, **kwargs) if kwargs else method(*vargs)
             if type(data) in ASYNC_RESULT_TYPES:     # async def: see Pyro5._svr_coro
+                call = [method, vargs, kwargs]
                 data = dispatcher.coroutines.run(dispatcher, conn, data, call, False, True)
-            call[0] = None
+                call[0] = None
+            method = None
         if type(data) not in _plain_results and not _plain_result(data):
             return dispatcher.result_message(conn, msg, serializer, data, 0, method_name)
         try:
@@ -106,6 +111,8 @@ def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: i
         return _SendingMessage(_MSG_RESULT, 0, seq, msg.serializer_id, payload,
                                dispatcher.response_annotations(), correlation_id=correlation_id)
     except Exception as x:
+        if call is None:
+            call = [None, (), {}] if method is None else [method, vargs, kwargs]
         return dispatcher.failure_message(conn, msg, serializer, x, call)
 
 

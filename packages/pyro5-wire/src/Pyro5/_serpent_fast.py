@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import json
 import re
 from typing import Any, Callable
 
@@ -206,6 +207,11 @@ _VALUE = re.compile(r""""([^"\\\n\r]*)"|(-?(?:0|[1-9][0-9]{0,17}))(?![0-9.eEjJxX
                     r"|(-?[0-9]+\.[0-9]+(?:e[-+]?[0-9]+)?)(?![0-9.eEjJ_])|(True|False|None)(?![0-9A-Za-z_])").match
 _NAMES = {"True": True, "False": False, "None": None}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
+# a plain string or int (as _VALUE, but single-quoted strings without a double quote)
+_FLAT_ITEM = r"""(?:'[^'"\\\n\r]*'|-?(?:0|[1-9][0-9]{0,17})(?![0-9.eEjJxXoObB_]))"""
+_FLAT = {"(": re.compile(r"\(%s(?:,%s)+\)" % (_FLAT_ITEM, _FLAT_ITEM)).match,
+         "[": re.compile(r"\[%s(?:,%s)+\]" % (_FLAT_ITEM, _FLAT_ITEM)).match}
+_scan_json = json.JSONDecoder().scan_once
 _MAX_NESTING = 100      # (deeper: literal_eval decides; Python's parser refuses more than 200 levels)
 
 
@@ -266,12 +272,25 @@ def _scan(text: str, pos: int) -> Any:
         elif c in _OPENERS:
             if not expect or len(stack) >= _MAX_NESTING:
                 raise _GiveUp
-            stack.append((items, closer, mode))
-            items = []
-            closer = _OPENERS[c]
-            mode = 0
-            pos += 1
-            continue
+            match = _FLAT.get(c)
+            m = None if match is None else match(text, pos)
+            if m is not None:
+                # a tuple or list of two or more plain strings and ints: read at C speed by json's scanner (the
+                # strings have no backslash and no double quote, so quoting them with " makes the same strings)
+                try:
+                    value = _scan_json("[%s]" % m.group()[1:-1].replace("'", '"'), 0)[0]
+                except (ValueError, StopIteration):     # (e.g. a control character: json refuses it, Python not)
+                    m = None
+            if m is None:
+                stack.append((items, closer, mode))
+                items = []
+                closer = _OPENERS[c]
+                mode = 0
+                pos += 1
+                continue
+            if c == "(":
+                value = tuple(value)
+            pos = m.end()
         elif c == ":":
             if expect or closer != "}":
                 raise _GiveUp

@@ -211,7 +211,7 @@ _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _FLAT_ITEM = r"""(?:'[^'"\\\n\r]*'|-?(?:0|[1-9][0-9]{0,17})(?![0-9.eEjJxXoObB_]))"""
 _FLAT = {"(": re.compile(r"\(%s(?:,%s)+\)" % (_FLAT_ITEM, _FLAT_ITEM)).match,
          "[": re.compile(r"\[%s(?:,%s)+\]" % (_FLAT_ITEM, _FLAT_ITEM)).match}
-_scan_json = json.JSONDecoder().scan_once
+_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _MAX_NESTING = 100      # (deeper: literal_eval decides; Python's parser refuses more than 200 levels)
 
 

@@ -831,7 +831,7 @@ class JsonSerializer(SerializerBase):
                 # what JSONDecoder.decode does for text without white space around the value, without its two
                 # Python-level calls and two regex matches; anything else (and every error) goes through decode
                 try:
-                    value, end = decoder.scan_once(text, 0)
+                    value, end = decoder.scan_once(text, 0)  # type: ignore[attr-defined]
                 except StopIteration:
                     pass
                 else:

@@ -226,7 +226,14 @@ def test_batchproxy_local():
     assert not hasattr(b, "_private")
     assert not hasattr(b, "__deepcopy__")
     b.method(1, 2)  # recorded, not sent
+    b.method(3)
+    assert b.method is b.method      # (kept on the batch proxy after its first use)
     assert p._pyroConnection is None
+    c = copy.copy(b)
+    c.other()
+    b.third()
+    assert b._BatchProxy__calls == [("method", (1, 2), {}), ("method", (3,), {}), ("third", (), {})]
+    assert c._BatchProxy__calls == [("method", (1, 2), {}), ("method", (3,), {}), ("other", (), {})]
     with pytest.raises(TypeError):
         BatchProxy("not a proxy")
 

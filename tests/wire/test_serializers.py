@@ -125,6 +125,28 @@ def test_json_layout():
         b'{"object": "obj", "method": "meth", "params": [1], "kwargs": {"k": 2}}'
 
 
+@pytest.mark.parametrize("text", [b'{"a":1}', b' {"a":1}', b'{"a":1} ', b'{"a":1}\n', b'[1,2]', b'"x"', b'1', b'null',
+                                  b'{"a":1}x', b'{"a":1}{}', b'', b' ', b'{"a":', b'{"a":1', b'[1,]', b'"\\u00e9"',
+                                  b'\t[]', b'[] \t\r\n', b'{"a" : [ 1 , 2 ] }', b'NaN', b'[Infinity]'])
+def test_json_loads_is_json_loads(text):
+    """The loader's short cut (the C scanner called directly for text without surrounding white space) gives
+    what json's decode gives: the value, or an error (a SerializeError here)."""
+    import json
+    s = serializers.serializers["json"]
+    try:
+        expected = ("ok", json.loads(text.decode()))
+    except ValueError:
+        expected = ("error", None)
+    try:
+        got = ("ok", s.loads(text))
+    except errors.SerializeError:
+        got = ("error", None)
+    if expected[0] == "ok" and expected[1] != expected[1]:     # (NaN)
+        assert got[0] == "ok" and math.isnan(got[1])
+    else:
+        assert got == expected
+
+
 CALLS = [("objname", "meth", (1, "two", [3]), {"k": (4,)}), ("o", "m", (), {}),
          ("Pyro.Daemon", "get_metadata", ("objectid",), {}), ("x", "y", (1.5, None, True), {"a": "b"})]
 
@@ -615,8 +637,8 @@ def test_serpent_fast_loads_takes_strings_at_c_speed_and_still_gives_up_on_escap
         assert _serpent_fast.loads(data) == value == serpent.loads(data)
     # a bytes value in serpent's own form (spaces after the dict's colon and comma) is scanned, not parsed
     text = _serpent_fast.HEADER + "({'data': 'YWJj', 'encoding': 'base64'},{'x': 1, 'y':[2]})"
-    assert _serpent_fast._scan(text, len(_serpent_fast.HEADER))[0] == ({"data": "YWJj", "encoding": "base64"},
-                                                                        {"x": 1, "y": [2]})
+    assert _serpent_fast._scan(text, len(_serpent_fast.HEADER)) == ({"data": "YWJj", "encoding": "base64"},
+                                                                     {"x": 1, "y": [2]})
 
 
 # --- behaviour of the original 5.15 where the manual is silent (tests/interop checks the same against it) -------

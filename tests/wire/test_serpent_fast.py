@@ -137,7 +137,13 @@ def test_loads_accepts_only_what_literal_eval_accepts():
                                   "'\\x41'", "b'x'", "1+2j", "-1-2j", "--1", "{[1]:2}", "{'a':1,'b'}", "(,)", "[,]",
                                   "'unterminated", "1 # comment", "x", "12345678901234567890123",
                                   "('a')", "('a',)", "('a','b')", "['a',]", "['a','b',]", "{'a','b',}", "{'a':'b'}",
-                                  "{'a','b':1}", "('a','b'", "['a','b']x", "['a',,'b']", "['','']", "{''}", "('a'),"])
+                                  "{'a','b':1}", "('a','b'", "['a','b']x", "['a',,'b']", "['','']", "{''}", "('a'),",
+                                  "(1, 2)", "[1, 2]", "{1: 2}", "(1 ,2)", "{1:}", "{:1}", "{1:2:3}", "{1,2:3}",
+                                  "{1:2,3}", "(1]", "[1)", "{1,2}", "{1}", "((),[],{})", "[[[]]]", "1,2", "(1,2)3",
+                                  "('a')('b')", "{'a':1}['a']", "'a'[0]", "[True,False,None,-5,-0.5,\"q'\"]",
+                                  "(1,2)", "[1,'a',-3]", "('\x01',1)", "['a\"b',1]", "(1,2,)", "[1,2]x", "[1,2]]",
+                                  "(123456789012345678,1)", "(1234567890123456789,1)", "('é','\u2028',0)",
+                                  "[0,-0,01]", "[1,2.5]", "(1,True)", "[['a','b'],('c',2)]", "[1, 2]"])
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
 def test_loads_edge_cases_like_literal_eval(text):
     full = _serpent_fast.HEADER + text
@@ -150,6 +156,27 @@ def test_loads_edge_cases_like_literal_eval(text):
         assert got[0] == "ok" and same(got[1], expected[1])
     else:
         assert got == expected
+
+
+@pytest.mark.parametrize("depth", [1, 99, 100, 101, 150, 199, 200, 201, 400])
+def test_deep_nesting_is_what_literal_eval_makes_of_it(depth):
+    """The scanner has no recursion: beyond _MAX_NESTING levels it leaves the text to literal_eval (whose parser
+    refuses more than 200 levels), so the fast path never accepts what serpent.loads refuses."""
+    for opener, closer in (("[", "]"), ("(", ",)"), ("{1:", "}")):
+        full = _serpent_fast.HEADER + opener * depth + "1" + closer * depth
+        expected = literal_or_error(full)
+        try:
+            got = ("ok", _serpent_fast.loads(full.encode()))
+        except Exception as x:  # noqa: BLE001
+            got = ("error", type(x))
+        assert got[0] == expected[0] and (got == expected if got[0] == "error" else same(got[1], expected[1]))
+
+
+def test_batches_scan_to_the_same_values():
+    calls = [("echo", ("hello", 42), {}), ("m", [], {"k": [1, {"x"}]}), ("n", (("t",),), None)] * 40
+    for data in (("obj", "<batch>", calls, {}), [("hello", 42)] * 100, [[], (), {}, set()] * 10):
+        text = serpent_bytes(data)
+        assert same(_serpent_fast.loads(text), serpent.loads(text))
 
 
 def test_serpent_serializer_round_trips_calls_through_the_fast_paths():

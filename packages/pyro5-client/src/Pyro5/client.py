@@ -462,7 +462,10 @@ class BatchProxy:
             # private names (and python's own probes like __deepcopy__) are not remote calls
             raise AttributeError("%r object has no attribute %r (private names can't be called remotely)"
                                  % (type(self).__name__, name))
-        return _BatchedRemoteMethod(self.__calls, name)
+        method = _BatchedRemoteMethod(self.__calls, name)
+        # kept on the instance: the next batch.name is found at once (the list of calls stays the same object)
+        self.__dict__[name] = method
+        return method
 
     def __enter__(self) -> BatchProxy:
         return self
@@ -480,7 +483,8 @@ class BatchProxy:
         oneway=True performs the whole batch as one-way calls and returns None immediately.
         asynchronous=True performs the batch in a background thread (over its own connection) and immediately
         returns a concurrent.futures.Future whose result() is that generator."""
-        calls, self.__calls = self.__calls, []
+        calls = self.__calls[:]
+        self.__calls.clear()
         if asynchronous:
             return self.__call_async(calls, oneway)
         results = self.__proxy._pyroInvokeBatch(calls, oneway)
@@ -509,8 +513,9 @@ class BatchProxy:
 
     def _pyroInvoke(self, name: str, args: Any, kwargs: Any) -> Any:
         # ignore all parameters, we just need to execute the batch
-        results = self.__proxy._pyroInvokeBatch(self.__calls)
-        self.__calls = []
+        calls = self.__calls[:]
+        self.__calls.clear()
+        results = self.__proxy._pyroInvokeBatch(calls)
         return _codec.batch_results(results)
 
 

@@ -36,6 +36,9 @@ log = logging.getLogger("Pyro5.server")
 
 MARSHAL_ID = 2      # serializer id the original uses for CONNECTFAIL when the request's serializer is unknown
 _INVOKE_TYPES = (protocol.MSG_INVOKE, protocol.MSG_PING)
+_SEQUENCES = frozenset((list, tuple))
+# result types that are never an item stream (others: is_iterator)
+_NOT_ITERATORS = frozenset((str, int, float, bool, type(None), bytes, tuple, list, dict, set))
 
 
 class TransportDaemon(Protocol):
@@ -313,32 +316,39 @@ class Dispatcher:
 
     def _run_batch(self, conn: Any, obj: Any, calls: Any) -> list:
         results: list = []
+        append = results.append
+        methods: dict = {}      # name -> the bound method, looked up once per batch
         for call in calls:
             try:
-                if not isinstance(call, (list, tuple)) or len(call) != 3:
+                if type(call) not in _SEQUENCES and not isinstance(call, (list, tuple)) or len(call) != 3:
                     raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
                 name, vargs, kwargs = call
-                if not isinstance(vargs, (list, tuple)) or not (kwargs is None or isinstance(kwargs, dict)):
+                if type(vargs) not in _SEQUENCES and not isinstance(vargs, (list, tuple)) or \
+                        not (kwargs is None or isinstance(kwargs, dict)):
                     raise errors.ProtocolError("invalid batch call item: expected (method, args, kwargs)")
                 if name in _ATTRIBUTE_ACCESS:
                     result = access_attribute(obj, name, vargs)
                 else:
-                    method = get_method(obj, name)
+                    method = methods.get(name) if type(name) is str else None
+                    if method is None:
+                        method = get_method(obj, name)
+                        if type(name) is str:
+                            methods[name] = method
                     try:
-                        result = method(*vargs, **(kwargs or {}))
+                        result = method(*vargs, **kwargs) if kwargs else method(*vargs)
                         if type(result) in ASYNC_RESULT_TYPES:
                             result = self.coroutines.run(self, conn, result, (method, vargs, kwargs or {}), False,
                                                          False)
                     except Exception as x:
                         self.method_failed(conn, method, vargs, kwargs or {}, x)
                         raise
-                if is_iterator(result):
+                if type(result) not in _NOT_ITERATORS and is_iterator(result):
                     result = list(result)   # a batch can't stream: send the items
-                results.append(result)
+                append(result)
             except Exception as x:
                 x._pyroTraceback = errors.format_traceback(type(x), x, x.__traceback__,  # type: ignore[attr-defined]
                                                            detailed=config.DETAILED_TRACEBACK)
-                results.append(core._ExceptionWrapper(x))
+                append(core._ExceptionWrapper(x))
                 break   # stop processing the rest of the batch
         return results
 

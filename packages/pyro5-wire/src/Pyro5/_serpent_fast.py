@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import json
 import re
 from typing import Any, Callable
 
@@ -202,117 +203,128 @@ def literal_eval(text: str) -> Any:
 # one space after a dict's colon and comma, as in serpent's form of bytes: {'data': '...', 'encoding': 'base64'}).
 # It only ever accepts text that ast.literal_eval accepts, with the same result; for anything else (escapes,
 # bytes, complex, white space, unusual syntax, errors) it gives up and literal_eval decides.
-_TOKEN = re.compile(r"""'([^'\\\n\r]*)'|"([^"\\\n\r]*)"|(-?(?:0|[1-9][0-9]{0,17}))(?![0-9.eEjJxXoObB_])"""
-                    r"|(-?[0-9]+\.[0-9]+(?:e[-+]?[0-9]+)?)(?![0-9.eEjJ_])|(True|False|None)(?![0-9A-Za-z_])|([()\[\]{},:])")
+_VALUE = re.compile(r""""([^"\\\n\r]*)"|(-?(?:0|[1-9][0-9]{0,17}))(?![0-9.eEjJxXoObB_])"""
+                    r"|(-?[0-9]+\.[0-9]+(?:e[-+]?[0-9]+)?)(?![0-9.eEjJ_])|(True|False|None)(?![0-9A-Za-z_])").match
 _NAMES = {"True": True, "False": False, "None": None}
-_match = _TOKEN.match
-# a run of single-quoted strings without backslashes: 'a','b','c' (no quote inside, so "','" splits it exactly)
-_match_strings = re.compile(r"""'[^'\\\n\r]*'(?:,'[^'\\\n\r]*')*""").match
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+# a plain string or int (as _VALUE, but single-quoted strings without a double quote)
+_FLAT_ITEM = r"""(?:'[^'"\\\n\r]*'|-?(?:0|[1-9][0-9]{0,17})(?![0-9.eEjJxXoObB_]))"""
+_FLAT = {"(": re.compile(r"\(%s(?:,%s)+\)" % (_FLAT_ITEM, _FLAT_ITEM)).match,
+         "[": re.compile(r"\[%s(?:,%s)+\]" % (_FLAT_ITEM, _FLAT_ITEM)).match}
+_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_MAX_NESTING = 100      # (deeper: literal_eval decides; Python's parser refuses more than 200 levels)
 
 
 class _GiveUp(Exception):
     pass
 
 
-def _scan(text: str, pos: int) -> tuple[Any, int]:
-    """The value that starts at pos, and the position after it."""
-    if text[pos] == "'":
-        # a single-quoted string: its end found at C speed (str.find), then checked for what the regex excludes
-        # (a long string, e.g. the base64 text of bytes, took 5 ns a character through the regex)
-        end = text.find("'", pos + 1)
-        if end > 0:
-            value = text[pos + 1:end]
-            if "\\" not in value and "\n" not in value and "\r" not in value:
-                return value, end + 1
-    m = _match(text, pos)
-    if m is None:
-        raise _GiveUp
-    kind = m.lastindex
-    if kind == 1 or kind == 2:
-        return m.group(kind), m.end()
-    if kind == 3:
-        return int(m.group(3)), m.end()
-    if kind == 4:
-        return float(m.group(4)), m.end()
-    if kind == 5:
-        return _NAMES[m.group(5)], m.end()
-    return _scan_container(text, m.group(6), m.end())
-
-
-_CLOSERS = {"(": ")", "[": "]", "{": "}"}
-
-
-def _scan_container(text: str, opener: str, pos: int) -> tuple[Any, int]:
-    closer = _CLOSERS.get(opener)
-    if closer is None:
-        raise _GiveUp
-    items: list[Any] = []
-    if text[pos] == closer:
-        return ((), [], {})["([{".index(opener)], pos + 1
-    m = _match_strings(text, pos)
-    if m is not None:
-        # only strings in this container (method names, tags...): split the run at once
-        end = m.end()
-        c = text[end]
-        trailing = c == "," and text[end + 1] == closer
-        if c == closer or trailing:
-            strings = m.group()[1:-1].split("','")
-            end += 2 if trailing else 1
-            if opener == "(":
-                if len(strings) == 1 and not trailing:
-                    return strings[0], end
-                return tuple(strings), end
-            return (strings if opener == "[" else set(strings)), end
-    first, pos = _scan(text, pos)
-    if opener == "{" and text[pos] == ":":
-        # a dict: key:value pairs
-        values: list[Any] = []
-        key = first
-        while True:
+def _scan(text: str, pos: int) -> Any:
+    """The value of the literal text[pos:] (all of it), in one loop over the tokens (no recursion, no function
+    call per value: a batch of 100 calls is about 1,100 tokens)."""
+    stack: list[tuple[Any, str, int]] = []
+    items: Any = None   # the values of the innermost open container (None: at the top level)
+    closer = ""         # its closing character
+    mode = 0            # '(': the commas seen; '{': 0 not known yet, 1 a dict (items: key, value, key...), 2 a set
+    expect = True       # a value may come next (else a comma, a colon or the closer)
+    end = len(text)
+    value: Any
+    while pos < end:
+        c = text[pos]
+        if c == "'":
+            # a single-quoted string: its end found at C speed (str.find), then checked for what is not plain
+            # (a long string, e.g. the base64 text of bytes, took 5 ns a character through a regex)
+            stop = text.find("'", pos + 1)
+            if not expect or stop < 0:
+                raise _GiveUp
+            value = text[pos + 1:stop]
+            if "\\" in value or "\n" in value or "\r" in value:
+                raise _GiveUp
+            pos = stop + 1
+        elif c == ",":
+            if expect or items is None:
+                raise _GiveUp
+            if closer == ")":
+                mode += 1
+            elif closer == "}":
+                if mode == 0:
+                    mode = 2
+                elif mode == 1 and len(items) & 1:      # (a key without its value)
+                    raise _GiveUp
+            expect = True
             pos += 1
             if text[pos] == " ":     # (serpent writes bytes as {'data': '...', 'encoding': 'base64'})
                 pos += 1
-            value, pos = _scan(text, pos)
-            items.append(key)
-            values.append(value)
-            c = text[pos]
-            if c == ",":
-                pos += 1
-                if text[pos] == closer:
-                    break
-                if text[pos] == " ":
-                    pos += 1
-                key, pos = _scan(text, pos)
-                if text[pos] != ":":
-                    raise _GiveUp
-            elif c == closer:
-                break
-            else:
-                raise _GiveUp
-        return dict(zip(items, values, strict=True)), pos + 1
-    items.append(first)
-    commas = 0
-    while True:
-        c = text[pos]
-        if c == ",":
-            pos += 1
-            commas += 1
-            if text[pos] == closer:
-                break
-            value, pos = _scan(text, pos)
-            items.append(value)
+            continue
         elif c == closer:
-            break
+            if expect and items and closer == "}" and mode == 1 and len(items) & 1:
+                raise _GiveUp       # (a colon and no value; a comma before the closer is a trailing comma)
+            if closer == ")":
+                value = tuple(items) if mode else (items[0] if items else ())   # ((x) is x, not a tuple)
+            elif closer == "]":
+                value = items
+            elif mode == 1:
+                value = dict(zip(items[::2], items[1::2], strict=True))
+            else:
+                value = set(items) if items else {}
+            items, closer, mode = stack.pop()
+            pos += 1
+        elif c in _OPENERS:
+            if not expect or len(stack) >= _MAX_NESTING:
+                raise _GiveUp
+            match = _FLAT.get(c)
+            m = None if match is None else match(text, pos)
+            if m is not None:
+                # a tuple or list of two or more plain strings and ints: read at C speed by json's scanner (the
+                # strings have no backslash and no double quote, so quoting them with " makes the same strings)
+                try:
+                    value = _scan_json("[%s]" % m.group()[1:-1].replace("'", '"'), 0)[0]
+                except (ValueError, StopIteration):     # (e.g. a control character: json refuses it, Python not)
+                    m = None
+            if m is None:
+                stack.append((items, closer, mode))
+                items = []
+                closer = _OPENERS[c]
+                mode = 0
+                pos += 1
+                continue
+            if c == "(":
+                value = tuple(value)
+            pos = m.end()
+        elif c == ":":
+            if expect or closer != "}":
+                raise _GiveUp
+            if mode == 0 and len(items) == 1:
+                mode = 1
+            elif mode != 1 or not len(items) & 1:
+                raise _GiveUp
+            expect = True
+            pos += 1
+            if text[pos] == " ":
+                pos += 1
+            continue
         else:
-            raise _GiveUp
-    pos += 1
-    if opener == "(":
-        if not commas:
-            return first, pos                    # (a parenthesized value, not a tuple)
-        return tuple(items), pos
-    if opener == "[":
-        return items, pos
-    return set(items), pos
+            m = _VALUE(text, pos)
+            if not expect or m is None:
+                raise _GiveUp
+            kind = m.lastindex
+            if kind == 1:
+                value = m.group(1)
+            elif kind == 2:
+                value = int(m.group(2))
+            elif kind == 3:
+                value = float(m.group(3))
+            else:
+                value = _NAMES[m.group(4)]
+            pos = m.end()
+        # a value: the whole text at the top level, else the next item of the open container
+        if items is None:
+            if pos != end:
+                raise _GiveUp
+            return value
+        items.append(value)
+        expect = False
+    raise _GiveUp
 
 
 def loads(data: bytes | bytearray) -> Any:
@@ -325,9 +337,7 @@ def loads(data: bytes | bytearray) -> Any:
     try:
         if text.startswith(HEADER):
             try:
-                value, end = _scan(text, len(HEADER))
-                if end == len(text) or not text[end:].strip(" \t\r\n"):
-                    return value
+                return _scan(text, len(HEADER))
             except (_GiveUp, IndexError, ValueError, TypeError, RecursionError):
                 pass
         return literal_eval(text)

@@ -161,3 +161,51 @@ def test_pyroname_proxy_calls_through_the_answer(counting_ns):
         target.shutdown()
         thread.join(10)
         target.close()
+
+
+def _serve_ns(ns):
+    daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
+    daemon.unregister(core.NAMESERVER_NAME)
+    daemon.nameserver = ns
+    daemon.register(ns, core.NAMESERVER_NAME)
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+
+    def stop():
+        daemon.shutdown()
+        thread.join(10)
+        daemon.close()
+    return daemon, stop
+
+
+def test_plain_name_server_answers_what_lookup_returns():
+    """NameServer's own lookup: the connect reply carries the registered uri string itself (no URI object made
+    for it); it is the uri lookup() returns, and an unknown name gets no answer (the lookup call raises)."""
+    ns = nameserver.NameServer()
+    ns.register("thing", core.URI("PYRO:thing@127.0.0.1:4444"))
+    ns.register("elsewhere", "PYRO:obj@[::1]:5555")
+    assert ns._pyroConnectLookup("thing") == "PYRO:thing@127.0.0.1:4444"
+    with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+        ns._pyroConnectLookup("nothing")
+    daemon, stop = _serve_ns(ns)
+    try:
+        for name in ("thing", "elsewhere"):
+            assert resolve("PYRONAME:%s@%s" % (name, _location(daemon))) == ns.lookup(name)
+        with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+            resolve("PYRONAME:nothing@" + _location(daemon))
+    finally:
+        stop()
+
+
+def test_subclass_lookup_answers_on_the_connect_reply():
+    """A name server subclass whose lookup() answers differently: the connect reply has its answer."""
+    class Redirecting(nameserver.NameServer):
+        @expose
+        def lookup(self, name, return_metadata=False):
+            return core.URI("PYRO:redirected@127.0.0.1:7777")
+
+    daemon, stop = _serve_ns(Redirecting())
+    try:
+        assert resolve("PYRONAME:anything@" + _location(daemon)) == core.URI("PYRO:redirected@127.0.0.1:7777")
+    finally:
+        stop()

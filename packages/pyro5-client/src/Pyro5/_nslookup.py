@@ -348,7 +348,10 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None)
     with nameserver:
         answer = getattr(nameserver, "_pyroLookupAnswer", None)
         if answer is not None and answer[0] == name:
-            return core.URI(answer[1])
+            try:
+                return core.URI(answer[1])
+            except errors.PyroError as x:     # (not a valid uri: the lookup call tells what is wrong)
+                log.debug("invalid lookup answer on the connect reply: %s", x)
         while True:
             try:
                 return ask(nameserver)

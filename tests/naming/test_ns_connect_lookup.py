@@ -209,3 +209,76 @@ def test_subclass_lookup_answers_on_the_connect_reply():
         assert resolve("PYRONAME:anything@" + _location(daemon)) == core.URI("PYRO:redirected@127.0.0.1:7777")
     finally:
         stop()
+
+
+class _CountingDaemon(Daemon):
+    """Counts the connect handshakes (connections) it gets; refuses them all when `refuse` is set."""
+
+    def __init__(self, *args, refuse=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.handshakes = 0
+        self.refuse = refuse
+
+    def validateHandshake(self, conn, data):
+        self.handshakes += 1
+        if self.refuse:
+            raise Pyro5.errors.CommunicationError(self.refuse)
+        return super().validateHandshake(conn, data)
+
+
+def _serve(daemon):
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+
+    def stop():
+        daemon.shutdown()
+        thread.join(10)
+        daemon.close()
+    return stop
+
+
+def test_one_connection_per_resolve_whatever_the_name_server_answers():
+    """resolve() connects once: the answer on the connect reply, or (a name server without the capability, an
+    unknown name) the lookup call over that same connection."""
+    calls = []
+
+    @expose
+    class PlainNameServer:
+        def lookup(self, name):
+            calls.append(name)
+            return core.URI("PYRO:plain@127.0.0.1:4321")
+
+    plain = _CountingDaemon(host="127.0.0.1")
+    plain.register(PlainNameServer(), core.NAMESERVER_NAME)
+    ours = _CountingDaemon(host="127.0.0.1")
+    ns = nameserver.NameServer()
+    ns.register("thing", "PYRO:thing@127.0.0.1:4444")
+    ours.register(ns, core.NAMESERVER_NAME)
+    stops = [_serve(plain), _serve(ours)]
+    try:
+        for i in range(1, 3):
+            assert resolve("PYRONAME:x@" + plain.locationStr) == core.URI("PYRO:plain@127.0.0.1:4321")
+            assert (plain.handshakes, calls) == (i, ["x"] * i)
+            assert resolve("PYRONAME:thing@" + ours.locationStr) == core.URI("PYRO:thing@127.0.0.1:4444")
+            assert Pyro5.current_context.response_annotations == {}     # (the answer is not a response annotation)
+            with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+                resolve("PYRONAME:nothing@" + ours.locationStr)
+            assert ours.handshakes == 2 * i
+    finally:
+        for stop in stops:
+            stop()
+
+
+def test_refused_connection_is_naming_error():
+    refusing = _CountingDaemon(host="127.0.0.1", refuse="go away")
+    refusing.register(nameserver.NameServer(), core.NAMESERVER_NAME)
+    stop = _serve(refusing)
+    try:
+        with pytest.raises(Pyro5.errors.NamingError, match="Failed to locate the nameserver .*go away"):
+            resolve("PYRONAME:thing@" + refusing.locationStr)
+        with pytest.raises(Pyro5.errors.NamingError, match="Failed to locate the nameserver .*go away"):
+            with Proxy("PYRONAME:thing@" + refusing.locationStr) as proxy:
+                proxy._pyroBind()
+        assert refusing.handshakes == 2
+    finally:
+        stop()

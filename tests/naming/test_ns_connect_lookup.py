@@ -282,3 +282,32 @@ def test_refused_connection_is_naming_error():
         assert refusing.handshakes == 2
     finally:
         stop()
+
+
+def test_program_replaced_proxy_annotations_are_on_the_connect_message(monkeypatch):
+    """A program that replaces Proxy._pyroAnnotations: the name server's connect message has its annotations
+    too (resolve() then connects through a proxy object), and the lookup is still answered on the reply."""
+    seen = []
+
+    class Watching(_CountingDaemon):
+        def validateHandshake(self, conn, data):
+            seen.append(dict(Pyro5.current_context.annotations))
+            return super().validateHandshake(conn, data)
+
+    daemon = Watching(host="127.0.0.1")
+    ns = nameserver.NameServer()
+    ns.register("thing", "PYRO:thing@127.0.0.1:4444")
+    daemon.register(ns, core.NAMESERVER_NAME)
+    stop = _serve(daemon)
+
+    def annotations(self):
+        return {"XTRA": b"1"}
+    monkeypatch.setattr(Proxy, "_pyroAnnotations", annotations)
+    try:
+        assert resolve("PYRONAME:thing@" + daemon.locationStr) == core.URI("PYRO:thing@127.0.0.1:4444")
+        assert seen[-1].get("XTRA") == b"1" and _capabilities.LOOKUP in seen[-1]
+        monkeypatch.undo()
+        assert resolve("PYRONAME:thing@" + daemon.locationStr) == core.URI("PYRO:thing@127.0.0.1:4444")
+        assert "XTRA" not in seen[-1] and _capabilities.LOOKUP in seen[-1]
+    finally:
+        stop()

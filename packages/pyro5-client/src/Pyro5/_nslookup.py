@@ -345,7 +345,7 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None)
             proxy._pyroLookupName = name
             return proxy
     nameserver = None
-    if proxy_class is not None and (uri.sockname or uri.host) and not config.OPENTELEMETRY:
+    if proxy_class is not None and (uri.sockname or uri.host) and not config.OPENTELEMETRY and _plain_proxy():
         # (the name server's location is in the uri: the connect lookup without a proxy object first)
         location = "./u:" + uri.sockname if uri.sockname else _location(uri.host or "", int(uri.port or config.NS_PORT))
         try:
@@ -409,6 +409,14 @@ def _connect_lookup_class() -> Any:
 
         _connect_lookup_proxy = ConnectLookupProxy
     return _connect_lookup_proxy
+
+
+def _plain_proxy() -> bool:
+    """Are the Proxy methods that _connect_lookup does without (the annotations of the connect message, the
+    response annotations, the handshake check) Pyro5.client's own, not replaced by the program?"""
+    proxy = _proxy_class()
+    return all(getattr(getattr(proxy, name, None), "__module__", None) == "Pyro5.client"
+               for name in ("_pyroAnnotations", "_pyroResponseAnnotations", "_pyroValidateHandshake"))
 
 
 def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:

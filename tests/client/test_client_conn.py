@@ -233,3 +233,19 @@ def test_open_numeric_host_refused_is_communication_error(monkeypatch):
     monkeypatch.setattr(_client_conn, "_numeric_families", {"127.0.0.1": socket.AF_INET})
     with pytest.raises(errors.CommunicationError, match="cannot connect to"):
         ProxyConnection(timeout=5).open(location, "thing")
+
+
+def test_open_numeric_host_without_timeout_is_blocking_despite_a_default_timeout(listener, monkeypatch):
+    from Pyro5 import _client_conn
+    monkeypatch.setattr(_client_conn, "_numeric_families", {"127.0.0.1": socket.AF_INET})
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(3.0)
+    try:
+        conn = ProxyConnection(timeout=None).open(listener.getsockname(), "thing")
+    finally:
+        socket.setdefaulttimeout(previous)
+    try:
+        assert conn.sock.gettimeout() is None       # (as socketutil.create_socket makes it)
+    finally:
+        conn.close()
+        listener.accept()[0].close()

@@ -206,6 +206,7 @@ class ProxyConnection:
 _numeric_families: dict[str, int] = {}
 _MAX_FAMILIES = 256
 _STREAM = socket.SOCK_STREAM
+_getdefaulttimeout = socket.getdefaulttimeout
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _REUSEADDR = (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 _KEEPALIVE = (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -236,8 +237,8 @@ def _open_numeric(family: int, location: tuple, timeout: float | None) -> socket
         sock.setsockopt(*_NODELAY)
         if config.SOCK_REUSE:
             sock.setsockopt(*_REUSEADDR)
-        if timeout:
-            sock.settimeout(timeout)
+        if timeout or _getdefaulttimeout() is not None:
+            sock.settimeout(timeout)    # (None: blocking, also when socket.setdefaulttimeout was called)
         _connect(sock, location)
         sock.setsockopt(*_KEEPALIVE)
     except BaseException:

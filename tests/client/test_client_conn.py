@@ -164,3 +164,88 @@ def test_open_logs_the_connection_at_debug_level_and_local_address_on_demand(cap
             conn.close()
     finally:
         listener.close()
+
+
+# ---------------------------------------------------------------------------------------- opening a connection
+# (ProxyConnection.open: a numeric host connected to before takes a short way, _open_numeric, that must give the
+# socket socketutil.create_socket gives)
+
+@pytest.fixture
+def listener():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(10)
+    server.settimeout(5)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _options(sock) -> tuple:
+    return (sock.family, sock.type, sock.gettimeout(),
+            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0,
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0,
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) != 0)
+
+
+@pytest.mark.parametrize("timeout", [None, 7.5])
+@pytest.mark.parametrize("reuse", [True, False])
+def test_open_numeric_host_same_socket_as_create_socket(listener, monkeypatch, timeout, reuse):
+    from Pyro5 import _client_conn, config
+    monkeypatch.setattr(config, "SOCK_REUSE", reuse)
+    monkeypatch.setattr(_client_conn, "_numeric_families", {})
+    location = listener.getsockname()
+    link = ProxyConnection(timeout=timeout)
+    first = link.open(location, "thing")                # (the general way, which remembers the family)
+    assert _client_conn._numeric_families == {"127.0.0.1": socket.AF_INET}
+    second = link.open(location, "thing")               # (the short way)
+    try:
+        assert _options(first.sock) == _options(second.sock)
+        assert _options(second.sock)[2:] == (timeout, True, True, reuse)
+        accepted = [listener.accept()[0] for _ in range(2)]
+        for conn, peer in zip((first, second), accepted, strict=True):
+            conn.sock.sendall(b"hello")
+            assert peer.recv(5) == b"hello"
+            peer.close()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_open_host_name_is_not_remembered(listener, monkeypatch):
+    from Pyro5 import _client_conn
+    monkeypatch.setattr(_client_conn, "_numeric_families", {})
+    conn = ProxyConnection(timeout=5).open(("localhost", listener.getsockname()[1]), "thing")
+    try:
+        assert _client_conn._numeric_families == {}     # (a name may resolve differently next time)
+    finally:
+        conn.close()
+        listener.accept()[0].close()
+
+
+def test_open_numeric_host_refused_is_communication_error(monkeypatch):
+    from Pyro5 import _client_conn
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    location = probe.getsockname()
+    probe.close()           # (nothing listens there now)
+    monkeypatch.setattr(_client_conn, "_numeric_families", {"127.0.0.1": socket.AF_INET})
+    with pytest.raises(errors.CommunicationError, match="cannot connect to"):
+        ProxyConnection(timeout=5).open(location, "thing")
+
+
+def test_open_numeric_host_without_timeout_is_blocking_despite_a_default_timeout(listener, monkeypatch):
+    from Pyro5 import _client_conn
+    monkeypatch.setattr(_client_conn, "_numeric_families", {"127.0.0.1": socket.AF_INET})
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(3.0)
+    try:
+        conn = ProxyConnection(timeout=None).open(listener.getsockname(), "thing")
+    finally:
+        socket.setdefaulttimeout(previous)
+    try:
+        assert conn.sock.gettimeout() is None       # (as socketutil.create_socket makes it)
+    finally:
+        conn.close()
+        listener.accept()[0].close()

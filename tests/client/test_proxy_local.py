@@ -271,3 +271,31 @@ def test_api_exports():
     assert Pyro5.api.SerializedBlob is SerializedBlob
     assert Pyro5.client.locate_ns is Pyro5.client.locate_ns
     assert callable(Pyro5.core.locate_ns) and callable(Pyro5.core.resolve)
+
+
+def test_subclass_setattr_sees_the_proxys_own_attributes():
+    # (a plain Proxy stores them without calling __setattr__ for each; a subclass that overrides it gets the calls)
+    class Watching(Proxy):
+        def __setattr__(self, name, value):
+            self.__dict__.setdefault("seen", []).append(name)
+            super().__setattr__(name, value)
+
+    p = Watching(URI)
+    assert {"_pyroUri", "_pyroHandshake", "_pyroMaxRetries", "_Proxy__link"} <= set(p.seen)
+    assert p._pyroHandshake == "hello" and p._pyroUri == Pyro5.core.URI(URI)
+    assert "seen" not in Proxy(URI).__dict__
+
+
+def test_subclass_property_for_a_proxy_attribute():
+    class Handshaking(Proxy):
+        @property
+        def _pyroHandshake(self):
+            return self.__dict__.get("hs_value")
+
+        @_pyroHandshake.setter
+        def _pyroHandshake(self, value):
+            self.__dict__["hs_value"] = ("set", value)
+
+    p = Handshaking(URI)
+    assert p._pyroHandshake == ("set", "hello")
+    assert copy.copy(p)._pyroHandshake == ("set", ("set", "hello"))

@@ -161,3 +161,153 @@ def test_pyroname_proxy_calls_through_the_answer(counting_ns):
         target.shutdown()
         thread.join(10)
         target.close()
+
+
+def _serve_ns(ns):
+    daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
+    daemon.unregister(core.NAMESERVER_NAME)
+    daemon.nameserver = ns
+    daemon.register(ns, core.NAMESERVER_NAME)
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+
+    def stop():
+        daemon.shutdown()
+        thread.join(10)
+        daemon.close()
+    return daemon, stop
+
+
+def test_plain_name_server_answers_what_lookup_returns():
+    """NameServer's own lookup: the connect reply carries the registered uri string itself (no URI object made
+    for it); it is the uri lookup() returns, and an unknown name gets no answer (the lookup call raises)."""
+    ns = nameserver.NameServer()
+    ns.register("thing", core.URI("PYRO:thing@127.0.0.1:4444"))
+    ns.register("elsewhere", "PYRO:obj@[::1]:5555")
+    assert ns._pyroConnectLookup("thing") == "PYRO:thing@127.0.0.1:4444"
+    with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+        ns._pyroConnectLookup("nothing")
+    daemon, stop = _serve_ns(ns)
+    try:
+        for name in ("thing", "elsewhere"):
+            assert resolve("PYRONAME:%s@%s" % (name, _location(daemon))) == ns.lookup(name)
+        with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+            resolve("PYRONAME:nothing@" + _location(daemon))
+    finally:
+        stop()
+
+
+def test_subclass_lookup_answers_on_the_connect_reply():
+    """A name server subclass whose lookup() answers differently: the connect reply has its answer."""
+    class Redirecting(nameserver.NameServer):
+        @expose
+        def lookup(self, name, return_metadata=False):
+            return core.URI("PYRO:redirected@127.0.0.1:7777")
+
+    daemon, stop = _serve_ns(Redirecting())
+    try:
+        assert resolve("PYRONAME:anything@" + _location(daemon)) == core.URI("PYRO:redirected@127.0.0.1:7777")
+    finally:
+        stop()
+
+
+class _CountingDaemon(Daemon):
+    """Counts the connect handshakes (connections) it gets; refuses them all when `refuse` is set."""
+
+    def __init__(self, *args, refuse=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.handshakes = 0
+        self.refuse = refuse
+
+    def validateHandshake(self, conn, data):
+        self.handshakes += 1
+        if self.refuse:
+            raise Pyro5.errors.CommunicationError(self.refuse)
+        return super().validateHandshake(conn, data)
+
+
+def _serve(daemon):
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+
+    def stop():
+        daemon.shutdown()
+        thread.join(10)
+        daemon.close()
+    return stop
+
+
+def test_one_connection_per_resolve_whatever_the_name_server_answers():
+    """resolve() connects once: the answer on the connect reply, or (a name server without the capability, an
+    unknown name) the lookup call over that same connection."""
+    calls = []
+
+    @expose
+    class PlainNameServer:
+        def lookup(self, name):
+            calls.append(name)
+            return core.URI("PYRO:plain@127.0.0.1:4321")
+
+    plain = _CountingDaemon(host="127.0.0.1")
+    plain.register(PlainNameServer(), core.NAMESERVER_NAME)
+    ours = _CountingDaemon(host="127.0.0.1")
+    ns = nameserver.NameServer()
+    ns.register("thing", "PYRO:thing@127.0.0.1:4444")
+    ours.register(ns, core.NAMESERVER_NAME)
+    stops = [_serve(plain), _serve(ours)]
+    try:
+        for i in range(1, 3):
+            assert resolve("PYRONAME:x@" + plain.locationStr) == core.URI("PYRO:plain@127.0.0.1:4321")
+            assert (plain.handshakes, calls) == (i, ["x"] * i)
+            assert resolve("PYRONAME:thing@" + ours.locationStr) == core.URI("PYRO:thing@127.0.0.1:4444")
+            assert Pyro5.current_context.response_annotations == {}     # (the answer is not a response annotation)
+            with pytest.raises(Pyro5.errors.NamingError, match="unknown name: nothing"):
+                resolve("PYRONAME:nothing@" + ours.locationStr)
+            assert ours.handshakes == 2 * i
+    finally:
+        for stop in stops:
+            stop()
+
+
+def test_refused_connection_is_naming_error():
+    refusing = _CountingDaemon(host="127.0.0.1", refuse="go away")
+    refusing.register(nameserver.NameServer(), core.NAMESERVER_NAME)
+    stop = _serve(refusing)
+    try:
+        with pytest.raises(Pyro5.errors.NamingError, match="Failed to locate the nameserver .*go away"):
+            resolve("PYRONAME:thing@" + refusing.locationStr)
+        with pytest.raises(Pyro5.errors.NamingError, match="Failed to locate the nameserver .*go away"):
+            with Proxy("PYRONAME:thing@" + refusing.locationStr) as proxy:
+                proxy._pyroBind()
+        assert refusing.handshakes == 2
+    finally:
+        stop()
+
+
+def test_program_replaced_proxy_annotations_are_on_the_connect_message(monkeypatch):
+    """A program that replaces Proxy._pyroAnnotations: the name server's connect message has its annotations
+    too (resolve() then connects through a proxy object), and the lookup is still answered on the reply."""
+    seen = []
+
+    class Watching(_CountingDaemon):
+        def validateHandshake(self, conn, data):
+            seen.append(dict(Pyro5.current_context.annotations))
+            return super().validateHandshake(conn, data)
+
+    daemon = Watching(host="127.0.0.1")
+    ns = nameserver.NameServer()
+    ns.register("thing", "PYRO:thing@127.0.0.1:4444")
+    daemon.register(ns, core.NAMESERVER_NAME)
+    stop = _serve(daemon)
+
+    def annotations(self):
+        return {"XTRA": b"1"}
+    monkeypatch.setattr(Proxy, "_pyroAnnotations", annotations)
+    try:
+        assert resolve("PYRONAME:thing@" + daemon.locationStr) == core.URI("PYRO:thing@127.0.0.1:4444")
+        assert seen[-1].get("XTRA") == b"1" and _capabilities.LOOKUP in seen[-1]
+        monkeypatch.undo()
+        assert resolve("PYRONAME:thing@" + daemon.locationStr) == core.URI("PYRO:thing@127.0.0.1:4444")
+        assert "XTRA" not in seen[-1] and _capabilities.LOOKUP in seen[-1]
+    finally:
+        stop()

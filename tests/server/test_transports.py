@@ -232,3 +232,42 @@ def test_commtimeout_closes_idle_connections(servertype, start_daemon):
         assert disconnected.wait(5)
         with pytest.raises((errors.ConnectionClosedError, ConnectionError, OSError)):
             c.call("thing", "add", (1, 1))
+
+
+def test_threadpool_new_connections_taken_by_a_worker(start_daemon):
+    # (an idle worker takes a new connection straight from the accept: SocketServer_Threadpool._take_accepted; its
+    # socket must be what the general path makes: TCP_NODELAY, served in turn by the loop thread's selector)
+    Pyro5.config.SERVERTYPE = "thread"
+    Pyro5.config.THREADPOOL_SIZE = 4
+    Pyro5.config.THREADPOOL_SIZE_MIN = 2
+    from Pyro5.server import expose
+
+    @expose
+    class Sockets:
+        def options(self):
+            sock = Pyro5.current_context.client.sock
+            return [sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0, sock.family == socket.AF_INET]
+    rd = start_daemon()
+    rd.daemon.register(Sockets, "sockets")
+    server = rd.daemon.transportServer
+    taken = []
+    original = type(server)._take_accepted
+
+    def counting(self):
+        result = original(self)
+        taken.append(result)
+        return result
+    type(server)._take_accepted = counting
+    try:
+        for _ in range(5):
+            with RawClient(rd.address) as c:
+                assert c.connect("sockets")[0].type == protocol.MSG_CONNECTOK
+                assert c.result("sockets", "options") == [True, True]
+                rd.daemon.limits.linger = 0.0005    # (the next calls are likely handed back to the selector)
+                for _ in range(3):
+                    assert c.result("sockets", "options") == [True, True]
+                rd.daemon.limits.linger = 0.002
+    finally:
+        type(server)._take_accepted = original
+    assert taken and any(taken)
+    assert wait_for(lambda: not server._connections)    # (each closed by its worker or the loop thread)

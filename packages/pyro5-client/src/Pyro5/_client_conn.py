@@ -13,6 +13,7 @@ sync then, and the proxy reconnects at its next call.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from typing import Any, Optional
@@ -28,6 +29,7 @@ _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
 _SocketConnection = socketutil.SocketConnection
 _recv_message = _wire_stream.recv_message
 _send = _wire_stream.send
+_connect = socketutil._connect     # (a timeout becomes Pyro's TimeoutError)
 
 
 def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | None) -> protocol.ReceivingMessage:
@@ -101,8 +103,14 @@ class ProxyConnection:
     def open(self, location: Any, object_id: str) -> socketutil.SocketConnection:
         """A new connection to `location` ((host, port) or a unix socket path), not attached yet."""
         try:
-            sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE), timeout=self.timeout,
-                                            nodelay=True, sslContext=client_ssl_context())
+            family = _numeric_families.get(location[0]) if type(location) is tuple and len(location) == 2 \
+                and not config.SSL else None
+            if family is not None:
+                sock = _open_numeric(family, location, self.timeout or None)
+            else:
+                sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE),
+                                                timeout=self.timeout, nodelay=True, sslContext=client_ssl_context())
+                _remember_family(location, sock)
         except errors.TimeoutError as x:
             raise errors.TimeoutError("cannot connect to %s: %s" % (location, x)) from x
         except OSError as x:
@@ -190,6 +198,53 @@ class ProxyConnection:
         self.release()
         if isinstance(x, OSError) and not isinstance(x, errors.PyroError):
             raise errors.ConnectionClosedError("connection to %s lost: %s" % (peer, x)) from x
+
+
+# The address family of each numeric host connected to before ((host, port) locations only, no SSL): a new
+# connection to it then takes the short way (_open_numeric) instead of socketutil.create_socket, which works
+# the family out again each time. Bounded (emptied when full).
+_numeric_families: dict[str, int] = {}
+_MAX_FAMILIES = 256
+_STREAM = socket.SOCK_STREAM
+_getdefaulttimeout = socket.getdefaulttimeout
+_NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+_REUSEADDR = (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+_KEEPALIVE = (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+def _remember_family(location: Any, sock: Any) -> None:
+    """(after socketutil.create_socket connected to `location`) remember the family of a numeric IPv4/IPv6 host."""
+    if type(location) is not tuple or len(location) != 2 or type(location[0]) is not str or config.SSL:
+        return
+    host = location[0]
+    family = sock.family
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        socket.inet_pton(family, host)      # (numeric: no resolver involved, the family never changes)
+    except (OSError, ValueError):
+        return
+    if len(_numeric_families) >= _MAX_FAMILIES:
+        _numeric_families.clear()
+    _numeric_families[host] = int(family)
+
+
+def _open_numeric(family: int, location: tuple, timeout: float | None) -> socket.socket:
+    """What socketutil.create_socket(connect=location, reuseaddr=SOCK_REUSE, timeout, nodelay=True) does for a
+    numeric host whose family is known: the same socket options and errors, without working out the family."""
+    sock = socket.socket(family, _STREAM)
+    try:
+        sock.setsockopt(*_NODELAY)
+        if config.SOCK_REUSE:
+            sock.setsockopt(*_REUSEADDR)
+        if timeout or _getdefaulttimeout() is not None:
+            sock.settimeout(timeout)    # (None: blocking, also when socket.setdefaulttimeout was called)
+        _connect(sock, location)
+        sock.setsockopt(*_KEEPALIVE)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def client_ssl_context() -> Optional[ssl.SSLContext]:

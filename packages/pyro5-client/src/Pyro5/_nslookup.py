@@ -37,7 +37,10 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import _capabilities, _client_hooks, config, core, errors, protocol, socketutil
+from . import _capabilities, _client_hooks, config, core, errors, protocol, serializers, socketutil
+from . import _client_codec as _codec
+from ._client_conn import ProxyConnection
+from .callcontext import current_context
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Proxy
@@ -341,14 +344,28 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None)
             proxy = lookup_proxy(location_uri)
             proxy._pyroLookupName = name
             return proxy
-    if uri.sockname:
-        nameserver = _locate_ns("./u:" + uri.sockname, None, True, proxy_class)
-    else:
-        nameserver = _locate_ns(uri.host or "", uri.port, True, proxy_class)
+    nameserver = None
+    if proxy_class is not None and (uri.sockname or uri.host) and not config.OPENTELEMETRY and _plain_proxy():
+        # (the name server's location is in the uri: the connect lookup without a proxy object first)
+        location = "./u:" + uri.sockname if uri.sockname else _location(uri.host or "", int(uri.port or config.NS_PORT))
+        try:
+            answer, nameserver = _connect_lookup(location, name or "")
+        except errors.PyroError as x:
+            raise errors.NamingError("Failed to locate the nameserver (tried %s): %s" % (location, x)) from x
+        if answer is not None:
+            return answer
+    if nameserver is None:
+        if uri.sockname:
+            nameserver = _locate_ns("./u:" + uri.sockname, None, True, proxy_class)
+        else:
+            nameserver = _locate_ns(uri.host or "", uri.port, True, proxy_class)
     with nameserver:
         answer = getattr(nameserver, "_pyroLookupAnswer", None)
         if answer is not None and answer[0] == name:
-            return core.URI(answer[1])
+            try:
+                return core.URI(answer[1])
+            except errors.PyroError as x:     # (not a valid uri: the lookup call tells what is wrong)
+                log.debug("invalid lookup answer on the connect reply: %s", x)
         while True:
             try:
                 return ask(nameserver)
@@ -392,6 +409,58 @@ def _connect_lookup_class() -> Any:
 
         _connect_lookup_proxy = ConnectLookupProxy
     return _connect_lookup_proxy
+
+
+def _plain_proxy() -> bool:
+    """Are the Proxy methods that _connect_lookup does without (the annotations of the connect message, the
+    response annotations, the handshake check) Pyro5.client's own, not replaced by the program?"""
+    proxy = _proxy_class()
+    return all(getattr(getattr(proxy, name, None), "__module__", None) == "Pyro5.client"
+               for name in ("_pyroAnnotations", "_pyroResponseAnnotations", "_pyroValidateHandshake"))
+
+
+def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
+    """What locate_ns(location) and the connect of a _connect_lookup_class() proxy for `name` do, without the proxy
+    object when the name server answers on its connect reply (the usual case with ours): (the uri, None) then, the
+    connection closed. Otherwise (an original name server, an unknown name, an answer that is not a uri) the
+    connection becomes that proxy's, as if it had connected itself: (None, the proxy). The same messages, response
+    annotations, errors and checks as the proxy's connect; the metadata of an answering name server (ours, which
+    exposes its methods) is not looked at."""
+    ns_uri = core.URI("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
+    serializer = serializers.get_serializer(config.SERIALIZER)
+    link = ProxyConnection(None, config.COMMTIMEOUT)
+    address = ns_uri.sockname or (ns_uri.host, ns_uri.port)
+    conn = link.open(address, ns_uri.object)
+    try:
+        offer = dict(current_context.annotations)
+        offer.update(_capabilities.lookup_offer(name))
+        request = _codec.connect_request(serializer, link.seq, "hello", ns_uri.object, offer)
+        msg = link.handshake(conn, request, address)
+        answer = None
+        annotations = msg.annotations
+        if annotations:
+            if msg.type == protocol.MSG_CONNECTOK and _capabilities.LOOKUP in annotations:
+                answer = _capabilities.lookup_answered(annotations)
+                annotations = {k: v for k, v in annotations.items() if k != _capabilities.LOOKUP}
+            current_context.response_annotations = annotations     # (what Proxy._pyroResponseAnnotations does)
+        meta, response = _codec.connect_result(msg, address)
+        if answer is not None:
+            try:
+                uri = core.URI(answer)
+            except errors.PyroError as x:     # (not a valid uri: the lookup call tells what is wrong)
+                log.debug("invalid lookup answer on the connect reply: %s", x)
+            else:
+                conn.close()
+                return uri, None
+        proxy = _connect_lookup_class()(ns_uri)
+        proxy._pyroLookupName = name
+        proxy._pyroGetMetadata(known_metadata=meta)
+        proxy._Proxy__link.attach(conn, str(ns_uri))
+        proxy._pyroValidateHandshake(response)
+    except BaseException:
+        conn.close()
+        raise
+    return None, proxy
 
 
 def metadata_choice(uri: core.URI, candidates: Any) -> core.URI:

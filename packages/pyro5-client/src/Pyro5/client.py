@@ -103,17 +103,24 @@ class Proxy(ProxyState, ProxyMagic):
 
     def __setup(self, uri: core.URI, oneway: set, methods: set, attrs: set, handshake: Any, serializer: str | None,
                 connected_socket: Any = None, shared: bool = False) -> None:
-        self._pyroUri = uri
-        self._pyroSerializer = serializer   # can be set to the name of a serializer to override the global one
-        self._pyroMethods = methods         # all methods of the remote object, gotten from meta-data
-        self._pyroAttrs = attrs             # attributes of the remote object, gotten from meta-data
-        self._pyroOneway = oneway           # oneway-methods of the remote object, gotten from meta-data
-        self._pyroRawWireResponse = False   # internal switch to enable wire level responses
-        self._pyroHandshake = handshake     # the data object that should be sent in the initial connection handshake
-        self._pyroMaxRetries = int(config.MAX_RETRIES)
-        self.__pyroOwnerThread = _get_ident()
-        self.__link = ProxyConnection(connected_socket, config.COMMTIMEOUT)
-        self.__shared = SharedLink(connected_socket) if shared else None    # (a shared proxy's connections)
+        state = {
+            "_pyroUri": uri,
+            "_pyroSerializer": serializer,  # can be set to the name of a serializer to override the global one
+            "_pyroMethods": methods,        # all methods of the remote object, gotten from meta-data
+            "_pyroAttrs": attrs,            # attributes of the remote object, gotten from meta-data
+            "_pyroOneway": oneway,          # oneway-methods of the remote object, gotten from meta-data
+            "_pyroRawWireResponse": False,  # internal switch to enable wire level responses
+            "_pyroHandshake": handshake,    # the data object that should be sent in the initial connection handshake
+            "_pyroMaxRetries": int(config.MAX_RETRIES),
+            "_Proxy__pyroOwnerThread": _get_ident(),
+            "_Proxy__link": ProxyConnection(connected_socket, config.COMMTIMEOUT),
+            "_Proxy__shared": SharedLink(connected_socket) if shared else None,     # (a shared proxy's connections)
+        }
+        if _plain_setattr(type(self)):
+            self.__dict__.update(state)     # (what the assignments would do, without a __setattr__ call each)
+        else:
+            for name, value in state.items():
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------------------------ object protocol
 
@@ -419,6 +426,24 @@ class Proxy(ProxyState, ProxyMagic):
 
 
 Proxy.__module__ = "Pyro5.client"
+_SETUP_NAMES = ("_pyroUri", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroRawWireResponse",
+                "_pyroHandshake", "_pyroMaxRetries", "_Proxy__pyroOwnerThread", "_Proxy__link", "_Proxy__shared")
+_plain_classes: dict[type, bool] = {}
+
+
+def _plain_setattr(cls: type) -> bool:
+    """Does assigning the proxy's own attributes in `cls` just store them in the instance dict (the __setattr__ of
+    Proxy, no descriptor for those names)? A subclass that overrides __setattr__ or defines one of them as a
+    property gets the assignments."""
+    plain = _plain_classes.get(cls)
+    if plain is None:
+        plain = cls.__setattr__ is ProxyMagic.__setattr__ and not any(
+            hasattr(vars(klass).get(name), "__set__") for klass in cls.__mro__ for name in _SETUP_NAMES)
+        if len(_plain_classes) < 256:
+            _plain_classes[cls] = plain
+    return plain
+
+
 _fast.use_defaults(Proxy)
 
 

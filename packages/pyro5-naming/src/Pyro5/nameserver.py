@@ -199,8 +199,17 @@ class NameServer:
         return core.URI(uri)
 
     def _pyroConnectLookup(self, name: str) -> Any:
-        """(not remote) lookup(name) for the daemon's NSLK capability: the answer on a client's connect reply."""
-        return self.lookup(name)
+        """(not remote) lookup(name) for the daemon's NSLK capability: the answer on a client's connect reply. The
+        registered uri string itself (it was stored as str(URI)) when lookup() is NameServer's own; a subclass's
+        lookup() is asked."""
+        if type(self).lookup is not NameServer.lookup:
+            return self.lookup(name)
+        _check_name(name)
+        with self.lock:
+            try:
+                return self.storage[name][0]
+            except KeyError:
+                raise NamingError("unknown name: " + name) from None
 
     @expose
     def register(self, name: str, uri: Union[str, core.URI], safe: bool = False,

@@ -241,8 +241,11 @@ class MuxConnection(ClientConnection):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
                                 _TIMEVAL.pack(seconds, int((timeout - seconds) * 1e6)))
                 self._rcvtimeo = timeout
-            sock.setblocking(True)
+            if sock.gettimeout() is not None:   # (a new connection given to a worker is blocking already)
+                sock.setblocking(True)
         except OSError:
+            with contextlib.suppress(OSError):
+                sock.setblocking(False)     # (the worker polls then: reads must not block)
             return False
         self.send_flags = _DONTWAIT
         return True

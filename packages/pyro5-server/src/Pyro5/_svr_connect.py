@@ -66,7 +66,8 @@ def connect_payload(serializer: Any, obj: Any, handshake_response: Any) -> Any:
 
 def connect_lookup(obj: Any, request: Mapping[str, bytes], annotations: Optional[dict]) -> Optional[dict]:
     """The connect reply's annotations plus the NSLK answer, when `obj` is a name server (it has
-    ``_pyroConnectLookup``) that knows the name the connect message's annotations (`request`) ask for."""
+    ``_pyroConnectLookup``, which returns a URI or a uri string) that knows the name the connect message's
+    annotations (`request`) ask for."""
     answer = getattr(obj, "_pyroConnectLookup", None)
     name = _capabilities.lookup_requested(request)
     if answer is None or name is None:
@@ -76,8 +77,10 @@ def connect_lookup(obj: Any, request: Mapping[str, bytes], annotations: Optional
     except Exception as x:      # (e.g. an unknown name: the client's lookup call raises the NamingError)
         log.debug("no lookup on connect of %r: %s", name, x)
         return annotations
-    if not isinstance(uri, core.URI):
+    if isinstance(uri, core.URI):
+        uri = str(uri)
+    elif type(uri) is not str:
         return annotations
     annotations = dict(annotations or {})
-    annotations.update(_capabilities.lookup_answer(str(uri)))
+    annotations.update(_capabilities.lookup_answer(uri))
     return annotations

@@ -105,6 +105,8 @@ class StreamRegistry:
             self._remove(stream_id)
 
     def client_disconnected(self, client: Any) -> None:
+        if not self._streams:
+            return      # (the usual case: a connection ends without open item streams)
         linger = config.ITER_STREAM_LINGER
         now = time.monotonic()
         for stream_id, stream in list(self._streams.items()):

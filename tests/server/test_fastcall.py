@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+import Pyro5
 from Pyro5 import errors, protocol, serializers
 from Pyro5._svr_fastcall import answer_call
 from tests.server._objects import PerCall, Session, Single
@@ -118,3 +119,29 @@ def test_oneway_ping_and_other_serializers_take_the_general_path(daemon):
     for name in ("marshal", "json", "msgpack"):
         serializer = serializers.serializers[name]
         assert fast(daemon, conn, request("add", 3, 4, serializer=serializer))[5] == 7
+
+
+@pytest.mark.parametrize("size", [0, 50, 100, 101, 5000, 64 * 1024, 64 * 1024 + 100])
+@pytest.mark.parametrize("compression", [False, True])
+def test_reply_without_correlation_id_is_byte_for_byte_the_general_one(daemon, size, compression, monkeypatch):
+    """The usual result is packed into one message directly (no SendingMessage): the same bytes as the general
+    path, for every size either side of the compression threshold and of the join limit, compressed or not."""
+    monkeypatch.setattr(Pyro5.config, "COMPRESSION", compression)
+    for method, vargs in (("echo", ("x" * size,)), ("annotations_echo", ())):
+        conn = Conn()
+        answer_call(daemon.dispatcher, conn, request(method, *vargs, seq=9))
+        expected = daemon.dispatcher.handle(Conn(), request(method, *vargs, seq=9)).data
+        assert conn.sent == [expected]
+        reply = protocol.MessageReader().feed(expected)[0]
+        assert reply.seq == 9 and reply.correlation_id is None
+        assert bool(reply.annotations) == (method == "annotations_echo")
+
+
+def test_a_result_over_max_message_size_answers_with_message_too_large(daemon, monkeypatch):
+    """(The general path answers this with a PyroError that says the error response could not be sent either:
+    its error response carries the traceback. The short path's answer names the cause.)"""
+    msg = request("echo", "x" * 2000)
+    monkeypatch.setattr(Pyro5.config, "MAX_MESSAGE_SIZE", 1000)
+    got = fast(daemon, Conn(), msg)
+    assert got[0] == protocol.MSG_RESULT and got[1] & protocol.FLAGS_EXCEPTION
+    assert got[5][0] is errors.MessageTooLargeError and "MAX_MESSAGE_SIZE=1000" in got[5][1]

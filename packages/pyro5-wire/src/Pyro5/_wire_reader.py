@@ -112,12 +112,27 @@ def recycle_buffer(buf: Any) -> bool:
     True when the buffer was kept."""
     if type(buf) is not bytearray or len(buf) < _RECYCLE_MIN or _spare:
         return False
-    # references: the caller's variable, this parameter, getrefcount's argument (and nothing else: a deserialized
-    # object that still uses the buffer keeps it from being reused)
-    if _getrefcount is None or _getrefcount(buf) > 3:
+    # no references but the caller's variable and this parameter (as counted by _unshared_count): a deserialized
+    # object that still uses the buffer keeps it from being reused
+    if _getrefcount is None or _getrefcount(buf) > _UNSHARED:
         return False
     _spare.append(buf)
+    del _spare[1:]      # (two threads at once: still one)
     return True
+
+
+def _unshared_count() -> int:
+    """What getrefcount says in recycle_buffer for a buffer that only its caller's variable refers to (measured
+    once: interpreters differ in how they count the references of a call)."""
+    buf = bytearray(1)
+    return _count_in_callee(buf)
+
+
+def _count_in_callee(buf: Any) -> int:
+    return _getrefcount(buf) if _getrefcount is not None else 0
+
+
+_UNSHARED = _unshared_count()
 
 
 def release_spare_buffer() -> None:

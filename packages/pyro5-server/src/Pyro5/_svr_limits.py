@@ -29,7 +29,7 @@ class ServerLimits:
     refuse_timeout: float = 3.0
     max_refusers: int = 16
     # (thread pool server) seconds a worker waits for the same connection's next request: linger at first;
-    # then twice the measured gap between the connection's answer and its next request, from linger up to
+    # a connection whose next request came later waits twice that gap or twice as long as before, up to
     # linger_max, as long as fewer than half of the THREADPOOL_SIZE workers are busy; no wait at all for a
     # connection whose requests come further apart than linger_max; queue bound
     linger: float = 0.002

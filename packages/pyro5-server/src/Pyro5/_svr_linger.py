@@ -1,11 +1,11 @@
 """The thread pool server's workers between the requests of a connection (see svr_threads): how long a worker
 waits for the connection's next request, and how a worker puts an idle connection back into the selector.
 
-A worker that has answered waits for the same connection's next request: limits.linger at first, then twice the
-gap the loop thread measured between the connection's last answer and its next request (up to limits.linger_max)
-while fewer than half of the workers are busy; not at all for a connection whose requests come further apart
-than linger_max (many connections that each call now and then: a wait in vain cost a wakeup and more thread
-switches per call than it saved). With nothing buffered, the worker puts the connection back into the loop
+A worker that has answered waits for the same connection's next request: limits.linger at first; when the next
+request came later, twice the gap the loop thread measured between the answer and that request, or twice the
+last wait, whichever is more (up to limits.linger_max), while fewer than half of the workers are busy; not at
+all for a connection whose requests come further apart than linger_max (many connections that each call now and
+then: a wait in vain cost a wakeup and more thread switches per call than it saved). With nothing buffered, the worker puts the connection back into the loop
 thread's selector itself when that is an epoll/kqueue selector (a registration takes effect at once, also during
 a select(): no wakeup of the loop thread); a connection whose worker does not wait at all even stays in the
 selector while its call runs (no unregister and register per call) unless the peer sends or closes meanwhile.
@@ -112,10 +112,13 @@ class LingeringWorkers:
 
     def _adapt_linger(self, conn: MuxConnection, gap: float) -> None:
         """(loop thread) The connection's request came `gap` seconds after its worker answered the one before,
-        and the worker had handed the connection back by then: next time its worker waits twice that long
-        (from limits.linger up to limits.linger_max), or not at all when its requests come further apart than
-        linger_max (many connections that each call now and then: a worker that waits in vain on each of
-        them costs a wakeup and a thread switch more per call than the hand-back; they are served from the
-        selector)."""
+        and the worker had handed the connection back by then: next time its worker waits longer, twice that
+        gap or twice the time it waited now, whichever is more (from limits.linger up to limits.linger_max);
+        or not at all when its requests come further apart than linger_max (many connections that each call
+        now and then: a worker that waits in vain on each of them costs a wakeup and more thread switches per
+        call than the hand-back; they are served from the selector)."""
         limits = self.limits
-        conn.linger_time = 0.0 if gap > limits.linger_max else min(max(gap * 2, limits.linger), limits.linger_max)
+        if gap > limits.linger_max:
+            conn.linger_time = 0.0
+        else:
+            conn.linger_time = min(max(gap * 2, conn.linger_time * 2, limits.linger), limits.linger_max)

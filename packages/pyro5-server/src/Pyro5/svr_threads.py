@@ -8,8 +8,8 @@ dropped after limits.partial_message_timeout) and hands a complete message to a 
 sends the response; the connection is watched again after that (one request at a time per connection). A worker
 that has answered waits a while for the same connection's next request when no other request waits for a
 worker, so a client that calls in a loop costs no hand-off between threads per call: limits.linger (2 ms) at
-first; then twice the gap the loop thread measured between the connection's last answer and its next request,
-up to limits.linger_max (50 ms), while fewer than half of the workers are busy (many clients in one process, or
+first; for a connection whose next request came later, twice that gap (measured by the loop thread) or twice
+the last wait, whichever is more, up to limits.linger_max (50 ms), while fewer than half of the workers are busy (many clients in one process, or
 on a loaded machine, have longer turns than 2 ms: handing such a connection back to the loop thread and out to
 a worker again, on each call, cost more than twice the CPU of a call). A connection whose requests come further
 apart than linger_max (many connections that each call now and then) gets no wait at all: a worker waiting in

@@ -138,3 +138,37 @@ def test_release_frees_the_spare():
     assert _let_go(msg)[0]
     _wire_reader.release_spare_buffer()
     assert _wire_reader._spare == []
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_tail_of_a_big_body_fed_as_bytes_goes_into_the_reader_buffer(keep):
+    # a server receives most of a big body into the reader's buffer and its last few KiB as a bytes object: those
+    # are copied into the buffer (the body stays that one buffer), not kept as a piece to join the body from,
+    # which cost a second copy of the whole body and, on a server, a third buffer of its size in the heap
+    payload = os.urandom(MIB)
+    wire = _wire(payload)
+    reader = MessageReader()
+    reader.keep_buffers = keep
+    assert reader.feed(wire[:65536]) == []
+    with reader.recv_buffer(len(wire) - 65536 - 5000) as buf:
+        buf[:] = wire[65536:len(wire) - 5000]
+        buffer = buf.obj
+    assert reader.received(len(wire) - 65536 - 5000) == []
+    msg = reader.feed(wire[len(wire) - 5000:])[0]
+    assert msg.data == payload
+    if keep:
+        assert msg.data is buffer
+    else:
+        assert type(msg.data) is bytes
+
+
+def test_a_body_fed_only_as_bytes_pieces_is_still_kept_by_reference():
+    payload = os.urandom(300_000)
+    wire = _wire(payload)
+    reader = MessageReader()
+    assert reader.feed(wire[:40]) == []         # (the header alone: then the body's bytes pieces)
+    piece = wire[40:100_000]
+    assert reader.feed(piece) == []
+    assert reader._chunk is None and reader._parts[0] is piece
+    msg = reader.feed(wire[100_000:])[0]
+    assert msg.data == payload

@@ -30,8 +30,8 @@ messages are returned first and the error is raised by the next call (``feed(b""
 
 A body that spans several receives is kept as the pieces it arrived in and joined into the message's payload
 bytes once at the end, so each byte is copied once after the kernel (and not at all when one fed bytes
-object is exactly the payload). Pieces of a fed ``bytes`` object are kept by reference (it cannot change);
-bytes from a bytearray or memoryview, which the caller may reuse, are copied into the reader's own buffers,
+object is exactly the payload). Pieces of a fed ``bytes`` object are kept by reference (it cannot change) until
+the reader has a buffer of its own for that part of the body (then they are copied into it); bytes from a bytearray or memoryview, which the caller may reuse, are copied into the reader's own buffers,
 as are the bytes received through recv_buffer(). Those buffers are allocated as the bytes arrive, doubling in
 size, so a header that merely claims a huge size costs nothing.
 
@@ -362,7 +362,9 @@ class MessageReader:
                 break
             # a body in pieces: keep them (up to the end of the annotations, or of the body)
             count = min((self._asize if got < self._asize else size) - got, end - pos)
-            if immutable:
+            if immutable and self._chunk is None:
+                # (kept by reference; once the region has a buffer of the reader's, the rest goes into it: the
+                # tail of a big body that a transport receives as bytes must not make the body a join of pieces)
                 msg = self._keep(data if (pos == 0 and count == end) else view[pos:pos + count], count)
             else:
                 buf = self._next_buffer()

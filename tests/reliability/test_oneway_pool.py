@@ -102,14 +102,18 @@ class Counter:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls = 0
+        self.waiting = 0        # calls inside tick(), waiting for the gate
         self.max_threads = 0
         self.gate = threading.Event()
         self.gate.set()
 
     @oneway
     def tick(self):
+        with self.lock:
+            self.waiting += 1
         self.gate.wait(20)
         with self.lock:
+            self.waiting -= 1
             self.calls += 1
             self.max_threads = max(self.max_threads, threading.active_count())
 
@@ -159,9 +163,10 @@ def test_requests_are_answered_while_slow_oneway_calls_wait(start_daemon):
             for _ in range(2000):
                 flood.send_call("counter", "tick", flags=protocol.FLAGS_ONEWAY)
             pool = rd.daemon.transportServer.pool
-            wait_for(lambda: pool.num_busy == pool.max_workers and pool.num_queued >= 1, timeout=30)  # all blocked
-            asker.send_call("counter", "count")
+            # every worker blocked in a oneway call (nothing else then changes the queues), others queued:
+            wait_for(lambda: counter.waiting == pool.max_workers and pool.num_queued >= 1, timeout=30)
             queued = pool.num_queued
+            asker.send_call("counter", "count")
             wait_for(lambda: pool.num_queued > queued, timeout=30)      # the request waits for a worker too
             counter.gate.set()              # the oneway calls go on
             msg, answered = asker.receive()

@@ -98,7 +98,8 @@ def cpu_ns(pid: int) -> int:
     return total
 
 
-def one_round(tree: str, servertype: str, serializer: str, calls: int, profile: str = "") -> tuple[float, float]:
+def one_round(tree: str, servertype: str, serializer: str, calls: int, profile: str = "",
+              size: int = 0) -> tuple[float, float]:
     """Server CPU microseconds per call for one server process of `tree`: (all, system)."""
     import Pyro5.client
     proc = subprocess.Popen([sys.executable, "-c", SERVER, os.path.abspath(tree), servertype, serializer, profile],
@@ -113,8 +114,9 @@ def one_round(tree: str, servertype: str, serializer: str, calls: int, profile: 
             for _ in range(200):
                 proxy.echo(42)
             before, before_ns = cpu_ticks(proc.pid), cpu_ns(proc.pid)
+            arg = os.urandom(size) if size else None
             for i in range(calls):
-                proxy.echo(i)
+                proxy.echo(arg if size else i)
             after, after_ns = cpu_ticks(proc.pid), cpu_ns(proc.pid)
             proxy.stop()
         proc.wait(timeout=30)
@@ -132,6 +134,7 @@ def main(argv: Any = None) -> None:
     parser.add_argument("--servertype", choices=["thread", "multiplex", "both"], default="both")
     parser.add_argument("--serializer", default="msgpack")
     parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument("--size", type=int, default=0, help="call with random bytes of this size (0: a small int)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", default="", help="write the server's cProfile stats to PROFILE.<type>")
     args = parser.parse_args(argv)
@@ -140,7 +143,7 @@ def main(argv: Any = None) -> None:
     if args.profile:
         for servertype in types:
             name = "%s.%s" % (args.profile, servertype)
-            us = one_round(trees[0], servertype, args.serializer, args.calls, name)[0]
+            us = one_round(trees[0], servertype, args.serializer, args.calls, name, args.size)[0]
             print("%s %s: %.1f us/call (profiled), stats in %s" % (trees[0], servertype, us, name))
         return
     results: dict = {(t, s): [] for t in trees for s in types}
@@ -148,7 +151,7 @@ def main(argv: Any = None) -> None:
     for _ in range(args.rounds):
         for servertype in types:
             for tree in trees:
-                results[(tree, servertype)].append(one_round(tree, servertype, args.serializer, args.calls))
+                results[(tree, servertype)].append(one_round(tree, servertype, args.serializer, args.calls, size=args.size))
     print("server CPU per %s call, median of %d rounds of %d calls (%.0f s)"
           % (args.serializer, args.rounds, args.calls, time.monotonic() - started))
     print("%-40s %-10s %8s %8s  %s" % ("tree", "server", "us/call", "(system)", "rounds"))

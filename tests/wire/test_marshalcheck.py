@@ -156,3 +156,87 @@ def test_memoryview_and_bytearray_input():
     check_marshal(bytearray(data))
     with pytest.raises(errors.SerializeError):
         check_marshal(memoryview(BOMBS["tuple"]))
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_bomb_after_a_kilobyte_of_filler_is_refused(kind):
+    """Data of 256 bytes or more is first searched for container type bytes with memchr; a bomb behind a
+    kilobyte of zeros or text is still found."""
+    for filler in (marshal.dumps(bytes(1024)), marshal.dumps("plain text " * 100)):
+        data = _count(b"(", 2) + filler + _count(b"[", 100_000_000) + b"N"
+        with pytest.raises(errors.SerializeError, match="declares 100000000 elements"):
+            check_marshal(kind(data))
+
+
+def test_big_value_without_container_bytes_is_not_searched_byte_by_byte(monkeypatch):
+    searched, walked = [], []
+
+    class Recording:
+        def search(self, data):
+            searched.append(len(data))
+
+    monkeypatch.setattr("Pyro5._marshalcheck._BIG_HEADER", Recording())
+    monkeypatch.setattr("Pyro5._marshalcheck._walk", walked.append)
+    check_marshal(marshal.dumps(("obj", "upload", [bytes(8192)], {})))      # (a list header of one element)
+    check_marshal(marshal.dumps(("obj", "upload", ["text " * 2000], {})))
+    assert searched == [] and walked == []
+    check_marshal(marshal.dumps(("obj", "upload", ["text (with brackets) " * 500], {})))  # looks like a header,
+    assert searched == [] and walked == []          # but it is a call of plain arguments (_plain_call)
+    check_marshal(marshal.dumps(("obj", "upload", [], {"text": "text (with brackets) " * 500})))
+    assert searched == [] and len(walked) == 1
+    check_marshal(marshal.dumps(("obj", "upload", (42,), {})))      # small data: the expression
+    assert len(searched) == 1
+
+
+def test_header_search_by_memchr_agrees_with_the_expression():
+    import random
+    from Pyro5._marshalcheck import _BIG_HEADER, _has_big_header
+    rnd = random.Random(16)
+    alphabet = [b"\x00"] * 8 + [b"a", b"(", b"[", b"<", b">", b"\xa8", b"\xdb", b"\xbc", b"\xbe", b"\x01"]
+    for i in range(3000):
+        size = rnd.randrange(256, 1200)
+        if i % 3 == 0:
+            data = bytes(rnd.randrange(256) for _ in range(size))
+        else:
+            data = b"".join(rnd.choice(alphabet) for _ in range(size))
+        expected = _BIG_HEADER.search(data) is not None
+        assert _has_big_header(data) == expected, data
+        assert _has_big_header(bytearray(data)) == expected
+
+
+def test_plain_call_shortcut_accepts_only_what_the_walk_accepts():
+    """_plain_call (a call of plain arguments, no kwargs: no walk needed) never accepts data the walk refuses,
+    for real calls and thousands of mutations of them (flipped bytes, cut data, lying lengths and counts)."""
+    import random
+    from Pyro5._marshalcheck import _plain_call
+    ser = serializers.serializers["marshal"]
+    calls = [ser.dumpsCall("obj_1", "upload", (bytes(range(256)) * 2,), {}),
+             ser.dumpsCall("obj_1", "m", (b"x", 1, 2.5, None, True, False, "text", "é" * 40, -5), {}),
+             ser.dumpsCall("obj_1", "m", (), {}),
+             ser.dumpsCall("obj_1", "m", tuple(range(300)), {})]
+    for data in calls:
+        assert _plain_call(data)
+        check_marshal(data)
+    assert not _plain_call(ser.dumpsCall("o", "m", ([1, 2],), {}))         # a container argument: the walk
+    assert not _plain_call(ser.dumpsCall("o", "m", (1,), {"a": 1}))        # kwargs: the walk
+    rnd = random.Random(9)
+    accepted = 0
+    for i in range(6000):
+        data = bytearray(rnd.choice(calls))
+        for _ in range(rnd.randrange(1, 4)):
+            where = rnd.randrange(len(data))
+            if i % 5 == 0:
+                del data[where:]
+                if not data:
+                    break
+            else:
+                data[where] = rnd.choice((0, 1, 0x7f, 0xff, 0x28, 0x5b, 0x7b, 0x30, 0x73, rnd.randrange(256)))
+        if data and _plain_call(data):
+            accepted += 1
+            _walk(bytes(data))          # (raises for anything the walk refuses)
+            try:
+                obj, method, vargs, kwargs = marshal.loads(data)
+            except (ValueError, EOFError, TypeError):
+                continue    # (invalid text or the like: the serializer reports it as a SerializeError)
+            assert kwargs == {} and len(vargs) <= len(data)
+    assert accepted > 100       # (the mutations do reach the shortcut)

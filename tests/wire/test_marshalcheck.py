@@ -190,6 +190,7 @@ def test_big_value_without_container_bytes_is_not_searched_byte_by_byte(monkeypa
 
 def test_header_search_by_memchr_agrees_with_the_expression():
     import random
+
     from Pyro5._marshalcheck import _BIG_HEADER, _has_big_header
     rnd = random.Random(16)
     alphabet = [b"\x00"] * 8 + [b"a", b"(", b"[", b"<", b">", b"\xa8", b"\xdb", b"\xbc", b"\xbe", b"\x01"]
@@ -208,6 +209,7 @@ def test_plain_call_shortcut_accepts_only_what_the_walk_accepts():
     """_plain_call (a call of plain arguments, no kwargs: no walk needed) never accepts data the walk refuses,
     for real calls and thousands of mutations of them (flipped bytes, cut data, lying lengths and counts)."""
     import random
+
     from Pyro5._marshalcheck import _plain_call
     ser = serializers.serializers["marshal"]
     calls = [ser.dumpsCall("obj_1", "upload", (bytes(range(256)) * 2,), {}),

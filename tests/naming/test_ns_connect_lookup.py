@@ -15,6 +15,18 @@ from Pyro5.client import Proxy, add_observer, remove_observer, resolve
 from Pyro5.server import Daemon, expose
 
 
+@expose
+class PlainNameServer:
+    """A name server without the NSLK capability (like an original one): an object named Pyro.NameServer that is
+    not our NameServer; it records the names looked up."""
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def lookup(self, name):
+        self.calls.append(name)
+        return core.URI("PYRO:plain@127.0.0.1:4321")
+
+
 class CountingNameServer(nameserver.NameServer):
     """Counts the lookup calls that arrive as remote calls (not the ones of the connect handshake)."""
 
@@ -85,16 +97,11 @@ def test_client_observers_see_the_lookup_call(counting_ns):
 def test_a_name_server_without_the_capability_gets_the_lookup_call():
     """A daemon with an object named Pyro.NameServer that is not our NameServer (like an original name server)
     ignores the annotation: resolve() calls lookup."""
-    calls = []
-
-    @expose
-    class PlainNameServer:
-        def lookup(self, name):
-            calls.append(name)
-            return core.URI("PYRO:plain@127.0.0.1:4321")
+    plain_ns = PlainNameServer()
+    calls = plain_ns.calls
 
     daemon = Daemon(host="127.0.0.1")
-    daemon.register(PlainNameServer(), core.NAMESERVER_NAME)
+    daemon.register(plain_ns, core.NAMESERVER_NAME)
     thread = threading.Thread(target=daemon.requestLoop, daemon=True)
     thread.start()
     try:
@@ -240,16 +247,11 @@ def _serve(daemon):
 def test_one_connection_per_resolve_whatever_the_name_server_answers():
     """resolve() connects once: the answer on the connect reply, or (a name server without the capability, an
     unknown name) the lookup call over that same connection."""
-    calls = []
-
-    @expose
-    class PlainNameServer:
-        def lookup(self, name):
-            calls.append(name)
-            return core.URI("PYRO:plain@127.0.0.1:4321")
+    plain_ns = PlainNameServer()
+    calls = plain_ns.calls
 
     plain = _CountingDaemon(host="127.0.0.1")
-    plain.register(PlainNameServer(), core.NAMESERVER_NAME)
+    plain.register(plain_ns, core.NAMESERVER_NAME)
     ours = _CountingDaemon(host="127.0.0.1")
     ns = nameserver.NameServer()
     ns.register("thing", "PYRO:thing@127.0.0.1:4444")

@@ -103,7 +103,7 @@ class Proxy(ProxyState, ProxyMagic):
 
     def __setup(self, uri: core.URI, oneway: set, methods: set, attrs: set, handshake: Any, serializer: str | None,
                 connected_socket: Any = None, shared: bool = False) -> None:
-        state = {
+        _store_state(self, {
             "_pyroUri": uri,
             "_pyroSerializer": serializer,  # can be set to the name of a serializer to override the global one
             "_pyroMethods": methods,        # all methods of the remote object, gotten from meta-data
@@ -115,12 +115,7 @@ class Proxy(ProxyState, ProxyMagic):
             "_Proxy__pyroOwnerThread": _get_ident(),
             "_Proxy__link": ProxyConnection(connected_socket, config.COMMTIMEOUT),
             "_Proxy__shared": SharedLink(connected_socket) if shared else None,     # (a shared proxy's connections)
-        }
-        if _plain_setattr(type(self)):
-            self.__dict__.update(state)     # (what the assignments would do, without a __setattr__ call each)
-        else:
-            for name, value in state.items():
-                setattr(self, name, value)
+        })
 
     # ------------------------------------------------------------------------------------ object protocol
 
@@ -444,6 +439,15 @@ def _plain_setattr(cls: type) -> bool:
     return plain
 
 
+def _store_state(proxy: Proxy, state: dict) -> None:
+    """Proxy.__setup's attribute assignments: into the instance dict at once where that is all they would do."""
+    if _plain_setattr(type(proxy)):
+        proxy.__dict__.update(state)     # (what the assignments would do, without a __setattr__ call each)
+    else:
+        for name, value in state.items():
+            setattr(proxy, name, value)
+
+
 _fast.use_defaults(Proxy)
 
 
@@ -545,7 +549,6 @@ class BatchProxy:
 
 
 BatchProxy.__module__ = "Pyro5.client"
-_fast.use_defaults(Proxy)
 
 
 # what pyro5-wire needs from the client (core.locate_ns, core.resolve, proxies in received data)

@@ -175,14 +175,7 @@ def _serve_ns(ns):
     daemon.unregister(core.NAMESERVER_NAME)
     daemon.nameserver = ns
     daemon.register(ns, core.NAMESERVER_NAME)
-    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
-    thread.start()
-
-    def stop():
-        daemon.shutdown()
-        thread.join(10)
-        daemon.close()
-    return daemon, stop
+    return daemon, _serve(daemon)
 
 
 def test_plain_name_server_answers_what_lookup_returns():

@@ -419,9 +419,8 @@ def test_client_disconnect_and_tracked_resources(servertype, start_daemon):
 
 
 
-def test_many_short_connections_are_each_closed_once(servertype, start_daemon):
-    """Connect, call, close, twenty times in a row: the server notices every close (on the thread pool server
-    mostly in the worker that answered the call), calls clientDisconnect once per connection, and forgets them."""
+def _disconnect_counting(start_daemon):
+    """A daemon serving Thing as "thing" that records the connections it was told of in clientDisconnect."""
     disconnected = []
 
     class CountingDaemon(Daemon):
@@ -429,6 +428,13 @@ def test_many_short_connections_are_each_closed_once(servertype, start_daemon):
             disconnected.append(conn)
     rd = start_daemon(CountingDaemon)
     rd.daemon.register(Thing, "thing")
+    return rd, disconnected
+
+
+def test_many_short_connections_are_each_closed_once(servertype, start_daemon):
+    """Connect, call, close, twenty times in a row: the server notices every close (on the thread pool server
+    mostly in the worker that answered the call), calls clientDisconnect once per connection, and forgets them."""
+    rd, disconnected = _disconnect_counting(start_daemon)
     for i in range(20):
         with RawClient(rd.address, timeout=10) as c:
             c.connect("thing")
@@ -482,13 +488,7 @@ def test_many_silent_new_connections_then_all_speak(servertype, start_daemon):
 def test_connection_closed_before_its_connect_message(servertype, start_daemon):
     """A client that connects and closes without a word: no clientDisconnect (it never passed the handshake),
     and the server goes on serving."""
-    disconnected = []
-
-    class CountingDaemon(Daemon):
-        def clientDisconnect(self, conn):
-            disconnected.append(conn)
-    rd = start_daemon(CountingDaemon)
-    rd.daemon.register(Thing, "thing")
+    rd, disconnected = _disconnect_counting(start_daemon)
     for _ in range(5):
         socket.create_connection(rd.address, timeout=10).close()
     with RawClient(rd.address, timeout=10) as c:

@@ -192,12 +192,13 @@ class CombinedSockets(ServerControl):
 
     _combined: list[Any]
 
-    def _accept_socket(self) -> Optional[tuple[socket.socket, Any]]:
-        """Accept one pending connection: (socket, address), or None when there was none or accept failed."""
+    def _accept_socket(self, raw: bool = False) -> Optional[tuple[Any, Any]]:
+        """Accept one pending connection: (socket, address), or None when there was none or accept failed; raw:
+        (file descriptor, address), the socket module's own step without its socket object (see svr_threads)."""
         if self.sock is None:
             return None
         try:
-            return self.sock.accept()
+            return self.sock._accept() if raw else self.sock.accept()   # type: ignore[attr-defined]
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as x:

@@ -146,15 +146,11 @@ class SocketServer_Threadpool(PerConnectionServing, LingeringWorkers, SocketServ
         pool = self.pool
         if not _LINGER_OK or pool is None or pool.num_workers - pool.num_busy <= pool.num_queued:
             return False
+        accepted = self._accept_socket(raw=True)
+        if accepted is None:
+            return True
+        fd, caddr = accepted
         sock = self.sock
-        try:
-            fd, caddr = sock._accept()      # type: ignore[union-attr]
-        except (BlockingIOError, InterruptedError):
-            return True
-        except OSError as x:
-            if not self.shutting_down:
-                log.warning("accept() failed: %s", x)
-            return True
         family = self._accept_family
         if family is None:
             family = self._accept_family = int(sock.family)    # type: ignore[union-attr]

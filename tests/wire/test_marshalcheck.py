@@ -242,3 +242,29 @@ def test_plain_call_shortcut_accepts_only_what_the_walk_accepts():
                 continue    # (invalid text or the like: the serializer reports it as a SerializeError)
             assert kwargs == {} and len(vargs) <= len(data)
     assert accepted > 100       # (the mutations do reach the shortcut)
+
+
+def test_plain_call_with_random_bytes_is_loaded_without_header_search_or_walk(monkeypatch):
+    """A call of plain arguments (an upload of 1 KiB of random bytes, full of bytes that look like container
+    headers) is proven safe by _plain_call and loaded at once: no header search, no walk, no class recreation;
+    data that is not such a call still gets the check."""
+    import os
+
+    from Pyro5.serializers import serializers
+    ser = serializers["marshal"]
+    calls = []
+    monkeypatch.setattr("Pyro5._marshalcheck._has_big_header", lambda data: calls.append("search") or True)
+    monkeypatch.setattr("Pyro5._marshalcheck._walk", lambda data: calls.append("walk"))
+    monkeypatch.setattr(type(ser), "recreate_classes", lambda self, data: calls.append("recreate") or data)
+    payload = os.urandom(1024)
+    data = marshal.dumps(("obj", "upload", (payload, 7, None), {}))
+    assert ser.loadsCall(data) == ("obj", "upload", (payload, 7, None), {})
+    check_marshal(data)
+    assert calls == []
+    data = marshal.dumps(("obj", "upload", (payload,), {"key": [1, 2]}))      # kwargs: not a plain call
+    assert ser.loadsCall(data)[3] == {"key": [1, 2]}
+    assert calls[:2] == ["search", "walk"]
+    monkeypatch.undo()
+    bomb = _count(b"(", 4) + marshal.dumps("obj") + marshal.dumps("m") + _count(b"[", 100_000_000) + payload
+    with pytest.raises(errors.SerializeError, match="declares 100000000 elements"):
+        ser.loadsCall(bomb)

@@ -39,6 +39,7 @@ import serpent
 
 from . import _serpent_fast, _wire_hooks, config, errors
 from ._marshalcheck import _BIG_HEADER, check_marshal
+from ._marshalcheck import _plain_call as _marshal_plain_call
 
 try:
     import msgpack
@@ -729,6 +730,13 @@ class MarshalSerializer(SerializerBase):
                 return marshal.loads(data)
             except (ValueError, EOFError, TypeError):
                 pass    # (the full path below raises the error)
+        elif _marshal_plain_call(data):
+            # (a call of plain arguments, such as an upload of bytes: check_marshal passes it, and it holds no class
+            # dicts to recreate)
+            try:
+                return marshal.loads(data)
+            except (ValueError, EOFError, TypeError):
+                pass
         return self._load_recreating(checked_marshal_loads, data)
 
     def _convert(self, obj: Any) -> Any:

@@ -71,10 +71,16 @@ def _start_blocking_daemon(servertype: str) -> tuple[Any, Callable[[], None]]:
 
 def _start_async_daemon(servertype: str) -> tuple[Any, Callable[[], None]]:
     """Our AsyncDaemon (Pyro5.aio.server), served on an event loop in a thread of its own."""
+    import Pyro5.server
     try:
         from Pyro5.aio.server import AsyncDaemon
     except ImportError:
         raise RuntimeError("this implementation has no asyncio daemon (Pyro5.aio.server.AsyncDaemon)") from None
+    # (Pyro5 is a namespace package: a tree without Pyro5.aio, run with --before, finds this environment's instead,
+    # which does not work with that tree's server modules)
+    aio_src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[AsyncDaemon.__module__].__file__ or ""))))
+    if aio_src != os.path.dirname(os.path.dirname(os.path.abspath(Pyro5.server.__file__ or ""))):
+        raise RuntimeError("this implementation has no asyncio daemon (Pyro5.aio.server.AsyncDaemon)")
     import asyncio
     started = threading.Event()
     holder: dict[str, Any] = {}

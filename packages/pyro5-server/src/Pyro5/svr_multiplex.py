@@ -98,14 +98,19 @@ class SocketServer_Multiplex(CombinedSockets):
         try:
             while self.sock is not None and not self.shutting_down and loopCondition():
                 try:
-                    self._sync_combined()
+                    if self._combined:
+                        self._sync_combined()
                     events = self.selector.select(min(poll, self.limits.watch_poll) if self._watch else poll)  # type: ignore
                 except (OSError, ValueError, AttributeError):
                     if self.shutting_down or self.sock is None:
                         break
                     raise
                 for key, mask in events:
-                    self._handle_key(key, mask)
+                    data = key.data
+                    if isinstance(data, MuxConnection):     # (the usual event: one frame less per call)
+                        self._handle_connection(data, mask)
+                    else:
+                        self._handle_key(key, mask)
                     if self.shutting_down:
                         break
                 self._housekeeping()
@@ -285,7 +290,7 @@ class SocketServer_Multiplex(CombinedSockets):
             if conn in self._busy:      # (a worker has the connection now; it is looked at again afterwards)
                 return
             # (TLS: decrypted bytes already inside the SSL object never make the socket readable again)
-            if not (open_ and conn.outbuf is None and not self.shutting_down and conn.tls_pending()
+            if not (conn.is_tls and open_ and conn.outbuf is None and not self.shutting_down and conn.tls_pending()
                     and conn.sock in self._connections):
                 break
         if not open_ and conn.sock in self._connections:
@@ -296,7 +301,7 @@ class SocketServer_Multiplex(CombinedSockets):
         """Dispatch every complete message in the connection's buffer (stops when a send is pending)."""
         conn.buffer_writes = self._in_loop
         while conn.outbuf is None and not self.shutting_down:
-            if not conn.has_message():
+            if not conn.messages and conn.read_error is None:     # (conn.has_message(), inline: once a call)
                 if conn.buffered:       # (part of a message arrived: the rest must follow in time)
                     if conn.msg_start is None:
                         conn.msg_start = time.monotonic()

@@ -457,10 +457,13 @@ class MessageReader:
                 if chunk is None:
                     chunk = bytearray(total)    # (the whole region: the pieces so far, then room for the rest)
                 pos = 0
-                for piece in parts:
-                    count = len(piece)
-                    chunk[pos:pos + count] = piece
-                    pos += count
+                # (through a memoryview: a bytearray's own slice assignment first copies a piece that is not a
+                # bytearray into a temporary one, 4 MiB of heap for the last early piece of a 100 MiB body)
+                with memoryview(chunk) as target:
+                    for piece in parts:
+                        count = len(piece)
+                        target[pos:pos + count] = piece
+                        pos += count
                 parts[:] = [chunk]
                 self._chunk = chunk
                 self._cfill = received

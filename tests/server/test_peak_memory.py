@@ -162,3 +162,24 @@ def test_after_a_big_message_the_next_header_is_received_alone():
     finally:
         conn.close()
         peer.close()
+
+
+def test_a_message_received_right_before_the_end_of_the_connection_is_handed_out_first():
+    """A bodiless message received as a header alone (after a big message), then the peer closes: read_available
+    says the connection is open while that message waits (the caller answers it), and closed on the next call."""
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    conn = MuxConnection(ours)
+    conn.reader.prehandshake = False
+    try:
+        big = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 1, 4, b"x" * MiB).data
+        assert len(_read_message(conn, peer, big).data) == MiB and conn.header_first
+        peer.sendall(protocol.SendingMessage(protocol.MSG_PING, 0, 2, 4, b"").data)
+        peer.close()
+        select.select([ours], [], [], 5.0)
+        assert conn.read_available()        # (the ping was received, then the end: the ping comes first)
+        msg = conn.next_message()
+        assert msg.type == protocol.MSG_PING and msg.seq == 2
+        assert not conn.read_available()    # (then the end of the connection)
+    finally:
+        conn.close()

@@ -177,7 +177,7 @@ class MuxConnection(ClientConnection):
         total = 0
         while True:
             needed = reader.needed
-            if self.header_first and needed <= _HEADER_SIZE:
+            if self.header_first and not reader.received_bytes:
                 size = needed       # (the header alone: see header_first)
             else:
                 size = min(max(needed, _READ_SIZE), _READ_LIMIT - total)
@@ -198,7 +198,9 @@ class MuxConnection(ClientConnection):
             except (ssl.SSLError, OSError):
                 return False
             if not data:
-                return False
+                # the peer closed; messages that came before are answered first (a receive that got exactly the
+                # bytes asked for, e.g. a header alone that completes a message, goes on with another receive)
+                return bool(self.messages)
             total += len(data)
             try:
                 messages = reader.feed(data)

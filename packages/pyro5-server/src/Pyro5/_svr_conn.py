@@ -143,7 +143,7 @@ class MuxConnection(ClientConnection):
         # buffer kept for it (_wire_reader.recycle_buffer). With the usual 64 KiB receive, those first bytes came as
         # a bytes object of 64 KiB at the top of the heap, right where the deserialized arguments of a big call
         # then went: once small allocations filled the hole it left, the next arguments went 64 KiB higher, and a
-        # 1 MiB upload in a loop ratcheted the server's peak memory from 2.0 to 2.5-3 times the message.
+        # 1 MiB upload in a loop ratcheted the server's peak memory from 2.0 to 2.2-3.3 times the message.
         self.header_first = False
 
     @property

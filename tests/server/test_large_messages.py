@@ -200,3 +200,23 @@ def test_daemon_asks_glibc_for_one_malloc_arena_unless_the_environment_says_othe
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
                          check=True).stdout.split()
     assert out[1:] == ["False", "False", "False"]    # the environment's setting wins: not touched
+
+
+@pytest.mark.parametrize("ser_name", ["marshal", "msgpack"])
+def test_oneway_call_right_before_closing_after_big_calls_still_runs(servertype, start_daemon, ser_name):
+    """After a big call a connection receives the next header alone (MuxConnection.header_first). A oneway call
+    with a body smaller than a header, sent right before the client closes the connection, still runs: the
+    messages received before the end of the connection are answered first."""
+    Thing.oneway_calls.clear()
+    Thing.oneway_event.clear()
+    rd = start_daemon()
+    rd.daemon.register(Thing, "thing")
+    with RawClient(rd.address, serializer=ser_name, timeout=20) as c:
+        c.connect("thing")
+        for seq in (1, 2):
+            c.send_raw(_call_message(ser_name, seq, (os.urandom(MIB),)))
+            msg, _ = c.receive()
+            assert msg.seq == seq and not msg.flags & protocol.FLAGS_EXCEPTION
+        c.send_call("thing", "fire", (7,), flags=protocol.FLAGS_ONEWAY)
+    assert Thing.oneway_event.wait(10), "the oneway call sent before the close did not run"
+    assert Thing.oneway_calls[0][0] == 7

@@ -47,6 +47,11 @@ import os
 import sys
 from typing import Any, Iterable
 
+try:
+    import mmap as _mmap
+except ImportError:     # (a platform without it: early pieces come from the heap)
+    _mmap = None  # type: ignore[assignment]
+
 from . import config, errors, protocol
 from .protocol import (
     _MSG_TYPES,
@@ -152,6 +157,21 @@ def _take_spare(size: int) -> bytearray | None:
     if len(buf) > size:
         del buf[size:]
     return buf
+
+
+def _early_piece(size: int, own_mapping: bool) -> Any:
+    """A buffer for an early piece of a big body region (see MessageReader._next_buffer). own_mapping (a server's
+    reader): an anonymous memory mapping of its own, which goes back to the system the moment the region's one
+    buffer has replaced it. From the heap, its room stayed resident under that buffer (glibc keeps freed room
+    that is not at the top of the heap, and the settled allocator keeps up to 64 MiB at the top too): a server's
+    peak memory for a 10 MiB upload was 2.1 times the message instead of 2.0, for 100 MiB 2.08. (Not for a
+    proxy's reader: it collects every big reply in pieces, and fresh pages for them each time cost page faults.)"""
+    if own_mapping and _mmap is not None:
+        try:
+            return _mmap.mmap(-1, size)
+        except (OSError, ValueError):
+            pass    # (no mapping to be had: the heap, as for any other reader)
+    return bytearray(size)
 
 
 def check_msgtype(msg: ReceivingMessage, accepted_msgtypes: Any = None) -> None:
@@ -437,15 +457,18 @@ class MessageReader:
                 if chunk is None:
                     chunk = bytearray(total)    # (the whole region: the pieces so far, then room for the rest)
                 pos = 0
-                for piece in parts:
-                    count = len(piece)
-                    chunk[pos:pos + count] = piece
-                    pos += count
+                # (through a memoryview: a bytearray's own slice assignment first copies a piece that is not a
+                # bytearray into a temporary one, 4 MiB of heap for the last early piece of a 100 MiB body)
+                with memoryview(chunk) as target:
+                    for piece in parts:
+                        count = len(piece)
+                        target[pos:pos + count] = piece
+                        pos += count
                 parts[:] = [chunk]
                 self._chunk = chunk
                 self._cfill = received
             else:
-                chunk = self._chunk = bytearray(min(remaining, max(_FIRST_CHUNK, received)))
+                chunk = self._chunk = _early_piece(min(remaining, max(_FIRST_CHUNK, received)), self.keep_buffers)
                 parts.append(chunk)
                 self._cfill = 0
         return memoryview(chunk)[self._cfill:]

@@ -9,13 +9,26 @@ receiving go through the blocking stream layer (``Pyro5._wire_stream``) with its
 in; connecting uses the socket timeout. Any failure of the
 connection releases it and raises ConnectionClosedError (TimeoutError for a timeout): the connection is out of
 sync then, and the proxy reconnects at its next call.
+
+Kernel timeouts: a socket in Python's timeout mode has a non-blocking descriptor, and every receive is a poll()
+then a recv(); each system call releases the GIL, and with many threads calling at once each release costs a
+wait to get it back (a futex wait and a context switch). So the usual call (``Pyro5._client_fast``) switches
+the socket of a connection the proxy opened itself (`ProxySocketConnection`, plain TCP or unix, Linux) to a
+blocking descriptor whose SO_RCVTIMEO holds the timeout: a call is then one send (MSG_DONTWAIT: it never blocks)
+and one recv, which the kernel ends with EAGAIN when the timeout passes (`receive_reply`: Pyro's TimeoutError).
+Only that first receive of a reply is bounded by the kernel; anything more (a reply bigger than one receive, the
+rest of a request the socket did not take at once) goes through ``_wire_stream`` with what is left of the
+deadline, as before.
 """
 from __future__ import annotations
 
 import logging
 import socket
 import ssl
+import struct
+import sys
 import threading
+import time
 from typing import Any, Optional
 
 from . import _wire_stream, config, errors, protocol, socketutil
@@ -26,16 +39,94 @@ log = logging.getLogger("Pyro5.client")
 
 _MSG_RESULT = (protocol.MSG_RESULT,)
 _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
-_SocketConnection = socketutil.SocketConnection
 _recv_message = _wire_stream.recv_message
 _send = _wire_stream.send
 _connect = socketutil._connect     # (a timeout becomes Pyro's TimeoutError)
+_monotonic = time.monotonic
+_FIRST_RECV = 4096      # (as _wire_stream: all of a small reply)
+_MIN_REMAINING = 1e-6
+_SO_RCVTIMEO = (socket.SOL_SOCKET, getattr(socket, "SO_RCVTIMEO", 0))
+# SO_RCVTIMEO takes a struct timeval: two longs on 64-bit Linux (other systems keep Python's timeout mode)
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO") and struct.calcsize("l") == 8
+_timeval = struct.Struct("@ll")
+_NO_TIMEVAL = _timeval.pack(0, 0)     # (0: no timeout)
 
 
-def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | None) -> protocol.ReceivingMessage:
+class ProxySocketConnection(socketutil.SocketConnection):
+    """The SocketConnection of a connection a proxy opened itself, whose socket may use kernel timeouts (module
+    documentation). `timeout` (and get/settimeout) still says the proxy's timeout; setting it ends kernel
+    timeouts (the next usual call switches again)."""
+
+    kernel_timeout: Optional[float] = None      # the timeout in SO_RCVTIMEO while the descriptor is blocking
+
+    def use_kernel_timeout(self, timeout: float) -> bool:
+        """Switch the socket (now in Python's timeout mode with `timeout`) to a blocking descriptor with `timeout`
+        in SO_RCVTIMEO; False (and nothing changed) where that is not available."""
+        sock = self.sock
+        if not _KERNEL_TIMEOUTS or type(sock) is not socket.socket:     # (not on TLS sockets)
+            return False
+        seconds = int(timeout)
+        micros = int((timeout - seconds) * 1e6) or (0 if seconds else 1)    # (all zero would mean no timeout)
+        try:
+            sock.setsockopt(*_SO_RCVTIMEO, _timeval.pack(seconds, micros))
+            sock.settimeout(None)
+        except (OSError, OverflowError):
+            return False
+        self.kernel_timeout = timeout
+        return True
+
+    def settimeout(self, timeout: Optional[float]) -> None:
+        if self.kernel_timeout is not None:
+            self.kernel_timeout = None
+            try:
+                self.sock.setsockopt(*_SO_RCVTIMEO, _NO_TIMEVAL)
+            except OSError:
+                pass    # (closed: settimeout tells)
+        self.sock.settimeout(timeout)
+
+    def gettimeout(self) -> Optional[float]:
+        timeout = self.sock.gettimeout()
+        if timeout is None and self.kernel_timeout is not None:
+            return self.kernel_timeout
+        return timeout
+
+    setTimeout = settimeout
+    getTimeout = gettimeout
+    timeout = property(gettimeout, settimeout)      # type: ignore[assignment]
+
+
+def receive_reply(sock: Any, reader: protocol.MessageReader, timeout: float | None, direct: bool) -> list:
+    """Receive the daemon's reply to the one request in flight (the messages `reader` completes) within `timeout`
+    seconds from now (None: no limit; see Pyro5._wire_stream). `direct`: the socket's own timeout (or its kernel
+    timeout) is `timeout`, so one plain recv() comes first: usually all of a reply; anything more goes through
+    _wire_stream.recv_message within what is left of the timeout."""
+    if direct:
+        start = None if timeout is None else _monotonic()
+        try:
+            data = sock.recv(_FIRST_RECV)
+        except (TimeoutError, BlockingIOError):     # (BlockingIOError: the kernel's timeout ran out, EAGAIN)
+            raise errors.TimeoutError("receiving: timeout") from None
+        except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            data = None
+        except OSError as x:
+            raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
+        if data is not None:
+            if not data:
+                raise errors.ConnectionClosedError("receiving: connection closed by the daemon")
+            messages = reader.feed(data)
+            if messages:
+                return messages
+        if start is not None:
+            timeout = max(timeout - (_monotonic() - start), _MIN_REMAINING)  # type: ignore[operator]
+    return _recv_message(sock, reader, timeout, peer="daemon")
+
+
+def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | None, direct: bool = False
+                  ) -> protocol.ReceivingMessage:
     """Blocking read of the next message on `sock` (the reply to the one request in flight), within `timeout`
-    seconds from now for the whole message (None: no limit; see Pyro5._wire_stream)."""
-    messages = _recv_message(sock, reader, timeout, peer="daemon")
+    seconds from now for the whole message (receive_reply)."""
+    messages = receive_reply(sock, reader, timeout, direct) if direct else \
+        _recv_message(sock, reader, timeout, peer="daemon")
     if len(messages) > 1:
         raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
     return messages[0]
@@ -95,7 +186,7 @@ class ProxyConnection:
         """Use the user-supplied connected socket: the daemon on the other end treats it as an established
         connection, so there is no connect handshake (as the original Pyro5 does it)."""
         sock = self.connected_socket
-        conn = _SocketConnection(sock, object_id, True)
+        conn = socketutil.SocketConnection(sock, object_id, True)     # (the user's socket keeps its mode)
         if self.timeout:
             conn.timeout = self.timeout
         self.attach(conn, peer)
@@ -115,7 +206,7 @@ class ProxyConnection:
             raise errors.TimeoutError("cannot connect to %s: %s" % (location, x)) from x
         except OSError as x:
             raise connect_error(location, x) from x
-        conn = _SocketConnection(sock, object_id)
+        conn = ProxySocketConnection(sock, object_id)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("connected to %s - %s - %s", location, conn.family(),
                       "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
@@ -181,8 +272,11 @@ class ProxyConnection:
         conn = self.conn
         reader = self.reader
         assert conn is not None and reader is not None
+        timeout = self.timeout or None
+        sock = conn.sock
         try:
-            msg = _read_message(conn.sock, reader, self.timeout or None)
+            msg = _read_message(sock, reader, timeout, timeout is not None and sock.gettimeout() is None and
+                                getattr(conn, "kernel_timeout", None) == timeout)
             check_reply_seq(msg, seq)
         except BaseException as x:
             self.lost(x)

@@ -13,16 +13,18 @@ path does for such a call: the same bytes on the wire (``protocol.SendingMessage
 errors (``_wire_stream``), every received byte checked by the connection's ``protocol.MessageReader``, the reply
 interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
 connection released. Retrying after a lost connection or a timeout stays with the proxy.
+
+With a timeout, a connection the proxy opened itself uses kernel timeouts (``_client_conn``: its descriptor
+blocking, the timeout in SO_RCVTIMEO), so that a usual call is two system calls, a send and a recv: each one
+releases the GIL, which costs a wait to get it back when other threads are running.
 """
 from __future__ import annotations
 
 import os
 import socket
-import ssl
-import time
 from typing import Any
 
-from . import _client_codec, _client_hooks, _wire_stream, config, errors, protocol, serializers
+from . import _client_codec, _client_conn, _client_hooks, _wire_stream, config, errors, protocol, serializers
 from ._client_conn import check_reply_seq as _check_reply_seq
 from ._client_stream import _StreamResultIterator
 from ._serialized_blob import SerializedBlob
@@ -44,14 +46,13 @@ _serializers = serializers.serializers
 _SPLICING = _client_codec._SPLICING
 _call_result = _client_codec.call_result
 _StreamReply = _client_codec.StreamReply
-_recv_message = _wire_stream.recv_message
 _send = _wire_stream.send
-_monotonic = time.monotonic
+_receive_reply = _client_conn.receive_reply
+_ProxySocketConnection = _client_conn.ProxySocketConnection
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 # (a plain socket's descriptor takes os.write(); not on Windows, whose sockets are no file descriptors)
 _plain_socket: Any = socket.socket if os.name == "posix" else None
 _write = os.write
-_FIRST_RECV = 4096    # (as _wire_stream: all of a small reply)
-_MIN_REMAINING = 1e-6
 _get_annotations = _annotations.get
 _get_correlation_id = _correlation_id.get
 _set_response_annotations = _response_annotations.set
@@ -106,22 +107,31 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     del data
     timeout = link.timeout or None
     sock = conn.sock
+    sock_timeout = sock.gettimeout()
+    kernel = False      # (the socket's descriptor blocking, `timeout` in its SO_RCVTIMEO: see _client_conn)
+    if timeout is not None and type(conn) is _ProxySocketConnection:
+        if sock_timeout is None:
+            kernel = conn.kernel_timeout == timeout
+        elif sock_timeout == timeout and type(sock) is _plain_socket:
+            kernel = conn.use_kernel_timeout(timeout)      # (once a connection, and after a change of the timeout)
+    direct = kernel or sock_timeout == timeout      # (one send and one receive, bounded by the socket's own timeout)
     link.busy = True
     try:
-        if len(parts) == 1 and sock.gettimeout() == timeout:
+        if len(parts) == 1 and direct:
             frame = parts[0]
-            try:    # (the socket's own timeout is the deadline for all of it, as in _wire_stream.send)
-                if timeout is not None and type(sock) is _plain_socket:
-                    # a socket with a timeout polls before every send; its descriptor is non-blocking, so one
-                    # write() usually takes all of a small request at once without that poll
+            try:
+                if kernel or timeout is not None and type(sock) is _plain_socket:
+                    # one send of what the socket takes at once (usually all of a small request): send(MSG_DONTWAIT)
+                    # on the blocking descriptor, or write() on a socket in Python's timeout mode (its descriptor
+                    # is non-blocking: no poll before it); the rest, if any, within the timeout
                     try:
-                        sent = _write(sock.fileno(), frame)
+                        sent = sock.send(frame, _DONTWAIT) if kernel else _write(sock.fileno(), frame)
                     except BlockingIOError:
                         sent = 0
                     if sent < len(frame):
-                        sock.sendall(memoryview(frame)[sent:])
+                        _send(sock, (memoryview(frame)[sent:],), timeout)
                 else:
-                    sock.sendall(frame)
+                    sock.sendall(frame)     # (the socket's own timeout, if any, is the deadline for all of it)
             except TimeoutError:
                 raise errors.TimeoutError("sending: timeout") from None
             except OSError as x:
@@ -129,28 +139,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
         else:
             _send(sock, parts, timeout)
         del parts
-        # the reply: one receive is usually all of it (the socket's own timeout is the deadline then); the rest of
-        # a bigger or slower one, and anything unusual, goes through _wire_stream.recv_message
-        reader = link.reader
-        messages = None
-        if sock.gettimeout() == timeout:
-            start = None if timeout is None else _monotonic()
-            try:
-                data = sock.recv(_FIRST_RECV)
-            except TimeoutError:
-                raise errors.TimeoutError("receiving: timeout") from None
-            except (InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                data = None
-            except OSError as x:
-                raise errors.ConnectionClosedError("receiving: connection lost: %s" % x) from x
-            if data is not None:
-                if not data:
-                    raise errors.ConnectionClosedError("receiving: connection closed by the daemon")
-                messages = reader.feed(data)
-                if not messages and start is not None:
-                    timeout = max(timeout - (_monotonic() - start), _MIN_REMAINING)  # type: ignore[operator]
-        if not messages:
-            messages = _recv_message(sock, reader, timeout, peer="daemon")
+        messages = _receive_reply(sock, link.reader, timeout, direct)
         if len(messages) > 1:
             raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
         msg = messages[0]

@@ -508,6 +508,7 @@ class _PyroSerpentSerializer(serpent.Serializer):
 
 
 # what serpent (and dumps above) writes for a URI alone: its state as plain strings, None and an int
+_NOT_PLAIN = _serpent_fast._NOT_PLAIN
 _SERPENT_URI_START = b"# serpent utf-8 python3.2\n{'__class__':'Pyro5.core.URI','state':("
 _SERPENT_URI = re.compile(
     re.escape(_SERPENT_URI_START) + rb"'(PYRO|PYRONAME|PYROMETA)','([^'\\\n\r\x00]*)',(None|'[^'\\\n\r\x00]*'),"
@@ -533,6 +534,9 @@ class SerpentSerializer(SerializerBase):
     serializer_id = 1  # never change this
 
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
+        data = _serpent_fast.dumps_call(obj, method, vargs, kwargs)    # (a call of plain arguments: in one step)
+        if data is not None:
+            return data
         return self._dumps((obj, method, vargs, kwargs))
 
     def dumps(self, data: Any) -> bytes:
@@ -579,11 +583,19 @@ class SerpentSerializer(SerializerBase):
             raise _wrap_dump_error(self, x) from x
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
+        if isinstance(data, memoryview):
+            data = data.tobytes()
+        call = _serpent_fast.loads_call(data)      # (a call of plain arguments: one regex match, no class dicts)
+        if call is not None:
+            return call
         return _call_tuple(self.loads(data))
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if isinstance(data, memoryview):
             data = data.tobytes()
+        value = _serpent_fast.loads_plain(data)     # (a plain value or a flat container of them: a usual reply)
+        if value is not _NOT_PLAIN:
+            return value
         if len(data) < 600 and data.startswith(_SERPENT_URI_START):
             uri = _serpent_uri_fast(data)       # (a URI alone: e.g. the answer of a name server lookup)
             if uri is not None:

@@ -372,6 +372,8 @@ _CALL = re.compile(r"\('([^'\"\\\x00-\x1f]*)','([^'\"\\\x00-\x1f]*)',(?:%s|%s),(
 _REPLY = re.compile(r"%s|%s|(%s)|'([^'\"\\\x00-\x1f]*)'|(-?(?:0|[1-9][0-9]{0,17}))|(None|True|False)"
                     % (_PLAIN_TUPLE, _PLAIN_LIST, _PLAIN_DICT)).fullmatch
 _HEADER_LENGTH = len(HEADER)
+_HEADER_BYTES = HEADER.encode("ascii")
+_NOT_PLAIN = object()          # (loads_plain: not a plain value, the generic path decides)
 _PLAIN_LIMIT = 32 * 1024     # (bigger data: the regex could run over a long text only to fail; _scan decides)
 
 
@@ -422,7 +424,7 @@ def loads_call(data: bytes | bytearray) -> tuple | None:
 _NAMES_BY_TEXT = {"None": None, "True": True, "False": False}
 
 
-def loads_plain(data: bytes | bytearray | memoryview) -> Any:
+def loads_plain(data: bytes | bytearray) -> Any:
     """serpent.loads(data) of one str/int/bool/None or a flat tuple, list or dict of them (a usual small reply), or
     _NOT_PLAIN (the generic path decides, errors and class dicts included)."""
     if len(data) > _PLAIN_LIMIT or not data.startswith(_HEADER_BYTES):
@@ -454,15 +456,11 @@ def loads_plain(data: bytes | bytearray | memoryview) -> Any:
     return _NAMES_BY_TEXT[value]
 
 
-_HEADER_BYTES = HEADER.encode("ascii")
-_NOT_PLAIN = object()
-
-
 def dumps_call(obj: Any, method: Any, vargs: Any, kwargs: Any) -> bytes | None:
     """serpent's bytes of the call (obj, method, vargs, kwargs) when obj and method are str, vargs is a tuple of
     str/int/bool/None and kwargs is empty; else None (dumps_simple or serpent decides)."""
-    if type(obj) is not str or type(method) is not str or type(vargs) is not tuple or kwargs or \
-            type(kwargs) is not dict or not _REPR.issuperset(map(type, vargs)):
+    if type(obj) is not str or type(method) is not str or type(vargs) is not tuple or type(kwargs) is not dict or \
+            kwargs or not _REPR.issuperset(map(type, vargs)):
         return None
     if len(vargs) < _FORMATS_MAX:
         return (_CALL_FORMATS[len(vargs)] % (obj, method, *vargs)).encode("utf-8")

@@ -15,6 +15,7 @@ from Pyro5.callcontext import current_context
 
 CORR = uuid.UUID("0123456789abcdef0123456789abcdef")
 URI = Pyro5.core.URI("PYRO:objname@localhost:5555")
+PLAIN_ARGS = ("hello", 42, "it's", 'say "hi"', "\u00e9\u20ac", "a,(b)", -7, True, None, "")
 CALL_ARGS = (1, "two", [3.5, None, True], {"k": "v", "n": -7})
 RESULT = {"numbers": [1, 2.5, -3, 2 ** 40], "text": "h\u00e9llo \u20ac", "nested": {"list": [1, [2, 3]]},
           "none": None, "bool": True, "empty": [[], {}, ""]}
@@ -40,6 +41,13 @@ def build(names):
 
         add("call", P.MSG_INVOKE, 0, 11, ser.dumpsCall("objname", "method", CALL_ARGS, {"kw": "v"}))
         add("call-noargs", P.MSG_INVOKE, 0, 65535, ser.dumpsCall("Pyro.Daemon", "ping", (), {}))
+        # usual small calls and replies (serpent writes and reads these in one step: Pyro5._serpent_fast)
+        add("plain-call", P.MSG_INVOKE, 0, 21, ser.dumpsCall("obj_12345", "echo", PLAIN_ARGS, {}))
+        add("plain-call-1", P.MSG_INVOKE, 0, 22, ser.dumpsCall("obj", "m", ("(x,)",), {}))
+        add("plain-result", P.MSG_RESULT, 0, 21, ser.dumps(PLAIN_ARGS))
+        add("plain-list", P.MSG_RESULT, 0, 22, ser.dumps(["a", -1, 10 ** 17]))
+        add("plain-str", P.MSG_RESULT, 0, 23, ser.dumps("it's"))
+        add("plain-dict", P.MSG_RESULT, 0, 24, ser.dumps({"a": 1, "b": "x"}))
         add("result", P.MSG_RESULT, 0, 11, ser.dumps(RESULT))
         add("exception", P.MSG_RESULT, P.FLAGS_EXCEPTION, 12, ser.dumps(exc_value()))
         add("pyroerror", P.MSG_RESULT, P.FLAGS_EXCEPTION, 12,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import random
+import re
 
 import pytest
 import serpent
@@ -248,3 +249,168 @@ def test_uri_short_cut_leaves_everything_else_to_the_generic_path():
         assert ser.loads(ser.dumps(core.URI("PYRO:x@h:1"))) == ("custom", "x")
     finally:
         serializers.unregister_dict_to_class("Pyro5.core.URI")
+
+
+# ---- the one-step paths for a usual small call and its reply (dumps_call, loads_call, loads_plain)
+PLAIN_LEAVES = ["", "hello", "it's", 'say "hi"', "tab\there", "new\nline", "back\\slash", "é ü €", "\U0001f600",
+                "\x7f", "\u2028", "(", ")", "(1,2)", ",", "[x]", "{a:1}", ":", "__class__", "None", "'", "a'b'c",
+                0, 1, -1, 42, -0, 10 ** 17, 10 ** 18 - 1, 10 ** 18, -(10 ** 18), 2 ** 64, -(2 ** 70), 10 ** 40,
+                True, False, None, 0.0, -0.0, 1.5, 1e-7, 1e300, float("inf"), float("nan"), b"by", 3j]
+
+
+def random_plain(rnd: random.Random, depth: int = 0):
+    """Mostly the shapes of usual calls and replies (flat tuples, lists and str-keyed dicts), sometimes not."""
+    if depth > 2 or rnd.random() < 0.3:
+        return rnd.choice(PLAIN_LEAVES)
+    size = rnd.choice([0, 1, 1, 2, 2, 3, 5, 9])
+    kind = rnd.randrange(6)
+    if kind <= 1:
+        return tuple(random_plain(rnd, depth + 2) for _ in range(size))
+    if kind == 2:
+        return [random_plain(rnd, depth + 2) for _ in range(size)]
+    if kind == 3:
+        return {rnd.choice(["a", "b", "__class__", "value", "it's", 1, None]): random_plain(rnd, depth + 2)
+                for _ in range(size)}
+    if kind == 4:
+        return {rnd.choice([1, 2, "x"]) for _ in range(size)}
+    return tuple(random_plain(rnd, depth + 1) for _ in range(size))
+
+
+def generic_loads(data: bytes):
+    """What SerpentSerializer read before the one-step paths (and still reads for everything else)."""
+    ser = serializers.serializers["serpent"]
+    try:
+        return "ok", ser._load_recreating(_serpent_fast.loads, data)
+    except Exception as x:  # noqa: BLE001 - the one-step path must fail the same way
+        return "error", type(x), _without_addresses(str(x))
+
+
+def _without_addresses(message: str) -> str:
+    return re.sub(" at 0x[0-9a-f]+", "", message)
+
+
+def serializer_loads(function, data):
+    try:
+        return "ok", function(data)
+    except Exception as x:  # noqa: BLE001
+        return "error", type(x), _without_addresses(str(x))
+
+
+def same_result(a, b) -> bool:
+    return a[0] == b[0] and (same(a[1], b[1]) if a[0] == "ok" else a == b)
+
+
+def test_calls_of_random_arguments_are_serpents_bytes_and_values():
+    ser = serializers.serializers["serpent"]
+    rnd = random.Random(12)
+    one_step_dumps = one_step_loads = 0
+    for _ in range(4000):
+        obj = rnd.choice(["obj_12345", "", "it's", "PYRO:x@h:1", "é"])
+        method = rnd.choice(["echo", "m", "__class__", "a'b"])
+        vargs = random_plain(rnd)
+        if type(vargs) is not tuple:
+            vargs = (vargs,) if rnd.random() < 0.5 else [vargs]
+        kwargs = rnd.choice([{}, {}, {}, {"k": random_plain(rnd, 2)}, {"a": 1, "b": "x"}, {"__class__": "float", "value": "nan"}])
+        try:
+            expected = serpent_bytes((obj, method, vargs, kwargs))
+        except (TypeError, ValueError):
+            continue
+        fast = _serpent_fast.dumps_call(obj, method, vargs, kwargs)
+        if fast is not None:
+            one_step_dumps += 1
+            assert fast == expected
+        data = ser.dumpsCall(obj, method, vargs, kwargs)
+        assert data == expected
+        if _serpent_fast.loads_call(data) is not None:
+            one_step_loads += 1
+        for variant in (data, bytearray(data), memoryview(data)):
+            got = serializer_loads(ser.loadsCall, variant)
+            reference = generic_loads(data)
+            if reference[0] == "ok" and (type(reference[1]) is not tuple or len(reference[1]) != 4):
+                reference = ("error",)
+            assert got[0] == reference[0] and (got[0] != "ok" or same(got[1], reference[1])), data
+            assert got[0] != "ok" or same(got[1], serpent.loads(data)) or "__class__" in data.decode(), data
+    assert one_step_dumps > 250 and one_step_loads > 200
+
+
+def test_replies_of_random_values_are_serpents_bytes_and_values():
+    ser = serializers.serializers["serpent"]
+    rnd = random.Random(13)
+    one_step = 0
+    for _ in range(4000):
+        value = random_plain(rnd)
+        try:
+            expected = serpent_bytes(value)
+        except (TypeError, ValueError):
+            continue
+        data = ser.dumps(value)
+        assert data == expected
+        if _serpent_fast.loads_plain(data) is not _serpent_fast._NOT_PLAIN:
+            one_step += 1
+            assert same(_serpent_fast.loads_plain(data), serpent.loads(data)), data
+        for variant in (data, bytearray(data), memoryview(data)):
+            assert same_result(serializer_loads(ser.loads, variant), generic_loads(data)), data
+    assert one_step > 500
+
+
+CALL_BASES = ["('obj_12345','echo',('hello',42),{})", "('o','m',(),{})", "('o','m',('x',),{})", "('o','m',[1,'a'],{})",
+              "('o','m',[],{'k':'v','n':-3})", "('o','m',(-0,0,123456789012345678),{})"]
+REPLY_BASES = ["('hello',42)", "['a','b',7]", "'text'", "-42", "None", "{'a':1,'b':'x'}", "(1,)", "[]", "()", "{}"]
+CALL_MUTATIONS = MUTATIONS + ["1" * 19, "\x00", "\x1f", "\\'", "'a'", "(1,)", "{'__class__':'float','value':'nan'}",
+                              "__class__", "0x1", "1.5", "1e5", "-", "--", "''", "\U0001f600", "\ud800"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
+def test_mutated_calls_and_replies_load_as_the_generic_path_loads_them():
+    """Malformed and unusual texts near the one-step shapes: the same value, or the same error, as before."""
+    ser = serializers.serializers["serpent"]
+    rnd = random.Random(14)
+    for _ in range(5000):
+        text = rnd.choice(CALL_BASES + REPLY_BASES)
+        for _ in range(rnd.randrange(1, 3)):
+            pos = rnd.randrange(0, len(text) + 1)
+            text = text[:pos] + rnd.choice(CALL_MUTATIONS) + text[pos + rnd.randrange(0, 3):]
+        data = (_serpent_fast.HEADER + text).encode("utf-8", "surrogatepass")
+        reference = generic_loads(data)
+        assert same_result(serializer_loads(ser.loads, data), reference), data
+        call = _serpent_fast.loads_call(data)
+        if call is not None:
+            assert reference[0] == "ok" and same(call, reference[1]), data
+        plain = _serpent_fast.loads_plain(data)
+        if plain is not _serpent_fast._NOT_PLAIN:
+            assert reference[0] == "ok" and same(plain, reference[1]), data
+
+
+def test_class_dicts_hostile_and_huge_input_take_the_generic_path():
+    ser = serializers.serializers["serpent"]
+    header = _serpent_fast.HEADER.encode()
+    nan_dict = header + b"{'__class__':'float','value':'nan'}"
+    assert _serpent_fast.loads_plain(nan_dict) is _serpent_fast._NOT_PLAIN
+    assert math.isnan(ser.loads(nan_dict))
+    call = header + b"('o','m',(),{'__class__':'float','value':'nan'})"
+    assert _serpent_fast.loads_call(call) is None
+    assert math.isnan(ser.loadsCall(call)[3])       # (recreate_classes turns the kwargs dict into the float)
+    big = header + b"('o','m',('" + b"x" * 40000 + b"',),{})"
+    assert _serpent_fast.loads_call(big) is None and ser.loadsCall(big)[2] == ("x" * 40000,)
+    huge_int = header + b"('o','m',(" + b"9" * 5000 + b",),{})"
+    with pytest.raises(serializers.errors.SerializeError) as fast_error:
+        ser.loadsCall(huge_int)
+    assert "cannot deserialize" in str(fast_error.value)
+    deep = header + b"('o','m',(" + b"(" * 300 + b"1" + b",)" * 300 + b",),{})"
+    with pytest.raises(serializers.errors.SerializeError):
+        ser.loadsCall(deep)
+    for bad in (header + b"('o','m',('\xff',),{})", header + b"('o','m',('\x00',),{})", header + b"('o','m',(1,2,),{})",
+                header + b"('o','m',(1 ,2),{})", b"# serpent utf-8 python2.6\n('o','m',(),{})"):
+        assert _serpent_fast.loads_call(bad) is None
+        assert same_result(serializer_loads(ser.loadsCall, bad), serializer_loads(
+            lambda d: serializers._call_tuple(ser._load_recreating(_serpent_fast.loads, d)), bad)), bad
+
+
+def test_dumps_call_declines_what_is_not_plain():
+    class MyStr(str):
+        pass
+    assert _serpent_fast.dumps_call("o", "m", ("a", 1), {}) == serpent_bytes(("o", "m", ("a", 1), {}))
+    for obj, method, vargs, kwargs in (("o", "m", ["a"], {}), ("o", "m", ("a",), {"k": 1}), ("o", "m", (1.5,), {}),
+                                       ("o", "m", (MyStr("x"),), {}), (MyStr("o"), "m", (), {}), ("o", "m", (), None),
+                                       ("o", "m", ((1,),), {}), ("o", "m", (b"x",), {})):
+        assert _serpent_fast.dumps_call(obj, method, vargs, kwargs) is None

@@ -100,13 +100,15 @@ class ProxyConnection:
             conn.timeout = self.timeout
         self.attach(conn, peer)
 
-    def open(self, location: Any, object_id: str) -> socketutil.SocketConnection:
-        """A new connection to `location` ((host, port) or a unix socket path), not attached yet."""
+    def open(self, location: Any, object_id: str, bare: bool = False) -> socketutil.SocketConnection:
+        """A new connection to `location` ((host, port) or a unix socket path), not attached yet. bare: a connection
+        for one exchange that is closed right after it (resolve's connect lookup): a socket opened the short way
+        gets none of the TCP options that only matter for a connection that stays (see dress())."""
         try:
             family = _numeric_families.get(location[0]) if type(location) is tuple and len(location) == 2 \
                 and not config.SSL else None
             if family is not None:
-                sock = _open_numeric(family, location, self.timeout or None)
+                sock = _open_numeric(family, location, self.timeout or None, not bare)
             else:
                 sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE),
                                                 timeout=self.timeout, nodelay=True, sslContext=client_ssl_context())
@@ -229,22 +231,35 @@ def _remember_family(location: Any, sock: Any) -> None:
     _numeric_families[host] = int(family)
 
 
-def _open_numeric(family: int, location: tuple, timeout: float | None) -> socket.socket:
+def _open_numeric(family: int, location: tuple, timeout: float | None, options: bool = True) -> socket.socket:
     """What socketutil.create_socket(connect=location, reuseaddr=SOCK_REUSE, timeout, nodelay=True) does for a
-    numeric host whose family is known: the same socket options and errors, without working out the family."""
+    numeric host whose family is known: the same socket options and errors, without working out the family.
+    Without `options`, no TCP_NODELAY, SO_REUSEADDR and SO_KEEPALIVE (see ProxyConnection.open: bare)."""
     sock = socket.socket(family, _STREAM)
     try:
-        sock.setsockopt(*_NODELAY)
-        if config.SOCK_REUSE:
-            sock.setsockopt(*_REUSEADDR)
+        if options:
+            sock.setsockopt(*_NODELAY)
+            if config.SOCK_REUSE:
+                sock.setsockopt(*_REUSEADDR)
         if timeout or _getdefaulttimeout() is not None:
             sock.settimeout(timeout)    # (None: blocking, also when socket.setdefaulttimeout was called)
         _connect(sock, location)
-        sock.setsockopt(*_KEEPALIVE)
+        if options:
+            sock.setsockopt(*_KEEPALIVE)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def dress(sock: Any) -> None:
+    """A bare connection (see ProxyConnection.open) that becomes a proxy's after all gets the socket options of
+    one (setting them again on a socket that has them already changes nothing)."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(*_NODELAY)
+        if config.SOCK_REUSE:
+            sock.setsockopt(*_REUSEADDR)
+        sock.setsockopt(*_KEEPALIVE)
 
 
 def client_ssl_context() -> Optional[ssl.SSLContext]:

@@ -11,16 +11,19 @@ writing the reply with the object's metadata, which are the same for every conne
 Both are bounded (emptied when full) and only ever map equal input to the result the serializer gave for it.
 
 `connect_lookup` answers the NSLK capability (see Pyro5._capabilities): a name server's lookup on the connect reply.
+`answer_lookup` lets the thread pool server's loop thread answer a connection that is such a lookup (see there).
 """
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any, Mapping, Optional
 
-from . import _capabilities, core
+from . import _capabilities, core, errors, protocol
 from ._svr_meta import class_info, metadata_of
+from .callcontext import current_context
 
-__all__ = ["connect_request", "connect_payload", "connect_lookup"]
+__all__ = ["connect_request", "connect_payload", "connect_lookup", "serves_lookups", "read_first_message", "answer_lookup"]
 
 log = logging.getLogger("Pyro5.server")
 
@@ -84,3 +87,95 @@ def connect_lookup(obj: Any, request: Mapping[str, bytes], annotations: Optional
     annotations = dict(annotations or {})
     annotations.update(_capabilities.lookup_answer(uri))
     return annotations
+
+
+# ------------------------------------------------------------------------------------------ lookups on the loop thread
+# A client of ours resolving a PYRONAME uri connects to the name server, reads the answer on the connect reply and
+# closes the connection; it never uses that connection for anything else (see Pyro5._capabilities). On the thread
+# pool server, handing such a connection to a worker thread (woken up, answering, then waiting for the client to
+# close) cost the name server's process a thread wakeup, the hand-over of the interpreter lock and a wait for the
+# close, per lookup. So the loop thread answers such a connect message itself and closes the connection right after
+# the answer. Not for a daemon whose validateHandshake or clientDisconnect are its own (no user code runs on the
+# loop thread), with call hooks, or for a lookup that is not answered with a valid uri (the client then calls
+# lookup on the connection: a worker answers the connect message as before).
+
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_FIRST_READ = 4096          # bytes: a connect message with a lookup is about 130
+_MAX_REPLY = 4096           # bytes: a reply this small always fits into a new connection's empty send buffer
+_MSG_CONNECT = protocol.MSG_CONNECT
+_MSG_CONNECTOK = protocol.MSG_CONNECTOK
+_LOOKUP = _capabilities.LOOKUP
+_base_daemon: Any = None
+
+
+def serves_lookups(daemon: Any) -> bool:
+    """Does the daemon hold a name server (an object with _pyroConnectLookup, registered as Pyro.NameServer)?"""
+    return hasattr(daemon._registry.objects.get(core.NAMESERVER_NAME), "_pyroConnectLookup")
+
+
+def _plain_daemon(daemon: Any) -> bool:
+    """Are the daemon's validateHandshake and clientDisconnect the Daemon's own (no user code to run)?"""
+    global _base_daemon
+    if _base_daemon is None:
+        from .server import Daemon
+        _base_daemon = Daemon
+    return getattr(daemon.validateHandshake, "__func__", None) is _base_daemon.validateHandshake \
+        and getattr(daemon.clientDisconnect, "__func__", None) is _base_daemon.clientDisconnect
+
+
+def read_first_message(conn: Any) -> bool:
+    """(a connection just accepted, its socket still blocking) Receive what is there without waiting into the
+    connection's reader: complete messages go to `conn.messages`, bad input to `conn.read_error`, as
+    MuxConnection.read_available does. False when nothing was there (or the peer closed: its worker finds out
+    with its first receive)."""
+    try:
+        data = conn.sock.recv(_FIRST_READ, _DONTWAIT)
+    except OSError:      # (nothing yet: BlockingIOError; or a failed connection, which the worker finds out too)
+        return False
+    if not data:
+        return False
+    try:
+        conn.messages.extend(conn.reader.feed(data))
+    except errors.ProtocolError as x:
+        conn.read_error = x
+    return True
+
+
+def answer_lookup(daemon: Any, conn: Any) -> bool:
+    """(the loop thread) When the connection's one buffered message is a connect message that asks for a name
+    server lookup which the daemon answers with a valid uri (not over TLS): send the answer; True then, and the caller closes the
+    connection (as handshaked: the daemon's _clientDisconnected follows). Otherwise False, and the message stays
+    buffered for the worker that answers it."""
+    messages = conn.messages
+    if len(messages) != 1 or conn.read_error is not None or conn.reader.received_bytes or conn.is_tls:
+        return False
+    msg = messages[0]
+    if msg.type != _MSG_CONNECT or not msg.annotations or _LOOKUP not in msg.annotations:
+        return False
+    dispatcher = daemon.dispatcher
+    if dispatcher.hooks is not None or not serves_lookups(daemon) or not _plain_daemon(daemon):
+        return False
+    try:
+        reply = dispatcher.handshake(conn, msg)
+    finally:
+        current_context.client = None
+    answer = _capabilities.lookup_answered(reply.annotations) if reply.type == _MSG_CONNECTOK else None
+    if answer is None:
+        return False
+    try:
+        core.URI(answer)
+    except errors.PyroError:
+        return False    # (the client calls lookup on this connection to learn what is wrong: a worker answers)
+    data = reply.data
+    if len(data) > _MAX_REPLY:
+        return False
+    messages.clear()
+    conn.handshaked = True
+    try:
+        sent = conn.sock.send(data, _DONTWAIT)
+    except OSError as x:
+        sent = 0
+        log.debug("cannot send the lookup answer to %s: %s", conn.sock_addr, x)
+    if sent != len(data):
+        log.debug("lookup answer to %s not sent completely (%d of %d bytes)", conn.sock_addr, sent, len(data))
+    return True

@@ -1,6 +1,6 @@
 """The thread pool server's accept path (a mixin of svr_threads.SocketServer_Threadpool): a new connection goes
 straight to an idle worker, which waits for its connect message; a name server's lookup connection is answered
-by the loop thread itself (see _svr_connect.answer_lookup).
+and closed by the loop thread alone (see _svr_connect.answer_first).
 
 A connection costs the server a few system calls of its own besides the kernel's TCP work. Two of them are not
 needed per connection on Linux, where an accepted socket inherits the socket options of the listening socket:
@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from ._svr_common import close_socket
 from ._svr_conn import _LINGER_OK, MuxConnection
-from ._svr_connect import answer_lookup, read_first_message, serves_lookups
+from ._svr_connect import CLOSE, answer_first, read_first_message, serves_lookups
 from ._svr_limits import ServerLimits
 from ._svr_pool import Pool, PoolError
 from ._svr_serve import close_client
@@ -112,7 +112,7 @@ class DirectAccept:
             if not read_first_message(conn):
                 self._watch_new(conn)     # (this thread waits for its connect message)
                 return True
-            if answer_lookup(daemon, conn):
+            if answer_first(daemon, conn) == CLOSE:
                 close_client(daemon, conn)
                 return True
         self._connections[csock] = conn

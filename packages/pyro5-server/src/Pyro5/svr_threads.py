@@ -43,7 +43,7 @@ from . import config, errors, protocol, serializers
 from ._svr_accept import DirectAccept
 from ._svr_common import close_socket
 from ._svr_conn import MuxConnection
-from ._svr_connect import answer_lookup
+from ._svr_connect import CLOSE, KEEP, answer_first
 from ._svr_dispatch import answer_message
 from ._svr_inflight import InflightCalls
 from ._svr_limits import ServerLimits
@@ -142,9 +142,13 @@ class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorke
     def _dispatch(self, conn: MuxConnection) -> bool:
         """Hand the complete message at the front of the connection's buffer to a worker (the connection leaves
         the selector until the worker hands it back). Returns False: the loop stops processing it for now."""
-        if not conn.handshaked and answer_lookup(self.daemon, conn):
-            self._close_connection(conn)    # (a name server lookup, answered by this thread: see _svr_connect)
-            return False
+        if not conn.handshaked:     # (its connect message: answered by this thread when it may, see _svr_connect)
+            outcome = answer_first(self.daemon, conn)
+            if outcome == CLOSE:
+                self._close_connection(conn)
+                return False
+            if outcome == KEEP:
+                return True
         if conn.inflight and self._inflight.applies(conn):
             return self._inflight.dispatch(conn)    # its calls run concurrently (the connection stays read)
         if conn.answered_at:

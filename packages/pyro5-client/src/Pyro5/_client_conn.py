@@ -13,6 +13,7 @@ sync then, and the proxy reconnects at its next call.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -30,6 +31,8 @@ _SocketConnection = socketutil.SocketConnection
 _recv_message = _wire_stream.recv_message
 _send = _wire_stream.send
 _connect = socketutil._connect     # (a timeout becomes Pyro's TimeoutError)
+_write = os.write
+_plain_socket: Any = socket.socket if os.name == "posix" else None    # (Windows sockets are no file descriptors)
 
 
 def _read_message(sock: Any, reader: protocol.MessageReader, timeout: float | None) -> protocol.ReceivingMessage:
@@ -126,9 +129,23 @@ class ProxyConnection:
     def handshake(self, conn: socketutil.SocketConnection, request: protocol.SendingMessage, location: Any
                   ) -> protocol.ReceivingMessage:
         """Send the connect request over the new connection `conn`; the daemon's answer (CONNECTOK/CONNECTFAIL)."""
+        timeout = self.timeout or None
+        sock = conn.sock
         try:
-            _send(conn.sock, request.parts, self.timeout or None)
-            msg = _read_message(conn.sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), self.timeout or None)
+            parts = request.parts
+            if timeout is not None and len(parts) == 1 and type(sock) is _plain_socket:
+                # a socket with a timeout polls before every send; its descriptor is non-blocking, and a new
+                # connection's empty send buffer takes the small connect message with one write() (anything else,
+                # also an error, goes the usual way)
+                try:
+                    sent = _write(sock.fileno(), parts[0])
+                except OSError:
+                    sent = 0
+                if sent < len(parts[0]):
+                    _send(sock, (memoryview(parts[0])[sent:],), timeout)
+            else:
+                _send(sock, parts, timeout)
+            msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout)
         except ssl.SSLError as x:
             raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
                                             "require a client certificate? check config.SSL_CLIENTCERT)"

@@ -109,8 +109,8 @@ class DirectAccept:
         daemon = self.daemon
         if serves_lookups(daemon):
             # a name server: most new connections are lookups, which this thread answers (see _svr_connect)
-            if not read_first_message(conn):
-                self._watch_new(conn)     # (this thread waits for its connect message)
+            if not read_first_message(conn) or not (conn.messages or conn.read_error is not None):
+                self._watch_new(conn)     # (this thread waits for its connect message, or the rest of it)
                 return True
             if answer_first(daemon, conn) == CLOSE:
                 close_client(daemon, conn)

@@ -19,7 +19,8 @@ register per call), unless the peer sends or closes meanwhile.
 A new connection goes straight to an idle worker, which waits up to limits.linger for its connect message (the
 selector watches it otherwise), and a worker that sees its connection end closes and forgets it itself (no
 wakeup of the loop thread): a short-lived connection (connect, call, close) costs one hand-off between threads,
-as in the original.
+as in the original. A name server's lookup connection (a PYRONAME resolve of our client) costs none: the loop
+thread answers it and closes it (see _svr_accept and _svr_connect.answer_first).
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message

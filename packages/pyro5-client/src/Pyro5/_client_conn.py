@@ -23,6 +23,7 @@ deadline, as before.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import struct
@@ -50,6 +51,8 @@ _SO_RCVTIMEO = (socket.SOL_SOCKET, getattr(socket, "SO_RCVTIMEO", 0))
 _KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO") and struct.calcsize("l") == 8
 _timeval = struct.Struct("@ll")
 _NO_TIMEVAL = _timeval.pack(0, 0)     # (0: no timeout)
+_write = os.write
+_plain_socket: Any = socket.socket if os.name == "posix" else None    # (Windows sockets are no file descriptors)
 
 
 class ProxySocketConnection(socketutil.SocketConnection):
@@ -191,13 +194,15 @@ class ProxyConnection:
             conn.timeout = self.timeout
         self.attach(conn, peer)
 
-    def open(self, location: Any, object_id: str) -> socketutil.SocketConnection:
-        """A new connection to `location` ((host, port) or a unix socket path), not attached yet."""
+    def open(self, location: Any, object_id: str, bare: bool = False) -> socketutil.SocketConnection:
+        """A new connection to `location` ((host, port) or a unix socket path), not attached yet. bare: a connection
+        for one exchange that is closed right after it (resolve's connect lookup): a socket opened the short way
+        gets none of the TCP options that only matter for a connection that stays (see dress())."""
         try:
             family = _numeric_families.get(location[0]) if type(location) is tuple and len(location) == 2 \
                 and not config.SSL else None
             if family is not None:
-                sock = _open_numeric(family, location, self.timeout or None)
+                sock = _open_numeric(family, location, self.timeout or None, not bare)
             else:
                 sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE),
                                                 timeout=self.timeout, nodelay=True, sslContext=client_ssl_context())
@@ -215,9 +220,23 @@ class ProxyConnection:
     def handshake(self, conn: socketutil.SocketConnection, request: protocol.SendingMessage, location: Any
                   ) -> protocol.ReceivingMessage:
         """Send the connect request over the new connection `conn`; the daemon's answer (CONNECTOK/CONNECTFAIL)."""
+        timeout = self.timeout or None
+        sock = conn.sock
         try:
-            _send(conn.sock, request.parts, self.timeout or None)
-            msg = _read_message(conn.sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), self.timeout or None)
+            parts = request.parts
+            if timeout is not None and len(parts) == 1 and type(sock) is _plain_socket:
+                # a socket with a timeout polls before every send; its descriptor is non-blocking, and a new
+                # connection's empty send buffer takes the small connect message with one write() (anything else,
+                # also an error, goes the usual way)
+                try:
+                    sent = _write(sock.fileno(), parts[0])
+                except OSError:
+                    sent = 0
+                if sent < len(parts[0]):
+                    _send(sock, (memoryview(parts[0])[sent:],), timeout)
+            else:
+                _send(sock, parts, timeout)
+            msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout)
         except ssl.SSLError as x:
             raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
                                             "require a client certificate? check config.SSL_CLIENTCERT)"
@@ -323,22 +342,35 @@ def _remember_family(location: Any, sock: Any) -> None:
     _numeric_families[host] = int(family)
 
 
-def _open_numeric(family: int, location: tuple, timeout: float | None) -> socket.socket:
+def _open_numeric(family: int, location: tuple, timeout: float | None, options: bool = True) -> socket.socket:
     """What socketutil.create_socket(connect=location, reuseaddr=SOCK_REUSE, timeout, nodelay=True) does for a
-    numeric host whose family is known: the same socket options and errors, without working out the family."""
+    numeric host whose family is known: the same socket options and errors, without working out the family.
+    Without `options`, no TCP_NODELAY, SO_REUSEADDR and SO_KEEPALIVE (see ProxyConnection.open: bare)."""
     sock = socket.socket(family, _STREAM)
     try:
-        sock.setsockopt(*_NODELAY)
-        if config.SOCK_REUSE:
-            sock.setsockopt(*_REUSEADDR)
+        if options:
+            sock.setsockopt(*_NODELAY)
+            if config.SOCK_REUSE:
+                sock.setsockopt(*_REUSEADDR)
         if timeout or _getdefaulttimeout() is not None:
             sock.settimeout(timeout)    # (None: blocking, also when socket.setdefaulttimeout was called)
         _connect(sock, location)
-        sock.setsockopt(*_KEEPALIVE)
+        if options:
+            sock.setsockopt(*_KEEPALIVE)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def dress(sock: Any) -> None:
+    """A bare connection (see ProxyConnection.open) that becomes a proxy's after all gets the socket options of
+    one (setting them again on a socket that has them already changes nothing)."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(*_NODELAY)
+        if config.SOCK_REUSE:
+            sock.setsockopt(*_REUSEADDR)
+        sock.setsockopt(*_KEEPALIVE)
 
 
 def client_ssl_context() -> Optional[ssl.SSLContext]:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _capabilities, _client_hooks, config, core, errors, protocol, serializers, socketutil
 from . import _client_codec as _codec
-from ._client_conn import ProxyConnection
+from ._client_conn import ProxyConnection, dress
 from .callcontext import current_context
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,9 +57,15 @@ _cache: dict[str, tuple[float, Any]] = {}
 _CACHE_MAX = 10000          # entries; the cache is emptied when it grows beyond this
 
 
+_proxy: Any = None
+
+
 def _proxy_class() -> type:
-    from .client import Proxy
-    return Proxy
+    global _proxy
+    if _proxy is None:
+        from .client import Proxy
+        _proxy = Proxy
+    return _proxy
 
 
 def _is_loopback(host: str) -> bool:
@@ -336,16 +342,9 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None)
     # like the original: delay_time 0 means "use config.NS_LOOKUP_DELAY"
     delay = float(delay_time or 0.0) or float(config.NS_LOOKUP_DELAY or 0.0)
     deadline = time.monotonic() + max(0.0, delay)
-    proxy_class = None
-    if name is not None and not _client_hooks.GLOBAL.active:
-        lookup_proxy = _connect_lookup_class()
-
-        def proxy_class(location_uri: str) -> Any:
-            proxy = lookup_proxy(location_uri)
-            proxy._pyroLookupName = name
-            return proxy
+    on_connect = name is not None and not _client_hooks.GLOBAL.active
     nameserver = None
-    if proxy_class is not None and (uri.sockname or uri.host) and not config.OPENTELEMETRY and _plain_proxy():
+    if on_connect and (uri.sockname or uri.host) and not config.OPENTELEMETRY and _plain_proxy():
         # (the name server's location is in the uri: the connect lookup without a proxy object first)
         location = "./u:" + uri.sockname if uri.sockname else _location(uri.host or "", int(uri.port or config.NS_PORT))
         try:
@@ -355,6 +354,7 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None)
         if answer is not None:
             return answer
     if nameserver is None:
+        proxy_class = _lookup_proxy_factory(name or "") if on_connect else None
         if uri.sockname:
             nameserver = _locate_ns("./u:" + uri.sockname, None, True, proxy_class)
         else:
@@ -375,6 +375,18 @@ def _lookup(uri: core.URI, delay_time: float, ask: Any, name: str | None = None)
             if remaining <= 0:
                 raise problem
             time.sleep(min(_RESOLVE_POLL_INTERVAL, remaining))
+
+
+def _lookup_proxy_factory(name: str) -> Any:
+    """locate_ns()'s proxy class for a lookup of `name` on the connect handshake: makes _connect_lookup_class()
+    proxies that ask for it."""
+    lookup_proxy = _connect_lookup_class()
+
+    def proxy_class(location_uri: str) -> Any:
+        proxy = lookup_proxy(location_uri)
+        proxy._pyroLookupName = name
+        return proxy
+    return proxy_class
 
 
 _connect_lookup_proxy: Any = None
@@ -414,9 +426,36 @@ def _connect_lookup_class() -> Any:
 def _plain_proxy() -> bool:
     """Are the Proxy methods that _connect_lookup does without (the annotations of the connect message, the
     response annotations, the handshake check) Pyro5.client's own, not replaced by the program?"""
-    proxy = _proxy_class()
-    return all(getattr(getattr(proxy, name, None), "__module__", None) == "Pyro5.client"
-               for name in ("_pyroAnnotations", "_pyroResponseAnnotations", "_pyroValidateHandshake"))
+    proxy: Any = _proxy_class()
+    for method in (proxy._pyroAnnotations, proxy._pyroResponseAnnotations, proxy._pyroValidateHandshake):
+        if getattr(method, "__module__", None) != "Pyro5.client":
+            return False
+    return True
+
+
+# The connect message of a connect lookup is the same bytes every time for a serializer and name while the call
+# context has no annotations and no correlation id: remembered (bounded; emptied when full).
+_lookup_requests: dict[tuple, protocol.SendingMessage] = {}
+_MAX_LOOKUP_REQUESTS = 256
+
+
+def _lookup_request(serializer: Any, name: str) -> protocol.SendingMessage:
+    """The connect message (seq 0) to the name server that asks it to look up `name` (the NSLK capability)."""
+    annotations = current_context.annotations
+    plain = not annotations and current_context.correlation_id is None and not config.LOGWIRE
+    key = (serializer, name)
+    if plain:
+        request = _lookup_requests.get(key)
+        if request is not None:
+            return request
+    offer = dict(annotations)
+    offer.update(_capabilities.lookup_offer(name))
+    request = _codec.connect_request(serializer, 0, "hello", core.NAMESERVER_NAME, offer)
+    if plain:
+        if len(_lookup_requests) >= _MAX_LOOKUP_REQUESTS:
+            _lookup_requests.clear()
+        _lookup_requests[key] = request
+    return request
 
 
 def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
@@ -430,12 +469,9 @@ def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
     serializer = serializers.get_serializer(config.SERIALIZER)
     link = ProxyConnection(None, config.COMMTIMEOUT)
     address = ns_uri.sockname or (ns_uri.host, ns_uri.port)
-    conn = link.open(address, ns_uri.object)
+    conn = link.open(address, ns_uri.object, bare=True)
     try:
-        offer = dict(current_context.annotations)
-        offer.update(_capabilities.lookup_offer(name))
-        request = _codec.connect_request(serializer, link.seq, "hello", ns_uri.object, offer)
-        msg = link.handshake(conn, request, address)
+        msg = link.handshake(conn, _lookup_request(serializer, name), address)
         answer = None
         annotations = msg.annotations
         if annotations:
@@ -452,6 +488,7 @@ def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
             else:
                 conn.close()
                 return uri, None
+        dress(conn.sock)        # (the bare connection is kept: see ProxyConnection.open)
         proxy = _connect_lookup_class()(ns_uri)
         proxy._pyroLookupName = name
         proxy._pyroGetMetadata(known_metadata=meta)

@@ -19,7 +19,8 @@ register per call), unless the peer sends or closes meanwhile.
 A new connection goes straight to an idle worker, which waits up to limits.linger for its connect message (the
 selector watches it otherwise), and a worker that sees its connection end closes and forgets it itself (no
 wakeup of the loop thread): a short-lived connection (connect, call, close) costs one hand-off between threads,
-as in the original.
+as in the original. A name server's lookup connection (a PYRONAME resolve of our client) costs none: the loop
+thread answers it and closes it (see _svr_accept and _svr_connect.answer_first).
 The pool has at most THREADPOOL_SIZE workers (at least THREADPOOL_SIZE_MIN stay); requests that find them all
 busy wait in a queue, which holds at most one request per connection (MAX_QUEUED_REQUESTS at most: beyond that,
 the request is answered with a "server is busy" error). A connection that doesn't send its connect message
@@ -40,8 +41,10 @@ import time
 from typing import Any, Optional
 
 from . import config, errors, protocol, serializers
+from ._svr_accept import DirectAccept
 from ._svr_common import close_socket
-from ._svr_conn import _LINGER_OK, MuxConnection
+from ._svr_conn import MuxConnection
+from ._svr_connect import CLOSE, KEEP, answer_first
 from ._svr_dispatch import answer_message
 from ._svr_inflight import InflightCalls
 from ._svr_limits import ServerLimits
@@ -60,10 +63,9 @@ MAX_QUEUED_REQUESTS = ServerLimits.max_queued_requests     # requests waiting fo
 _READ_ON_MIN = 64 * 1024     # bytes a lingering worker must get per wait to read on a big message itself
 LINGER = ServerLimits.linger           # seconds a worker waits for a connection's next request (see _work)
 _MARSHAL_ID = 2
-_TCP_FAMILIES = (int(socket.AF_INET), int(socket.AF_INET6))
 
 
-class SocketServer_Threadpool(PerConnectionServing, LingeringWorkers, SocketServer_Multiplex):
+class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorkers, SocketServer_Multiplex):
     """transport server for socket connections, worker thread pool version."""
 
     _log = log
@@ -76,7 +78,6 @@ class SocketServer_Threadpool(PerConnectionServing, LingeringWorkers, SocketServ
         self._busy_lock = threading.Lock()
         self._closing = False
         self._last_pending_scan = 0.0
-        self._accept_family: Optional[int] = None      # (of the listening socket, for _take_accepted)
         self._inflight = InflightCalls(self)     # connections with many calls in flight (see _svr_inflight)
         self._kernel_selector = False   # (a registration takes effect during a select(): see _rewatch_idle)
         self._watched_busy: set[MuxConnection] = set()  # busy connections left in the selector (see _dispatch)
@@ -86,6 +87,8 @@ class SocketServer_Threadpool(PerConnectionServing, LingeringWorkers, SocketServ
         log.info("starting thread pool socketserver")
         self._per_connection = bool(getattr(config, "THREADPOOL_PER_CONNECTION", False))
         self._listen(daemon, host, port, unixsocket)
+        if not self._per_connection:
+            self._prepare_listener()
         self._kernel_selector = isinstance(self.selector, KERNEL_SELECTORS)
         self._refusers = threading.BoundedSemaphore(self.limits.max_refusers)    # (the daemon's limits now)
         queued = 0 if self._per_connection else self.limits.max_queued_requests
@@ -137,50 +140,16 @@ class SocketServer_Threadpool(PerConnectionServing, LingeringWorkers, SocketServ
                 pass
         self._accept_per_connection(csock, caddr)
 
-    def _take_accepted(self) -> bool:
-        """(loop thread; a plain socket server) Accept a connection and give it straight to an idle worker, which
-        waits for its connect message: what SocketServer_Multiplex._accept and _take_new do, in fewer steps (no
-        address family conversions, and the socket stays blocking for the worker's linger: see
-        MuxConnection.begin_linger). False: there is no idle worker (or lingering is not available here), the
-        general path accepts the connection."""
-        pool = self.pool
-        if not _LINGER_OK or pool is None or pool.num_workers - pool.num_busy <= pool.num_queued:
-            return False
-        accepted = self._accept_socket(raw=True)
-        if accepted is None:
-            return True
-        fd, caddr = accepted
-        sock = self.sock
-        family = self._accept_family
-        if family is None:
-            family = self._accept_family = int(sock.family)    # type: ignore[union-attr]
-        csock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
-        if self.shutting_down:
-            close_socket(csock)
-            return True
-        if family in _TCP_FAMILIES:
-            try:
-                csock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-        conn = MuxConnection(csock, caddr, self.limits)
-        self._connections[csock] = conn
-        self._busy.add(conn)
-        try:
-            pool.submit(lambda: self._work(conn, True))
-        except PoolError:
-            self._busy.discard(conn)
-            csock.setblocking(False)
-            try:
-                self.selector.register(csock, selectors.EVENT_READ, conn)  # type: ignore[union-attr]
-            except (ValueError, OSError, KeyError):
-                self._connections.pop(csock, None)
-                close_socket(csock)
-        return True
-
     def _dispatch(self, conn: MuxConnection) -> bool:
         """Hand the complete message at the front of the connection's buffer to a worker (the connection leaves
         the selector until the worker hands it back). Returns False: the loop stops processing it for now."""
+        if not conn.handshaked:     # (its connect message: answered by this thread when it may, see _svr_connect)
+            outcome = answer_first(self.daemon, conn)
+            if outcome == CLOSE:
+                self._close_connection(conn)
+                return False
+            if outcome == KEEP:
+                return True
         if conn.inflight and self._inflight.applies(conn):
             return self._inflight.dispatch(conn)    # its calls run concurrently (the connection stays read)
         if conn.answered_at:

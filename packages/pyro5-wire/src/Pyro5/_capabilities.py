@@ -20,7 +20,9 @@ Reserved annotation ids (4 characters, as the manual requires):
     Daemon → client (MSG_CONNECTOK): the uri string ``lookup(name)`` returns, UTF-8; only when the object is a
     name server (it has ``_pyroConnectLookup``), the name is registered and the daemon has no call hooks or
     observers (a lookup they must see is a normal call). Without the answer the client calls ``lookup`` as usual
-    (which also raises the NamingError of an unknown name).
+    (which also raises the NamingError of an unknown name). A client uses a connection whose lookup was answered
+    with a valid uri for nothing else: the daemon may close it right after the reply (ours does on the thread pool
+    server, whose loop thread answers such a connection itself).
 """
 from __future__ import annotations
 

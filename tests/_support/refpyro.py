@@ -5,12 +5,14 @@ The venv lives in $PYRO5_ORIG_VENV or <repo>/.cache/pyro5-orig and is created on
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 import venv
 from pathlib import Path
+from typing import Callable, Iterator
 
 ORIG_VERSION = "5.15"
 REPO = Path(__file__).resolve().parents[2]
@@ -129,6 +131,23 @@ def start_python(code: str, *args: str, python: str | None = None, timeout: floa
                               stderr=subprocess.PIPE, env=env or dict(os.environ), text=True)
     p.ready = _wait_ready(p.proc, timeout)
     return p
+
+
+@contextlib.contextmanager
+def our_processes(code: str) -> Iterator[Callable[..., OrigProcess]]:
+    """A starter of `code` with our interpreter and a clean environment (start(*args) -> OrigProcess); every
+    process it started is stopped at the end."""
+    started: list[OrigProcess] = []
+
+    def start(*args: str) -> OrigProcess:
+        proc = start_python(code, *args, python=sys.executable, env=clean_env())
+        started.append(proc)
+        return proc
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.stop()
 
 
 if __name__ == "__main__":  # `python3 tests/_support/refpyro.py` prepares the venv (used by .ci/run)

@@ -116,6 +116,20 @@ def start(kind: str, objects: dict) -> Server:
     return start_in_process(kind, objects)
 
 
+def serve_daemon(daemon: Any) -> Callable[[], None]:
+    """Run `daemon.requestLoop` in a thread; the function returned shuts it down, checks that the loop ended (within
+    10 s) and closes the daemon."""
+    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        daemon.shutdown()
+        thread.join(10)
+        assert not thread.is_alive(), "the daemon's request loop did not end"
+        daemon.close()
+    return stop
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> bool:
     """Poll until predicate() is true (at most timeout seconds); its last value."""
     deadline = time.monotonic() + timeout

@@ -13,6 +13,7 @@ import Pyro5.errors
 from Pyro5 import _capabilities, core, nameserver, protocol, serializers
 from Pyro5.client import Proxy, add_observer, remove_observer, resolve
 from Pyro5.server import Daemon, expose
+from tests._support.servers import serve_daemon
 
 
 @expose
@@ -175,7 +176,7 @@ def _serve_ns(ns):
     daemon.unregister(core.NAMESERVER_NAME)
     daemon.nameserver = ns
     daemon.register(ns, core.NAMESERVER_NAME)
-    return daemon, _serve(daemon)
+    return daemon, serve_daemon(daemon)
 
 
 def test_plain_name_server_answers_what_lookup_returns():
@@ -226,16 +227,6 @@ class _CountingDaemon(Daemon):
         return super().validateHandshake(conn, data)
 
 
-def _serve(daemon):
-    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
-    thread.start()
-
-    def stop():
-        daemon.shutdown()
-        thread.join(10)
-        daemon.close()
-    return stop
-
 
 def test_one_connection_per_resolve_whatever_the_name_server_answers():
     """resolve() connects once: the answer on the connect reply, or (a name server without the capability, an
@@ -249,7 +240,7 @@ def test_one_connection_per_resolve_whatever_the_name_server_answers():
     ns = nameserver.NameServer()
     ns.register("thing", "PYRO:thing@127.0.0.1:4444")
     ours.register(ns, core.NAMESERVER_NAME)
-    stops = [_serve(plain), _serve(ours)]
+    stops = [serve_daemon(plain), serve_daemon(ours)]
     try:
         for i in range(1, 3):
             assert resolve("PYRONAME:x@" + plain.locationStr) == core.URI("PYRO:plain@127.0.0.1:4321")
@@ -267,7 +258,7 @@ def test_one_connection_per_resolve_whatever_the_name_server_answers():
 def test_refused_connection_is_naming_error():
     refusing = _CountingDaemon(host="127.0.0.1", refuse="go away")
     refusing.register(nameserver.NameServer(), core.NAMESERVER_NAME)
-    stop = _serve(refusing)
+    stop = serve_daemon(refusing)
     try:
         with pytest.raises(Pyro5.errors.NamingError, match="Failed to locate the nameserver .*go away"):
             resolve("PYRONAME:thing@" + refusing.locationStr)
@@ -293,7 +284,7 @@ def test_program_replaced_proxy_annotations_are_on_the_connect_message(monkeypat
     ns = nameserver.NameServer()
     ns.register("thing", "PYRO:thing@127.0.0.1:4444")
     daemon.register(ns, core.NAMESERVER_NAME)
-    stop = _serve(daemon)
+    stop = serve_daemon(daemon)
 
     def annotations(self):
         return {"XTRA": b"1"}

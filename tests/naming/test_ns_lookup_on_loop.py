@@ -15,29 +15,18 @@ import Pyro5.errors
 from Pyro5 import _capabilities, _nslookup, core, nameserver, protocol, serializers
 from Pyro5.client import Proxy, resolve
 from Pyro5.server import Daemon, expose
-from tests._support.servers import wait_for
+from tests._support.servers import serve_daemon, wait_for
 
 SER = serializers.serializers["serpent"]
 THING = "PYRO:thing@127.0.0.1:4444"
 
-
-def _serve(daemon):
-    thread = threading.Thread(target=daemon.requestLoop, daemon=True)
-    thread.start()
-
-    def stop():
-        daemon.shutdown()
-        thread.join(10)
-        assert not thread.is_alive()
-        daemon.close()
-    return stop
 
 
 @pytest.fixture
 def ns_daemon():
     daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
     daemon.nameserver.register("thing", THING)
-    stop = _serve(daemon)
+    stop = serve_daemon(daemon)
     yield daemon
     stop()
 
@@ -152,7 +141,7 @@ def test_answer_that_is_no_uri_leaves_the_connection_open():
     daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
     daemon.unregister(core.NAMESERVER_NAME)
     daemon.register(Odd(), core.NAMESERVER_NAME)
-    stop = _serve(daemon)
+    stop = serve_daemon(daemon)
     try:
         with _raw(daemon) as sock:
             sock.sendall(_connect_message("thing"))
@@ -213,7 +202,7 @@ def test_multiplex_name_server_answers_the_same(monkeypatch):
     monkeypatch.setattr(Pyro5.config, "SERVERTYPE", "multiplex")
     daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
     daemon.nameserver.register("thing", THING)
-    stop = _serve(daemon)
+    stop = serve_daemon(daemon)
     try:
         for _ in range(3):
             assert resolve("PYRONAME:thing@" + daemon.locationStr) == core.URI(THING)
@@ -252,7 +241,7 @@ def test_accepted_connections_have_tcp_nodelay(monkeypatch, inherits):
         monkeypatch.setattr(DirectAccept, "_check_inherited", no_inheritance)
     daemon = Daemon(host="127.0.0.1")
     uri = daemon.register(SocketInfo, "info")
-    stop = _serve(daemon)
+    stop = serve_daemon(daemon)
     try:
         for _ in range(3):
             with Proxy(uri) as proxy:
@@ -291,7 +280,7 @@ class PlainNameServer:
 def test_a_kept_lookup_connection_gets_the_proxy_socket_options():
     daemon = Daemon(host="127.0.0.1")
     daemon.register(PlainNameServer(), core.NAMESERVER_NAME)
-    stop = _serve(daemon)
+    stop = serve_daemon(daemon)
     try:
         for _ in range(2):      # (the second time the socket is opened the short way, bare)
             answer, proxy = _nslookup._connect_lookup(daemon.locationStr, "thing")

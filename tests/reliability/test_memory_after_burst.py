@@ -51,15 +51,8 @@ def _rss(pid: int) -> int:
 
 @pytest.fixture
 def server_process():
-    started = []
-
-    def start(servertype: str):
-        proc = refpyro.start_python(SERVER, servertype, python=sys.executable, env=refpyro.clean_env())
-        started.append(proc)
-        return proc
-    yield start
-    for proc in started:
-        proc.stop()
+    with refpyro.our_processes(SERVER) as start:
+        yield start
 
 
 def _proxy(uri: str, serializer: str):

@@ -62,15 +62,8 @@ def _reset_peak(pid: int) -> None:
 
 @pytest.fixture
 def server_process():
-    started = []
-
-    def start(servertype: str) -> refpyro.OrigProcess:
-        proc = refpyro.start_python(SERVER, servertype, python=sys.executable, env=refpyro.clean_env())
-        started.append(proc)
-        return proc
-    yield start
-    for proc in started:
-        proc.stop()
+    with refpyro.our_processes(SERVER) as start:
+        yield start
 
 
 @_linux_only

@@ -394,14 +394,21 @@ def _plain_dict(text: str) -> dict | None:
     return None if "__class__" in value else value
 
 
-def loads_call(data: bytes | bytearray) -> tuple | None:
-    """serpent.loads(data) of a usual small call (see above: plain arguments, plain keyword arguments), else None
-    (the generic path decides, errors included)."""
+def _plain_text(data: bytes | bytearray) -> str | None:
+    """The text of serpent data that the one-step readers may read (small, serpent's header, utf-8), else None."""
     if len(data) > _PLAIN_LIMIT or not data.startswith(_HEADER_BYTES):
         return None
     try:
-        text = data.decode()        # (utf-8; quicker than str(data, "utf-8"))
+        return data.decode()        # (utf-8; quicker than str(data, "utf-8"))
     except UnicodeDecodeError:
+        return None
+
+
+def loads_call(data: bytes | bytearray) -> tuple | None:
+    """serpent.loads(data) of a usual small call (see above: plain arguments, plain keyword arguments), else None
+    (the generic path decides, errors included)."""
+    text = _plain_text(data)
+    if text is None:
         return None
     m = _CALL(text, _HEADER_LENGTH)
     if m is None:
@@ -427,11 +434,8 @@ _NAMES_BY_TEXT = {"None": None, "True": True, "False": False}
 def loads_plain(data: bytes | bytearray) -> Any:
     """serpent.loads(data) of one str/int/bool/None or a flat tuple, list or dict of them (a usual small reply), or
     _NOT_PLAIN (the generic path decides, errors and class dicts included)."""
-    if len(data) > _PLAIN_LIMIT or not data.startswith(_HEADER_BYTES):
-        return _NOT_PLAIN
-    try:
-        text = data.decode()        # (utf-8; quicker than str(data, "utf-8"))
-    except UnicodeDecodeError:
+    text = _plain_text(data)
+    if text is None:
         return _NOT_PLAIN
     m = _REPLY(text, _HEADER_LENGTH)
     if m is None:

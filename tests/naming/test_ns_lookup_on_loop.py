@@ -294,3 +294,47 @@ def test_a_kept_lookup_connection_gets_the_proxy_socket_options():
             assert proxy.lookup("thing") == core.URI(THING)
     finally:
         stop()
+
+
+def test_an_answered_lookup_needs_no_connection_objects(ns_daemon, caplog, monkeypatch):
+    # the usual lookup is done on the bare socket: no SocketConnection is made, the answer comes back, the
+    # connection is logged (at DEBUG) as a name server lookup
+    made = []
+    real = _nslookup.ProxySocketConnection
+    monkeypatch.setattr(_nslookup, "ProxySocketConnection", lambda *args: made.append(args) or real(*args))
+    with caplog.at_level("DEBUG", logger="Pyro5.core"):
+        answer, proxy = _nslookup._connect_lookup(ns_daemon.locationStr, "thing")
+    assert proxy is None and answer == core.URI(THING)
+    assert made == []
+    assert any("(name server lookup)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refused_lookup_connection_is_the_usual_error():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()        # (nothing listens there now)
+    with pytest.raises(Pyro5.errors.CommunicationError, match="cannot connect"):
+        _nslookup._connect_lookup("127.0.0.1:%d" % port, "thing")
+
+
+@expose
+class RefusingDaemon(Daemon):
+    def validateHandshake(self, conn, data):
+        raise ValueError("go away")
+
+
+def test_a_failed_lookup_handshake_closes_the_socket(monkeypatch):
+    # the name server's daemon refuses the connection: the error of a proxy's connect, and the socket is closed
+    opened = []
+    real_open = _nslookup.open_socket
+    monkeypatch.setattr(_nslookup, "open_socket", lambda *args, **kw: opened.append(real_open(*args, **kw)) or opened[-1])
+    daemon = RefusingDaemon(host="127.0.0.1")
+    daemon.register(PlainNameServer(), core.NAMESERVER_NAME)
+    stop = serve_daemon(daemon)
+    try:
+        with pytest.raises(Pyro5.errors.CommunicationError, match="go away"):
+            _nslookup._connect_lookup(daemon.locationStr, "thing")
+        assert len(opened) == 1 and opened[0].fileno() == -1
+    finally:
+        stop()

@@ -195,22 +195,9 @@ class ProxyConnection:
         self.attach(conn, peer)
 
     def open(self, location: Any, object_id: str, bare: bool = False) -> socketutil.SocketConnection:
-        """A new connection to `location` ((host, port) or a unix socket path), not attached yet. bare: a connection
-        for one exchange that is closed right after it (resolve's connect lookup): a socket opened the short way
-        gets none of the TCP options that only matter for a connection that stays (see dress())."""
-        try:
-            family = _numeric_families.get(location[0]) if type(location) is tuple and len(location) == 2 \
-                and not config.SSL else None
-            if family is not None:
-                sock = _open_numeric(family, location, self.timeout or None, not bare)
-            else:
-                sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE),
-                                                timeout=self.timeout, nodelay=True, sslContext=client_ssl_context())
-                _remember_family(location, sock)
-        except errors.TimeoutError as x:
-            raise errors.TimeoutError("cannot connect to %s: %s" % (location, x)) from x
-        except OSError as x:
-            raise connect_error(location, x) from x
+        """A new connection to `location` ((host, port) or a unix socket path), not attached yet. bare: see
+        open_socket()."""
+        sock = open_socket(location, self.timeout, bare)
         conn = ProxySocketConnection(sock, object_id)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("connected to %s - %s - %s", location, conn.family(),
@@ -220,36 +207,7 @@ class ProxyConnection:
     def handshake(self, conn: socketutil.SocketConnection, request: protocol.SendingMessage, location: Any
                   ) -> protocol.ReceivingMessage:
         """Send the connect request over the new connection `conn`; the daemon's answer (CONNECTOK/CONNECTFAIL)."""
-        timeout = self.timeout or None
-        sock = conn.sock
-        try:
-            parts = request.parts
-            if timeout is not None and len(parts) == 1 and type(sock) is _plain_socket:
-                # a socket with a timeout polls before every send; its descriptor is non-blocking, and a new
-                # connection's empty send buffer takes the small connect message with one write() (anything else,
-                # also an error, goes the usual way)
-                try:
-                    sent = _write(sock.fileno(), parts[0])
-                except OSError:
-                    sent = 0
-                if sent < len(parts[0]):
-                    _send(sock, (memoryview(parts[0])[sent:],), timeout)
-            else:
-                _send(sock, parts, timeout)
-            msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout)
-        except ssl.SSLError as x:
-            raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
-                                            "require a client certificate? check config.SSL_CLIENTCERT)"
-                                            % (location, x)) from x
-        except errors.ConnectionClosedError as x:
-            raise errors.ConnectionClosedError("cannot connect to %s: the daemon closed the connection during the "
-                                               "handshake (%s)" % (location, x)) from x
-        except OSError as x:
-            raise errors.CommunicationError("cannot connect to %s: %s" % (location, x)) from x
-        if msg.seq != request.seq:
-            raise errors.ProtocolError("invalid handshake response sequence number %d, expected %d"
-                                       % (msg.seq, request.seq))
-        return msg
+        return handshake_socket(conn.sock, request, location, self.timeout)
 
     def attach(self, conn: socketutil.SocketConnection, peer: str) -> None:
         """`conn` (connected, handshake done) becomes this proxy's connection."""
@@ -340,6 +298,62 @@ def _remember_family(location: Any, sock: Any) -> None:
     if len(_numeric_families) >= _MAX_FAMILIES:
         _numeric_families.clear()
     _numeric_families[host] = int(family)
+
+
+def open_socket(location: Any, timeout: float | None, bare: bool = False) -> Any:
+    """The connected socket of a new connection to `location` ((host, port) or a unix socket path). bare: a
+    connection for one exchange that is closed right after it (resolve's connect lookup): a socket opened the
+    short way gets none of the TCP options that only matter for a connection that stays (see dress()).
+    A module function so that resolve's lookup can do its one exchange on the socket alone (no connection
+    objects for a connection that is closed right away)."""
+    try:
+        family = _numeric_families.get(location[0]) if type(location) is tuple and len(location) == 2 \
+            and not config.SSL else None
+        if family is not None:
+            return _open_numeric(family, location, timeout or None, not bare)
+        sock = socketutil.create_socket(connect=location, reuseaddr=bool(config.SOCK_REUSE),
+                                        timeout=timeout, nodelay=True, sslContext=client_ssl_context())
+        _remember_family(location, sock)
+        return sock
+    except errors.TimeoutError as x:
+        raise errors.TimeoutError("cannot connect to %s: %s" % (location, x)) from x
+    except OSError as x:
+        raise connect_error(location, x) from x
+
+
+def handshake_socket(sock: Any, request: protocol.SendingMessage, location: Any, timeout: float | None
+                     ) -> protocol.ReceivingMessage:
+    """Send the connect request over the new connection's socket; the daemon's answer (CONNECTOK/CONNECTFAIL),
+    its header checked by protocol.MessageReader as every message's."""
+    timeout = timeout or None
+    try:
+        parts = request.parts
+        if timeout is not None and len(parts) == 1 and type(sock) is _plain_socket:
+            # a socket with a timeout polls before every send; its descriptor is non-blocking, and a new
+            # connection's empty send buffer takes the small connect message with one write() (anything else,
+            # also an error, goes the usual way)
+            try:
+                sent = _write(sock.fileno(), parts[0])
+            except OSError:
+                sent = 0
+            if sent < len(parts[0]):
+                _send(sock, (memoryview(parts[0])[sent:],), timeout)
+        else:
+            _send(sock, parts, timeout)
+        msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout)
+    except ssl.SSLError as x:
+        raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
+                                        "require a client certificate? check config.SSL_CLIENTCERT)"
+                                        % (location, x)) from x
+    except errors.ConnectionClosedError as x:
+        raise errors.ConnectionClosedError("cannot connect to %s: the daemon closed the connection during the "
+                                           "handshake (%s)" % (location, x)) from x
+    except OSError as x:
+        raise errors.CommunicationError("cannot connect to %s: %s" % (location, x)) from x
+    if msg.seq != request.seq:
+        raise errors.ProtocolError("invalid handshake response sequence number %d, expected %d"
+                                   % (msg.seq, request.seq))
+    return msg
 
 
 def _open_numeric(family: int, location: tuple, timeout: float | None, options: bool = True) -> socket.socket:

@@ -34,12 +34,13 @@ import ipaddress
 import logging
 import random
 import socket
+import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
 from . import _capabilities, _client_hooks, config, core, errors, protocol, serializers, socketutil
 from . import _client_codec as _codec
-from ._client_conn import ProxyConnection, dress
+from ._client_conn import ProxySocketConnection, dress, handshake_socket, open_socket
 from .callcontext import current_context
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -467,11 +468,17 @@ def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
     exposes its methods) is not looked at."""
     ns_uri = core.URI("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
     serializer = serializers.get_serializer(config.SERIALIZER)
-    link = ProxyConnection(None, config.COMMTIMEOUT)
     address = ns_uri.sockname or (ns_uri.host, ns_uri.port)
-    conn = link.open(address, ns_uri.object, bare=True)
+    timeout = config.COMMTIMEOUT
+    # the exchange is done on the socket alone: the connection objects (SocketConnection, ProxyConnection) are
+    # made only when the connection becomes the name server proxy's, not for the usual one-exchange lookup
+    sock = open_socket(address, timeout, bare=True)
+    conn = None     # (the SocketConnection, once the connection becomes the proxy's)
     try:
-        msg = link.handshake(conn, _lookup_request(serializer, name), address)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("connected to %s - %s - %s (name server lookup)", address, sock.family,
+                      "SSL" if isinstance(sock, ssl.SSLSocket) else "unencrypted")
+        msg = handshake_socket(sock, _lookup_request(serializer, name), address, timeout)
         answer = None
         annotations = msg.annotations
         if annotations:
@@ -486,16 +493,22 @@ def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
             except errors.PyroError as x:     # (not a valid uri: the lookup call tells what is wrong)
                 log.debug("invalid lookup answer on the connect reply: %s", x)
             else:
-                conn.close()
+                # (a close without shutdown: nothing else holds this socket, the name server closes its end
+                # after the answer; the same FIN, one system call less)
+                sock.close()
                 return uri, None
-        dress(conn.sock)        # (the bare connection is kept: see ProxyConnection.open)
+        dress(sock)        # (the bare connection is kept: see open_socket)
         proxy = _connect_lookup_class()(ns_uri)
         proxy._pyroLookupName = name
         proxy._pyroGetMetadata(known_metadata=meta)
+        conn = ProxySocketConnection(sock, ns_uri.object)
         proxy._Proxy__link.attach(conn, str(ns_uri))
         proxy._pyroValidateHandshake(response)
     except BaseException:
-        conn.close()
+        if conn is not None:
+            conn.close()
+        else:
+            sock.close()
         raise
     return None, proxy
 

@@ -225,20 +225,14 @@ def test_reply_bigger_than_the_first_receive(wire):
     daemon.join()
 
 
-def test_part_of_a_reply_then_nothing(wire):
+@pytest.mark.parametrize("timeout, answer", [
+    (0.3, lambda sock, msg: sock.sendall(reply("late", msg.seq)[:30])),     # part of the header, then nothing
+    (0.2, lambda sock, msg: None),                                          # no reply at all
+], ids=["part-of-a-reply-then-nothing", "no-reply-at-all"])
+def test_no_whole_reply_in_time(wire, timeout, answer):
     p, daemon = wire
-    p._pyroTimeout = 0.3
-    daemon.serve(lambda sock, msg: sock.sendall(reply("late", msg.seq)[:30]))   # (part of the header)
-    with pytest.raises(Pyro5.errors.TimeoutError, match="receiving: timeout"):
-        p.m()
-    daemon.join()
-    assert p._pyroConnection is None
-
-
-def test_no_reply_at_all(wire):
-    p, daemon = wire
-    p._pyroTimeout = 0.2
-    daemon.serve(lambda sock, msg: None)
+    p._pyroTimeout = timeout
+    daemon.serve(answer)
     with pytest.raises(Pyro5.errors.TimeoutError, match="receiving: timeout"):
         p.m()
     daemon.join()

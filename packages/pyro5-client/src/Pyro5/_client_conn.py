@@ -340,7 +340,8 @@ def handshake_socket(sock: Any, request: protocol.SendingMessage, location: Any,
                 _send(sock, (memoryview(parts[0])[sent:],), timeout)
         else:
             _send(sock, parts, timeout)
-        msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout)
+        # (a new socket's own timeout is the connection's: one plain receive first, as for a reply to a call)
+        msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout, sock.gettimeout() == timeout)
     except ssl.SSLError as x:
         raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
                                         "require a client certificate? check config.SSL_CLIENTCERT)"

@@ -245,6 +245,8 @@ def answer_lookup(daemon: Any, sock: Any, data: bytes) -> bool:
     reply = plain_handshake(daemon.dispatcher, None, msg)   # (None: the Daemon's own validateHandshake ignores it)
     if reply is None or len(reply.data) > _MAX_REPLY:
         return False
+    if getattr(daemon._clientDisconnected, "__func__", None) is not _base_daemon._clientDisconnected:
+        return False    # (replaced on the daemon: it is called for this connection, on the general path)
     try:
         core.URI(_capabilities.lookup_answered(reply.annotations) or "")
     except errors.PyroError:

@@ -90,3 +90,31 @@ def test_what_the_daemon_sees(daemon):
         current_context.annotations = {}
     assert daemon.seen == [("hello", None, {}), ("hello", None, {}), ("hello", corr, {}),
                            ("hello", None, {"XTRA": b"yes"})]
+
+
+# ------------------------------------------------------------------------------------------ the connect reply
+
+def _reply(annotations=None):
+    payload = SER.dumps({"handshake": "hello", "meta": {"methods": {"ping"}, "oneway": set(), "attrs": set()}})
+    return protocol.SendingMessage(protocol.MSG_CONNECTOK, 0, 0, SER.serializer_id, payload, annotations,
+                                   correlation_id=None).data
+
+
+@pytest.mark.parametrize("annotations", [None, {"NSLK": b"PYRO:x@127.0.0.1:1"}])
+def test_connect_reply_whole_or_in_pieces_is_the_same(annotations):
+    from Pyro5._client_conn import _CONNECT_RESULT_TYPES, _ConnectReplyReader
+    data = _reply(annotations)
+    whole = _ConnectReplyReader(_CONNECT_RESULT_TYPES).feed(data)
+    reader = _ConnectReplyReader(_CONNECT_RESULT_TYPES)
+    assert reader.feed(data[:50]) == []
+    pieces = reader.feed(data[50:])
+    assert len(whole) == len(pieces) == 1
+    for a, b in ((whole[0], pieces[0]),):
+        assert (a.type, a.seq, a.annotations, a.data) == (b.type, b.seq, b.annotations, b.data)
+
+
+def test_connect_reply_of_another_type_is_the_readers_error():
+    from Pyro5._client_conn import _CONNECT_RESULT_TYPES, _ConnectReplyReader
+    data = protocol.SendingMessage(protocol.MSG_RESULT, 0, 0, SER.serializer_id, b"x", correlation_id=None).data
+    with pytest.raises(Pyro5.errors.ProtocolError, match="invalid msg type"):
+        _ConnectReplyReader(_CONNECT_RESULT_TYPES).feed(data)

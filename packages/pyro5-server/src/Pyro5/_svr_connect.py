@@ -243,7 +243,10 @@ def answer_lookup(daemon: Any, sock: Any, data: bytes) -> bool:
     if msg is None or msg.type != _MSG_CONNECT or not msg.annotations or _LOOKUP not in msg.annotations:
         return False
     reply = plain_handshake(daemon.dispatcher, None, msg)   # (None: the Daemon's own validateHandshake ignores it)
-    if reply is None or len(reply.data) > _MAX_REPLY:
+    if reply is None:
+        return False
+    data = reply.data
+    if len(data) > _MAX_REPLY:
         return False
     if getattr(daemon._clientDisconnected, "__func__", None) is not _base_daemon._clientDisconnected:
         return False    # (replaced on the daemon: it is called for this connection, on the general path)
@@ -252,13 +255,12 @@ def answer_lookup(daemon: Any, sock: Any, data: bytes) -> bool:
     except errors.PyroError:
         return False    # (the client calls lookup on this connection to learn what is wrong: the general path)
     try:
-        sent = sock.send(reply.data, _DONTWAIT)
+        sent = sock.send(data, _DONTWAIT)
     except OSError as x:
         sent = 0
         log.debug("cannot send the connect reply to a name server lookup: %s", x)
-    if sent != len(reply.data):
-        log.debug("connect reply to a name server lookup not sent completely (%d of %d bytes)", sent,
-                  len(reply.data))
+    if sent != len(data):
+        log.debug("connect reply to a name server lookup not sent completely (%d of %d bytes)", sent, len(data))
     return True
 
 

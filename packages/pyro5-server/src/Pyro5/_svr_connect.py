@@ -133,6 +133,7 @@ def plain_handshake(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage) 
     response = daemon.validateHandshake(conn, known[0])     # (the Daemon's own: "hello")
     if type(response) is not str:
         return None
+    answer: Optional[str] = None     # (the uri a lookup answers)
     if annotations:
         # a name server's lookup: only when its lookup is the name server's own (no code of the program's)
         if not getattr(obj, "_pyroConnectLookupPlain", False):
@@ -146,6 +147,7 @@ def plain_handshake(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage) 
             uri = str(uri) if isinstance(uri, core.URI) else None
         if uri is None:
             return None
+        answer = uri
         key: tuple = (serializer, msg.seq, class_info(obj), response, name, uri)
     else:
         key = (serializer, msg.seq, class_info(obj), response)
@@ -153,7 +155,7 @@ def plain_handshake(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage) 
     if reply is None:
         payload = connect_payload(serializer, obj, response)
         reply = protocol.SendingMessage(_MSG_CONNECTOK, 0, msg.seq, msg.serializer_id, payload,
-                                        _capabilities.lookup_answer(uri) if annotations else None,
+                                        None if answer is None else _capabilities.lookup_answer(answer),
                                         correlation_id=None)
         if len(_replies) >= _MAX_ENTRIES:
             _replies.clear()

@@ -118,3 +118,22 @@ def test_connect_reply_of_another_type_is_the_readers_error():
     data = protocol.SendingMessage(protocol.MSG_RESULT, 0, 0, SER.serializer_id, b"x", correlation_id=None).data
     with pytest.raises(Pyro5.errors.ProtocolError, match="invalid msg type"):
         _ConnectReplyReader(_CONNECT_RESULT_TYPES).feed(data)
+
+
+def test_a_lost_connection_names_the_uri_it_was_attached_with():
+    """(ProxyConnection.attach keeps the URI itself; the message formats it as str(uri))"""
+    import socket as _socket
+
+    from Pyro5._client_conn import ProxyConnection, ProxySocketConnection
+    a, b = _socket.socketpair()
+    try:
+        link = ProxyConnection(None, None)
+        uri = Pyro5.core.URI("PYRO:thing@127.0.0.1:4444")
+        link.attach(ProxySocketConnection(a, "thing"), uri)
+        with pytest.raises(Pyro5.errors.ConnectionClosedError,
+                           match=r"^connection to PYRO:thing@127\.0\.0\.1:4444 lost: reset$"):
+            link.lost(ConnectionResetError("reset"))
+        assert link.conn is None and a.fileno() == -1
+    finally:
+        a.close()
+        b.close()

@@ -160,7 +160,7 @@ class ProxyConnection:
         self._local: Any = None             # the local address of the connection (asked for on first use)
         self.timeout = timeout
         self.reader: protocol.MessageReader | None = None
-        self.peer = ""                      # what the connection goes to (for messages)
+        self.peer: Any = ""                 # what the connection goes to (for messages: formatted with %s)
 
     @property
     def local_socket(self) -> Any:
@@ -210,8 +210,9 @@ class ProxyConnection:
         """Send the connect request over the new connection `conn`; the daemon's answer (CONNECTOK/CONNECTFAIL)."""
         return handshake_socket(conn.sock, request, location, self.timeout)
 
-    def attach(self, conn: socketutil.SocketConnection, peer: str) -> None:
-        """`conn` (connected, handshake done) becomes this proxy's connection."""
+    def attach(self, conn: socketutil.SocketConnection, peer: Any) -> None:
+        """`conn` (connected, handshake done) becomes this proxy's connection; `peer`: what it goes to, for messages
+        (a str, or an object such as the URI that is formatted with %s when a message needs it)."""
         self.conn = conn
         self._local = None
         self.reader = protocol.MessageReader(_MSG_RESULT, log)

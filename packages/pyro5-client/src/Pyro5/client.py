@@ -404,7 +404,7 @@ class Proxy(ProxyState, ProxyMagic):
                     self._pyroResponseAnnotations(msg.annotations, msg.type)
                 meta, response = _codec.connect_result(msg, location)
                 self.__setMetadata(meta)
-                link.attach(conn, str(uri))
+                link.attach(conn, uri)     # (the uri itself: formatted only should a message need it)
                 if replaceUri:
                     self._pyroUri = uri
                 self._pyroValidateHandshake(response)

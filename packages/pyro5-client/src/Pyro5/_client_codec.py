@@ -25,8 +25,9 @@ import logging
 import marshal
 from typing import Any, Collection, Generator, Iterable, cast
 
-from . import _client_hooks, core, errors, protocol, serializers
+from . import _client_hooks, config, core, errors, protocol, serializers
 from ._serialized_blob import SerializedBlob
+from .callcontext import current_context as _current_context
 
 __all__ = ["StreamReply", "connect_request", "connect_result", "call_request", "call_result", "batch_results",
            "metadata", "proxy_state"]
@@ -64,12 +65,22 @@ def connect_request(serializer: serializers.SerializerBase, seq: int, handshake:
                     annotations: dict[str, bytes]) -> protocol.SendingMessage:
     """The MSG_CONNECT message that opens a connection to the daemon that has `object_id`."""
     key = (serializer, type(handshake), handshake, object_id) if type(handshake) in _SIMPLE else None
+    # (the whole message is the same bytes every time for the same key and sequence number while there are no
+    # annotations, no correlation id and no LOGWIRE: remembered, and shared, as a message is never changed)
+    plain = key is not None and not annotations and _current_context.correlation_id is None and not config.LOGWIRE
+    if plain:
+        request = _connect_messages.get((key, seq))
+        if request is not None:
+            return request
     data = _connect_payloads.get(key) if key is not None else None
     if data is None:
         data = serializer.dumps({"handshake": handshake, "object": object_id})
         if key is not None and type(data) is bytes:
             _remember(_connect_payloads, key, data)
-    return protocol.SendingMessage(_MSG_CONNECT, 0, seq, serializer.serializer_id, data, annotations=annotations)
+    request = protocol.SendingMessage(_MSG_CONNECT, 0, seq, serializer.serializer_id, data, annotations=annotations)
+    if plain and type(data) is bytes:
+        _remember(_connect_messages, (key, seq), request)
+    return request
 
 
 def connect_result(msg: protocol.ReceivingMessage, location: Any) -> tuple[Any, Any]:
@@ -106,6 +117,7 @@ _MAX_CACHED = 64
 _MAX_CACHED_REPLY = 8192
 _connect_payloads: dict[tuple, bytes] = {}
 _connect_replies: dict[tuple, tuple] = {}
+_connect_messages: dict[tuple, protocol.SendingMessage] = {}     # (the whole request, see connect_request)
 
 
 def _remember(cache: dict, key: tuple, value: Any) -> None:

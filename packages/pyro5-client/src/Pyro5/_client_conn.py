@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from . import _wire_stream, config, errors, protocol, socketutil
+from . import _wire_reader, _wire_stream, config, errors, protocol, socketutil
 
 __all__ = ["ProxyConnection"]
 
@@ -41,6 +41,7 @@ log = logging.getLogger("Pyro5.client")
 _MSG_RESULT = (protocol.MSG_RESULT,)
 _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
 _recv_message = _wire_stream.recv_message
+_whole_message = _wire_reader.whole_message
 _send = _wire_stream.send
 _connect = socketutil._connect     # (a timeout becomes Pyro's TimeoutError)
 _monotonic = time.monotonic
@@ -159,7 +160,7 @@ class ProxyConnection:
         self._local: Any = None             # the local address of the connection (asked for on first use)
         self.timeout = timeout
         self.reader: protocol.MessageReader | None = None
-        self.peer = ""                      # what the connection goes to (for messages)
+        self.peer: Any = ""                 # what the connection goes to (for messages: formatted with %s)
 
     @property
     def local_socket(self) -> Any:
@@ -209,8 +210,9 @@ class ProxyConnection:
         """Send the connect request over the new connection `conn`; the daemon's answer (CONNECTOK/CONNECTFAIL)."""
         return handshake_socket(conn.sock, request, location, self.timeout)
 
-    def attach(self, conn: socketutil.SocketConnection, peer: str) -> None:
-        """`conn` (connected, handshake done) becomes this proxy's connection."""
+    def attach(self, conn: socketutil.SocketConnection, peer: Any) -> None:
+        """`conn` (connected, handshake done) becomes this proxy's connection; `peer`: what it goes to, for messages
+        (a str, or an object such as the URI that is formatted with %s when a message needs it)."""
         self.conn = conn
         self._local = None
         self.reader = protocol.MessageReader(_MSG_RESULT, log)
@@ -340,7 +342,8 @@ def handshake_socket(sock: Any, request: protocol.SendingMessage, location: Any,
                 _send(sock, (memoryview(parts[0])[sent:],), timeout)
         else:
             _send(sock, parts, timeout)
-        msg = _read_message(sock, protocol.MessageReader(_CONNECT_RESULT_TYPES), timeout)
+        # (a new socket's own timeout is the connection's: one plain receive first, as for a reply to a call)
+        msg = _read_message(sock, _ConnectReplyReader(_CONNECT_RESULT_TYPES), timeout, sock.gettimeout() == timeout)
     except ssl.SSLError as x:
         raise errors.CommunicationError("cannot connect to %s: SSL error during the handshake: %s (does the server "
                                         "require a client certificate? check config.SSL_CLIENTCERT)"
@@ -354,6 +357,22 @@ def handshake_socket(sock: Any, request: protocol.SendingMessage, location: Any,
         raise errors.ProtocolError("invalid handshake response sequence number %d, expected %d"
                                    % (msg.seq, request.seq))
     return msg
+
+
+class _ConnectReplyReader(protocol.MessageReader):
+    """The reader of a new connection's connect reply: a reply that comes whole with the first receive (the usual
+    case) is parsed by _wire_reader.whole_message, without the reader's steps; anything else goes the reader's way
+    (which also raises the errors)."""
+
+    _first = True
+
+    def feed(self, data: Any) -> list:
+        if self._first:
+            self._first = False
+            msg = _whole_message(data, _CONNECT_RESULT_TYPES)
+            if msg is not None:
+                return [msg]
+        return super().feed(data)
 
 
 def _open_numeric(family: int, location: tuple, timeout: float | None, options: bool = True) -> socket.socket:

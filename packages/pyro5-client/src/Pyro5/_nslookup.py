@@ -459,6 +459,10 @@ def _lookup_request(serializer: Any, name: str) -> protocol.SendingMessage:
     return request
 
 
+# the address of a name server location (as _connect_lookup connects to it; bounded, emptied when full)
+_ns_addresses: dict[str, Any] = {}
+
+
 def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
     """What locate_ns(location) and the connect of a _connect_lookup_class() proxy for `name` do, without the proxy
     object when the name server answers on its connect reply (the usual case with ours): (the uri, None) then, the
@@ -466,9 +470,14 @@ def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
     connection becomes that proxy's, as if it had connected itself: (None, the proxy). The same messages, response
     annotations, errors and checks as the proxy's connect; the metadata of an answering name server (ours, which
     exposes its methods) is not looked at."""
-    ns_uri = core.URI("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
+    address = _ns_addresses.get(location)
+    if address is None:
+        ns_uri = core.URI("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
+        address = ns_uri.sockname or (ns_uri.host, ns_uri.port)
+        if len(_ns_addresses) >= _MAX_LOOKUP_REQUESTS:
+            _ns_addresses.clear()
+        _ns_addresses[location] = address
     serializer = serializers.get_serializer(config.SERIALIZER)
-    address = ns_uri.sockname or (ns_uri.host, ns_uri.port)
     timeout = config.COMMTIMEOUT
     # the exchange is done on the socket alone: the connection objects (SocketConnection, ProxyConnection) are
     # made only when the connection becomes the name server proxy's, not for the usual one-exchange lookup
@@ -498,6 +507,7 @@ def _connect_lookup(location: str, name: str) -> tuple[core.URI | None, Any]:
                 sock.close()
                 return uri, None
         dress(sock)        # (the bare connection is kept: see open_socket)
+        ns_uri = core.URI("PYRO:%s@%s" % (core.NAMESERVER_NAME, location))
         proxy = _connect_lookup_class()(ns_uri)
         proxy._pyroLookupName = name
         proxy._pyroGetMetadata(known_metadata=meta)

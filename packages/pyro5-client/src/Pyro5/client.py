@@ -264,7 +264,9 @@ class Proxy(ProxyState, ProxyMagic):
         self.__setMetadata(known_metadata)
 
     def __setMetadata(self, metadata: Any) -> None:
-        self._pyroOneway, self._pyroMethods, self._pyroAttrs = _codec.metadata(metadata)
+        oneway, methods, attrs = _codec.metadata(metadata)
+        # (every connect: one dict update where the assignments would do just that, see _store_state)
+        _store_state(self, {"_pyroOneway": oneway, "_pyroMethods": methods, "_pyroAttrs": attrs})
 
     def _pyroInvokeBatch(self, calls: list, oneway: bool = False) -> Any:
         flags = protocol.FLAGS_BATCH
@@ -402,7 +404,7 @@ class Proxy(ProxyState, ProxyMagic):
                     self._pyroResponseAnnotations(msg.annotations, msg.type)
                 meta, response = _codec.connect_result(msg, location)
                 self.__setMetadata(meta)
-                link.attach(conn, str(uri))
+                link.attach(conn, uri)     # (the uri itself: formatted only should a message need it)
                 if replaceUri:
                     self._pyroUri = uri
                 self._pyroValidateHandshake(response)

@@ -198,6 +198,12 @@ class NameServer:
             return core.URI(uri), set(metadata)
         return core.URI(uri)
 
+    @property
+    def _pyroConnectLookupPlain(self) -> bool:
+        """(not remote) Does _pyroConnectLookup run the name server's own code alone (lookup() is NameServer's)? The
+        daemon then answers a lookup on connect without setting up a call context (see Pyro5._svr_connect)."""
+        return type(self).lookup is NameServer.lookup
+
     def _pyroConnectLookup(self, name: str) -> Any:
         """(not remote) lookup(name) for the daemon's NSLK capability: the answer on a client's connect reply. The
         registered uri string itself (it was stored as str(URI)) when lookup() is NameServer's own; a subclass's

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from ._svr_common import close_socket
 from ._svr_conn import _LINGER_OK, MuxConnection
-from ._svr_connect import CLOSE, answer_first, read_first_message, serves_lookups
+from ._svr_connect import CLOSE, answer_first, answer_lookup, feed_first, receive_first, serves_lookups
 from ._svr_limits import ServerLimits
 from ._svr_pool import Pool, PoolError
 from ._svr_serve import close_client
@@ -103,13 +103,23 @@ class DirectAccept:
                     csock.setsockopt(*_NODELAY, 1)
                 except OSError:
                     pass
+        daemon = self.daemon
+        lookups = serves_lookups(daemon)
+        first = None
+        if lookups:
+            # a name server: most new connections are lookups, which this thread answers (see _svr_connect); the
+            # usual one, whole in its first receive, without a connection object
+            first = receive_first(csock)
+            if first is not None and answer_lookup(daemon, csock, first):
+                close_socket(csock)
+                return True
         conn = MuxConnection(csock, caddr, self.limits)
         if self._inherited_rcvtimeo is not None:
             conn._rcvtimeo = self._inherited_rcvtimeo     # (begin_linger sets it only when it differs)
-        daemon = self.daemon
-        if serves_lookups(daemon):
-            # a name server: most new connections are lookups, which this thread answers (see _svr_connect)
-            if not read_first_message(conn) or not (conn.messages or conn.read_error is not None):
+        if lookups:
+            if first is not None:
+                feed_first(conn, first)
+            if first is None or not (conn.messages or conn.read_error is not None):
                 self._watch_new(conn)     # (this thread waits for its connect message, or the rest of it)
                 return True
             if answer_first(daemon, conn) == CLOSE:

@@ -122,10 +122,15 @@ class Wakeup:
 
 
 def close_socket(sock: Any) -> None:
-    with contextlib.suppress(OSError, AttributeError):
+    # (try/except, not contextlib.suppress: this is on the path of every name server lookup, see _svr_accept)
+    try:
         sock.shutdown(socket.SHUT_RDWR)
-    with contextlib.suppress(OSError, AttributeError):
+    except (OSError, AttributeError):
+        pass
+    try:
         sock.close()
+    except (OSError, AttributeError):
+        pass
 
 
 class ServerControl:

@@ -10,6 +10,9 @@ writing the reply with the object's metadata, which are the same for every conne
 
 Both are bounded (emptied when full) and only ever map equal input to the result the serializer gave for it.
 
+`plain_handshake`: the whole CONNECTOK message, remembered, for the usual connect message of a daemon that runs
+no code of the program's in its handshake (see there).
+
 `connect_lookup` answers the NSLK capability (see Pyro5._capabilities): a name server's lookup on the connect reply.
 `answer_first` lets the thread pool server's loop thread answer a connection that is such a lookup, and close it
 (see there).
@@ -18,14 +21,16 @@ from __future__ import annotations
 
 import logging
 import socket
+import weakref
 from typing import Any, Mapping, Optional
 
-from . import _capabilities, core, errors, protocol
+from . import _capabilities, _wire_reader, config, core, errors, protocol, serializers
 from ._svr_meta import class_info, metadata_of
 from .callcontext import current_context
 
-__all__ = ["connect_request", "connect_payload", "connect_lookup", "serves_lookups", "read_first_message", "answer_first",
-           "LATER", "KEEP", "CLOSE"]
+__all__ = ["connect_request", "connect_payload", "connect_lookup", "plain_handshake", "serves_lookups",
+           "receive_first", "feed_first", "read_first_message", "answer_lookup", "answer_first", "LATER", "KEEP",
+           "CLOSE"]
 
 log = logging.getLogger("Pyro5.server")
 
@@ -91,6 +96,73 @@ def connect_lookup(obj: Any, request: Mapping[str, bytes], annotations: Optional
     return annotations
 
 
+# ------------------------------------------------------------------------------------------ the usual handshake
+# A handshake cost the server about as much Python as a call: the call context (8 context variables), the connect
+# message, validateHandshake, the metadata payload, the reply's header and annotations. For a daemon that runs no
+# code of the program's in it (validateHandshake, annotations() and clientDisconnect are the Daemon's own, no call
+# hooks, no correlation id, no LOGWIRE) and the usual connect message (one seen before: _requests), the reply is
+# the same message every time for the same serializer, sequence number, object class (its ClassInfo: a class
+# whose info is reset gets a new entry, as does an object id registered again with another class) and, for a name
+# server lookup (NSLK), the name and the uri it answers: that message is remembered and sent again. The call
+# context is not set then: no code reads it before the connection's first call sets it.
+
+_replies: dict[tuple, protocol.SendingMessage] = {}
+_NO_CORRELATION = bytes(16)
+_serializers_by_id = serializers.serializers_by_id
+
+
+def plain_handshake(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage) -> Optional[protocol.SendingMessage]:
+    """Dispatcher.handshake(conn, msg)'s answer for the usual case (see above), or None: the general path answers
+    (which does the same, with the call context, and everything else: errors, hooks, capabilities)."""
+    annotations = msg.annotations
+    if msg.corr_id != _NO_CORRELATION or dispatcher.hooks is not None or config.LOGWIRE:
+        return None
+    if annotations and (len(annotations) != 1 or _LOOKUP not in annotations):
+        return None     # (other capabilities, e.g. INFL, or the program's annotations)
+    serializer = _serializers_by_id.get(msg.serializer_id)
+    data = msg.data
+    known = _requests.get((serializer, data)) if type(data) is bytes else None
+    if known is None:
+        return None     # (not seen before: the general path parses it, and remembers it when it is the usual one)
+    daemon = dispatcher.daemon
+    if type(daemon).annotations is not dispatcher._plain_annotations or not _plain_daemon(daemon):
+        return None
+    obj = dispatcher.registry.objects.get(known[1])
+    if obj is None or type(obj) is weakref.ref:
+        return None     # (unknown: the general path refuses it; weakly registered: looked up there)
+    response = daemon.validateHandshake(conn, known[0])     # (the Daemon's own: "hello")
+    if type(response) is not str:
+        return None
+    answer: Optional[str] = None     # (the uri a lookup answers)
+    if annotations:
+        # a name server's lookup: only when its lookup is the name server's own (no code of the program's)
+        if not getattr(obj, "_pyroConnectLookupPlain", False):
+            return None
+        name = _capabilities.lookup_requested(annotations)
+        try:
+            uri = obj._pyroConnectLookup(name) if name is not None else None
+        except Exception:
+            return None     # (e.g. an unknown name: the general path answers without the lookup, and logs why)
+        if type(uri) is not str:
+            uri = str(uri) if isinstance(uri, core.URI) else None
+        if uri is None:
+            return None
+        answer = uri
+        key: tuple = (serializer, msg.seq, class_info(obj), response, name, uri)
+    else:
+        key = (serializer, msg.seq, class_info(obj), response)
+    reply = _replies.get(key)
+    if reply is None:
+        payload = connect_payload(serializer, obj, response)
+        reply = protocol.SendingMessage(_MSG_CONNECTOK, 0, msg.seq, msg.serializer_id, payload,
+                                        None if answer is None else _capabilities.lookup_answer(answer),
+                                        correlation_id=None)
+        if len(_replies) >= _MAX_ENTRIES:
+            _replies.clear()
+        _replies[key] = reply
+    return reply
+
+
 # ------------------------------------------------------------------------------------------ on the loop thread
 # A client of ours resolving a PYRONAME uri connects to the name server, reads the answer on the connect reply and
 # closes the connection; it never uses that connection for anything else (see Pyro5._capabilities). On the thread
@@ -134,21 +206,63 @@ def _plain_daemon(daemon: Any) -> bool:
         and getattr(daemon.clientDisconnect, "__func__", None) is _base_daemon.clientDisconnect
 
 
-def read_first_message(conn: Any) -> bool:
-    """(a connection just accepted, its socket still blocking) Receive what is there without waiting into the
-    connection's reader: complete messages go to `conn.messages`, bad input to `conn.read_error`, as
-    MuxConnection.read_available does. False when nothing was there (or the peer closed: its worker finds out
-    with its first receive)."""
+def receive_first(sock: Any) -> Optional[bytes]:
+    """(a connection just accepted, its socket still blocking) What is there already, without waiting; None when
+    nothing was there (or the peer closed or failed: its worker, or the selector, finds out with the next receive)."""
     try:
-        data = conn.sock.recv(_FIRST_READ, _DONTWAIT)
-    except OSError:      # (nothing yet: BlockingIOError; or a failed connection, which the worker finds out too)
-        return False
-    if not data:
-        return False
+        data = sock.recv(_FIRST_READ, _DONTWAIT)
+    except OSError:      # (nothing yet: BlockingIOError; or a failed connection)
+        return None
+    return data or None
+
+
+def feed_first(conn: Any, data: bytes) -> None:
+    """The first bytes of a new connection into its reader: complete messages go to `conn.messages`, bad input to
+    `conn.read_error`, as MuxConnection.read_available does."""
     try:
         conn.messages.extend(conn.reader.feed(data))
     except errors.ProtocolError as x:
         conn.read_error = x
+
+
+def read_first_message(conn: Any) -> bool:
+    """receive_first and feed_first on a new connection; False when nothing was there."""
+    data = receive_first(conn.sock)
+    if data is None:
+        return False
+    feed_first(conn, data)
+    return True
+
+
+def answer_lookup(daemon: Any, sock: Any, data: bytes) -> bool:
+    """(the loop thread; a name server's daemon, a plain socket just accepted) Answer the connection when `data`,
+    its first bytes, is exactly one connect message asking for a lookup that plain_handshake answers with a valid
+    uri: the reply is sent, and True tells the caller to close the socket. That is what answer_first and
+    close_client do for such a connection, without its connection object and reader: nothing else happens on it
+    (no call, so no item streams to clean up; the Daemon's own clientDisconnect does nothing). False: anything
+    else (nothing sent): the caller makes the connection object and feeds it `data`, as before."""
+    msg = _wire_reader.whole_message(data, prehandshake=True)
+    if msg is None or msg.type != _MSG_CONNECT or not msg.annotations or _LOOKUP not in msg.annotations:
+        return False
+    reply = plain_handshake(daemon.dispatcher, None, msg)   # (None: the Daemon's own validateHandshake ignores it)
+    if reply is None:
+        return False
+    data = reply.data
+    if len(data) > _MAX_REPLY:
+        return False
+    if getattr(daemon._clientDisconnected, "__func__", None) is not _base_daemon._clientDisconnected:
+        return False    # (replaced on the daemon: it is called for this connection, on the general path)
+    try:
+        core.URI(_capabilities.lookup_answered(reply.annotations) or "")
+    except errors.PyroError:
+        return False    # (the client calls lookup on this connection to learn what is wrong: the general path)
+    try:
+        sent = sock.send(data, _DONTWAIT)
+    except OSError as x:
+        sent = 0
+        log.debug("cannot send the connect reply to a name server lookup: %s", x)
+    if sent != len(data):
+        log.debug("connect reply to a name server lookup not sent completely (%d of %d bytes)", sent, len(data))
     return True
 
 

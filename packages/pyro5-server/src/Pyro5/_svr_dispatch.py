@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Protocol
 from . import _capabilities, _svr_inflight, config, core, errors, protocol, serializers, socketutil
 from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
 from ._svr_access import access_attribute, get_method, load_call
-from ._svr_connect import connect_lookup, connect_payload, connect_request
+from ._svr_connect import connect_lookup, connect_payload, connect_request, plain_handshake
 from ._svr_coro import ASYNC_RESULT_TYPES, CoroutineRunner
 from ._svr_fastcall import answer_call
 from ._svr_streams import is_iterator
@@ -82,6 +82,10 @@ class Dispatcher:
                   denied_reason: Optional[str] = None) -> protocol.SendingMessage:
         """The answer to a connection's MSG_CONNECT: MSG_CONNECTOK (with the object's metadata) or
         MSG_CONNECTFAIL (denied_reason: refuse it with that reason)."""
+        if denied_reason is None:
+            reply = plain_handshake(self, conn, msg)    # (the usual one, remembered: see Pyro5._svr_connect)
+            if reply is not None:
+                return reply
         serializer = serializers.serializers_by_id.get(msg.serializer_id)
         try:
             if serializer is None:

@@ -522,3 +522,27 @@ class MessageReader:
 
 
 protocol.MessageReader = MessageReader  # type: ignore[misc]  # (the public name; see the end of protocol.py)
+
+
+def whole_message(data: Any, accepted_msgtypes: Any = None, *, prehandshake: bool = False) -> ReceivingMessage | None:
+    """The one message that `data` (bytes) holds exactly, when it is small (below 1 MiB), uncompressed and of a
+    known (and accepted) type: what a new MessageReader's feed(data) returns, without the reader; annotations are
+    parsed, the payload is data's tail as bytes. None for anything else (a part of a message, more than one,
+    compressed, bad bytes, LOGWIRE on): the caller then feeds the bytes to a reader, which does the rest (and
+    raises the errors). For a transport's first receive on a new connection, e.g. a name server lookup."""
+    size = len(data)
+    if type(data) is not bytes or size <= _header_size or size >= _SETTLE_SIZE or config.LOGWIRE:
+        return None
+    try:
+        msg = ReceivingMessage(data, prehandshake=prehandshake)
+        asize = msg.annotations_size
+        mtype = msg.type
+        if size != _header_size + asize + msg.data_size or msg.flags & _FLAGS_COMPRESSED or mtype not in _MSG_TYPES \
+                or (accepted_msgtypes is not None and mtype not in accepted_msgtypes):
+            return None
+        if asize:
+            msg.annotations = protocol._parse_annotations(memoryview(data)[_header_size:_header_size + asize])
+    except errors.ProtocolError:
+        return None
+    msg.data = data[_header_size + asize:]
+    return msg

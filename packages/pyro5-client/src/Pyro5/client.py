@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
+import types
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
@@ -37,6 +38,9 @@ _call_request = _codec.call_request
 _call_result = _codec.call_result
 _FULL = _fast.FULL
 _fast_call = _fast.call
+_fast_invoke = _fast.invoke
+_MethodType = types.MethodType
+_OBJECT_GETATTRIBUTE = object.__getattribute__
 
 _LOCAL_ATTRS = LOCAL_ATTRS
 
@@ -125,6 +129,10 @@ class Proxy(ProxyState, ProxyMagic):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
         methods = self._pyroMethods
         if name in methods:
+            cls = type(self)    # (what __remoteInvoke says, written out: this runs for every remote call)
+            if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
+                    "_pyroInvoke" not in self.__dict__:
+                return _RemoteMethod(_MethodType(_fast_invoke, self), name)
             return _RemoteMethod(self._pyroInvoke, name)
         if name in self._pyroAttrs:
             return self._pyroInvoke("__getattr__", (name,), None)
@@ -134,10 +142,19 @@ class Proxy(ProxyState, ProxyMagic):
                 raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
             self._pyroGetMetadata()
             if name in self._pyroMethods:
-                return _RemoteMethod(self._pyroInvoke, name)
+                return _RemoteMethod(self.__remoteInvoke(), name)
             if name in self._pyroAttrs:
                 return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
+
+    def __remoteInvoke(self) -> Any:
+        # what a remote method object calls: the proxy's _pyroInvoke, or (the same for a proxy whose _pyroInvoke
+        # is this class's own) _client_fast.invoke, which runs a usual call with fewer Python calls
+        cls = type(self)
+        if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
+                "_pyroInvoke" not in self.__dict__:
+            return _MethodType(_fast_invoke, self)
+        return self._pyroInvoke
 
     def __repr__(self) -> str:
         conn = self._pyroConnection
@@ -281,7 +298,9 @@ class Proxy(ProxyState, ProxyMagic):
             return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
         return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
 
-    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None) -> Any:
+    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
+                         retries: int | None = None, usual: bool = True) -> Any:
+        # (retries: how many are left, when a first try failed already; usual=False: the flat path said FULL)
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
@@ -290,8 +309,9 @@ class Proxy(ProxyState, ProxyMagic):
         link = self.__link
         if link.pending_closes and not link.busy:
             self.__flushStreamCloses()
-        retries = self._pyroMaxRetries
-        usual = not flags and objectId is None      # (first try the usual call's flat path: Pyro5._client_fast)
+        if retries is None:
+            retries = self._pyroMaxRetries
+        usual = usual and not flags and objectId is None    # (first try the usual call's flat path: _client_fast)
         while True:
             try:
                 if usual:
@@ -421,6 +441,7 @@ class Proxy(ProxyState, ProxyMagic):
 
 
 Proxy.__module__ = "Pyro5.client"
+_PROXY_INVOKE = Proxy._pyroInvoke
 _SETUP_NAMES = ("_pyroUri", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroRawWireResponse",
                 "_pyroHandshake", "_pyroMaxRetries", "_Proxy__pyroOwnerThread", "_Proxy__link", "_Proxy__shared")
 _plain_classes: dict[type, bool] = {}
@@ -549,6 +570,7 @@ class BatchProxy:
 
 
 BatchProxy.__module__ = "Pyro5.client"
+_PROXY_INVOKE = Proxy._pyroInvoke
 
 
 # what pyro5-wire needs from the client (core.locate_ns, core.resolve, proxies in received data)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-import types
 from typing import Any, TypeVar
 
 from . import _client_codec as _codec
@@ -39,7 +38,6 @@ _call_result = _codec.call_result
 _FULL = _fast.FULL
 _fast_call = _fast.call
 _fast_invoke = _fast.invoke
-_MethodType = types.MethodType
 _OBJECT_GETATTRIBUTE = object.__getattribute__
 
 _LOCAL_ATTRS = LOCAL_ATTRS
@@ -132,7 +130,7 @@ class Proxy(ProxyState, ProxyMagic):
             cls = type(self)    # (what __remoteInvoke says, written out: this runs for every remote call)
             if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
                     "_pyroInvoke" not in self.__dict__:
-                return _RemoteMethod(_MethodType(_fast_invoke, self), name)
+                return _RemoteMethod(self.__fastInvoke, name)
             return _RemoteMethod(self._pyroInvoke, name)
         if name in self._pyroAttrs:
             return self._pyroInvoke("__getattr__", (name,), None)
@@ -147,13 +145,16 @@ class Proxy(ProxyState, ProxyMagic):
                 return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
 
+    # (bound to the proxy on access: _client_fast.invoke(proxy, method, vargs, kwargs))
+    __fastInvoke = _fast_invoke
+
     def __remoteInvoke(self) -> Any:
         # what a remote method object calls: the proxy's _pyroInvoke, or (the same for a proxy whose _pyroInvoke
         # is this class's own) _client_fast.invoke, which runs a usual call with fewer Python calls
         cls = type(self)
         if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
                 "_pyroInvoke" not in self.__dict__:
-            return _MethodType(_fast_invoke, self)
+            return self.__fastInvoke
         return self._pyroInvoke
 
     def __repr__(self) -> str:

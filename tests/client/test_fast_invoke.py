@@ -184,3 +184,17 @@ def test_each_plain_reply_gets_new_response_annotations(peer):
         first["MINE"] = b"x"
         assert p.add(1, 2) == 3
         assert current_context.response_annotations == {} and current_context.response_annotations is not first
+
+
+def test_a_proxy_whose_state_was_never_set_up_fails_as_through_pyroInvoke():
+    class NeverSetUp(Proxy):
+        def __init__(self):     # (no Proxy.__init__: no connection state)
+            self._pyroMethods = {"echo"}
+
+    p = NeverSetUp()
+    assert _sender(p.echo).__func__ is Pyro5._client_fast.invoke
+    with pytest.raises(AttributeError) as through_method:
+        p.echo(1)
+    with pytest.raises(AttributeError) as through_invoke:
+        p._pyroInvoke("echo", (1,), {})
+    assert str(through_method.value) == str(through_invoke.value)

@@ -86,9 +86,13 @@ def invoke(proxy: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     needs the full path and the retries after a lost connection or a timeout to Proxy.__invokeRetrying, so
     every result, error, log line and retry is the one that _pyroInvoke gives."""
     state = proxy.__dict__
-    link = state["_Proxy__link"]
-    if proxy._pyroInterceptors or _GLOBAL_HOOKS.active or state["_Proxy__shared"] is not None or \
-            state["_Proxy__pyroOwnerThread"] != _get_ident() or link.pending_closes:
+    try:
+        link = state["_Proxy__link"]
+        unusual = proxy._pyroInterceptors or _GLOBAL_HOOKS.active or state["_Proxy__shared"] is not None or \
+            state["_Proxy__pyroOwnerThread"] != _get_ident() or link.pending_closes
+    except KeyError:
+        unusual = True      # (a proxy whose state was never set up: _pyroInvoke says what is wrong)
+    if unusual:
         return proxy._pyroInvoke(method, vargs, kwargs)
     try:
         result = call(proxy, link, method, vargs, kwargs)

@@ -106,8 +106,8 @@ def receive_reply(sock: Any, reader: protocol.MessageReader, timeout: float | No
     kernel timeout) is `timeout`, so one plain recv() comes first: usually all of a reply; anything more goes through
     _wire_stream.recv_message within what is left of the timeout.
     With `seq` (the usual call, Pyro5._client_fast): when that first receive is exactly one whole plain reply with
-    this sequence number and `serializer_id` (_wire_reader.whole_reply: no annotations, no flags but a correlation id), its payload
-    (bytes) instead of the list; everything else goes through the reader as before."""
+    this sequence number and `serializer_id` (_wire_reader.whole_reply: no annotations, no flags but a correlation
+    id), its payload (bytes) instead of the list; everything else goes through the reader as before."""
     if direct:
         start = None if timeout is None else _monotonic()
         try:

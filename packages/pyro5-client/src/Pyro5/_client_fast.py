@@ -14,6 +14,10 @@ errors (``_wire_stream``), every received byte checked by the connection's ``pro
 interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
 connection released. Retrying after a lost connection or a timeout stays with the proxy.
 
+A remote method object (``proxy.method(...)``) calls `invoke`, which makes the checks of ``Proxy._pyroInvoke`` and
+``Proxy.__invokeRetrying`` itself and then `call` (one Python call where there were three); the usual reply is
+taken whole from the first receive (``_wire_reader.whole_reply``, in ``_client_conn.receive_reply``).
+
 With a timeout, a connection the proxy opened itself uses kernel timeouts (``_client_conn``: its descriptor
 blocking, the timeout in SO_RCVTIMEO), so that a usual call is two system calls, a send and a recv: each one
 releases the GIL, which costs a wait to get it back when other threads are running.
@@ -140,7 +144,8 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
         size = len(data)
         if size <= _SMALL and not _config.LOGWIRE and size <= _config.MAX_MESSAGE_SIZE:
             # (what SendingMessage makes of a small payload without annotations and correlation id: one bytes object)
-            frame = _pack_header(b"PYRO", _VERSION, _MSG_INVOKE, serializer_id, 0, seq, size, 0, _NO_ID, 0, _MAGIC) + data
+            frame = _pack_header(b"PYRO", _VERSION, _MSG_INVOKE, serializer_id, 0, seq, size, 0, _NO_ID, 0,
+                                 _MAGIC) + data
     parts = None if frame is not None else _SendingMessage(_MSG_INVOKE, 0, seq, serializer_id, data,
                                                            correlation_id=None).parts
     del data
@@ -189,8 +194,9 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     finally:
         link.busy = False
     if type(reply) is bytes:
-        # the payload of a whole plain reply (no flags but a correlation id, no annotations, our serializer): what the message's
-        # interpretation below comes to for it (the response annotations of a reply without any: a new empty dict)
+        # the payload of a whole plain reply (no flags but a correlation id, no annotations, our serializer): what
+        # the message's interpretation below comes to for it (the response annotations of a reply without any: a
+        # new empty dict)
         _set_response_annotations({})
         return serializer.loads(reply)
     _set_response_annotations(msg.annotations)

@@ -127,7 +127,7 @@ class Proxy(ProxyState, ProxyMagic):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
         methods = self._pyroMethods
         if name in methods:
-            cls = type(self)    # (what __remoteInvoke says, written out: this runs for every remote call)
+            cls = type(self)    # (what _remote_sender says, written out: this runs for every remote call)
             if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
                     "_pyroInvoke" not in self.__dict__:
                 return _RemoteMethod(self.__fastInvoke, name)
@@ -140,22 +140,10 @@ class Proxy(ProxyState, ProxyMagic):
                 raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
             self._pyroGetMetadata()
             if name in self._pyroMethods:
-                return _RemoteMethod(self.__remoteInvoke(), name)
+                return _RemoteMethod(_remote_sender(self), name)
             if name in self._pyroAttrs:
                 return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
-
-    # (bound to the proxy on access: _client_fast.invoke(proxy, method, vargs, kwargs))
-    __fastInvoke = _fast_invoke
-
-    def __remoteInvoke(self) -> Any:
-        # what a remote method object calls: the proxy's _pyroInvoke, or (the same for a proxy whose _pyroInvoke
-        # is this class's own) _client_fast.invoke, which runs a usual call with fewer Python calls
-        cls = type(self)
-        if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
-                "_pyroInvoke" not in self.__dict__:
-            return self.__fastInvoke
-        return self._pyroInvoke
 
     def __repr__(self) -> str:
         conn = self._pyroConnection
@@ -300,8 +288,7 @@ class Proxy(ProxyState, ProxyMagic):
         return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
 
     def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
-                         retries: int | None = None, usual: bool = True) -> Any:
-        # (retries: how many are left, when a first try failed already; usual=False: the flat path said FULL)
+                         retries: int | None = None, usual: bool = True) -> Any:   # (_client_fast.invoke: both)
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
@@ -443,6 +430,19 @@ class Proxy(ProxyState, ProxyMagic):
 
 Proxy.__module__ = "Pyro5.client"
 _PROXY_INVOKE = Proxy._pyroInvoke
+# (a function as a class attribute: bound to the proxy on access, _client_fast.invoke(proxy, method, vargs, kwargs))
+Proxy._Proxy__fastInvoke = _fast_invoke     # type: ignore[attr-defined]
+
+
+def _remote_sender(proxy: Proxy) -> Any:
+    """What a remote method object of `proxy` calls: the proxy's _pyroInvoke or, for a proxy whose _pyroInvoke is
+    Proxy's own (and looked up the usual way), _client_fast.invoke bound to it, which does the same for a remote
+    method's call with fewer Python calls."""
+    cls = type(proxy)
+    if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
+            "_pyroInvoke" not in proxy.__dict__:
+        return proxy._Proxy__fastInvoke     # type: ignore[attr-defined]
+    return proxy._pyroInvoke
 _SETUP_NAMES = ("_pyroUri", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroRawWireResponse",
                 "_pyroHandshake", "_pyroMaxRetries", "_Proxy__pyroOwnerThread", "_Proxy__link", "_Proxy__shared")
 _plain_classes: dict[type, bool] = {}
@@ -571,7 +571,6 @@ class BatchProxy:
 
 
 BatchProxy.__module__ = "Pyro5.client"
-_PROXY_INVOKE = Proxy._pyroInvoke
 
 
 # what pyro5-wire needs from the client (core.locate_ns, core.resolve, proxies in received data)

@@ -42,6 +42,7 @@ _MSG_RESULT = (protocol.MSG_RESULT,)
 _CONNECT_RESULT_TYPES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL)
 _recv_message = _wire_stream.recv_message
 _whole_message = _wire_reader.whole_message
+_whole_reply = _wire_reader.whole_reply
 _send = _wire_stream.send
 _connect = socketutil._connect     # (a timeout becomes Pyro's TimeoutError)
 _monotonic = time.monotonic
@@ -99,11 +100,15 @@ class ProxySocketConnection(socketutil.SocketConnection):
     timeout = property(gettimeout, settimeout)      # type: ignore[assignment]
 
 
-def receive_reply(sock: Any, reader: protocol.MessageReader, timeout: float | None, direct: bool) -> list:
-    """Receive the daemon's reply to the one request in flight (the messages `reader` completes) within `timeout`
-    seconds from now (None: no limit; see Pyro5._wire_stream). `direct`: the socket's own timeout (or its kernel
-    timeout) is `timeout`, so one plain recv() comes first: usually all of a reply; anything more goes through
-    _wire_stream.recv_message within what is left of the timeout."""
+def receive_reply(sock: Any, reader: protocol.MessageReader, timeout: float | None, direct: bool,
+                  seq: int | None = None, serializer_id: int = 0) -> Any:
+    """Receive the daemon's reply to the one request in flight (the messages `reader` completes, a list) within
+    `timeout` seconds from now (None: no limit; see Pyro5._wire_stream). `direct`: the socket's own timeout (or its
+    kernel timeout) is `timeout`, so one plain recv() comes first: usually all of a reply; anything more goes through
+    _wire_stream.recv_message within what is left of the timeout.
+    With `seq` (the usual call, Pyro5._client_fast): when that first receive is exactly one whole plain reply with
+    this sequence number and `serializer_id` (_wire_reader.whole_reply: no annotations, no flags but a correlation
+    id), its payload (bytes) instead of the list; everything else goes through the reader as before."""
     if direct:
         start = None if timeout is None else _monotonic()
         try:
@@ -117,6 +122,10 @@ def receive_reply(sock: Any, reader: protocol.MessageReader, timeout: float | No
         if data is not None:
             if not data:
                 raise errors.ConnectionClosedError("receiving: connection closed by the daemon")
+            if seq is not None:
+                payload = _whole_reply(reader, data, seq, serializer_id)
+                if payload is not None:
+                    return payload
             messages = reader.feed(data)
             if messages:
                 return messages

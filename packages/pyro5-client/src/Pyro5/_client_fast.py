@@ -14,14 +14,20 @@ errors (``_wire_stream``), every received byte checked by the connection's ``pro
 interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
 connection released. Retrying after a lost connection or a timeout stays with the proxy.
 
+A remote method object (``proxy.method(...)``) calls `invoke`, which makes the checks of ``Proxy._pyroInvoke`` and
+``Proxy.__invokeRetrying`` itself and then `call` (one Python call where there were three); the usual reply is
+taken whole from the first receive (``_wire_reader.whole_reply``, in ``_client_conn.receive_reply``).
+
 With a timeout, a connection the proxy opened itself uses kernel timeouts (``_client_conn``: its descriptor
 blocking, the timeout in SO_RCVTIMEO), so that a usual call is two system calls, a send and a recv: each one
 releases the GIL, which costs a wait to get it back when other threads are running.
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from typing import Any
 
 from . import _client_codec, _client_conn, _client_hooks, _wire_stream, config, errors, protocol, serializers
@@ -30,7 +36,9 @@ from ._client_stream import _StreamResultIterator
 from ._serialized_blob import SerializedBlob
 from .callcontext import _annotations, _correlation_id, _response_annotations
 
-__all__ = ["FULL", "call", "use_defaults"]
+__all__ = ["FULL", "call", "invoke", "use_defaults"]
+
+log = logging.getLogger("Pyro5.client")
 
 FULL: Any = object()        # call(): this call needs the full path
 
@@ -57,6 +65,9 @@ _get_annotations = _annotations.get
 _get_correlation_id = _correlation_id.get
 _set_response_annotations = _response_annotations.set
 _extra_annotations = _client_hooks.extra_annotations
+_GLOBAL_HOOKS = _client_hooks.GLOBAL
+_get_ident = threading.get_ident
+_RETRYABLE = (errors.ConnectionClosedError, errors.TimeoutError)
 # argument types that are never a SerializedBlob (others are checked as the codec does)
 _PLAIN = frozenset((str, int, float, bool, type(None), bytes, list, tuple, dict))
 _annotations_method: Any = None     # Proxy._pyroAnnotations and _pyroResponseAnnotations (see use_defaults)
@@ -68,6 +79,36 @@ def use_defaults(proxy_class: type) -> None:
     global _annotations_method, _response_annotations_method
     _annotations_method = proxy_class._pyroAnnotations              # type: ignore[attr-defined]
     _response_annotations_method = proxy_class._pyroResponseAnnotations    # type: ignore[attr-defined]
+
+
+def invoke(proxy: Any, method: str, vargs: Any, kwargs: Any) -> Any:
+    """``proxy._pyroInvoke(method, vargs, kwargs)`` for a remote method object's call (``proxy.method(...)``):
+    Proxy.__getattr__ gives the method object this function (bound to the proxy) instead of the bound
+    _pyroInvoke when that is Proxy's own. It makes the checks that _pyroInvoke and Proxy.__invokeRetrying make
+    before a usual call (call hooks, a shared proxy, the owner thread, stream closes to send) and runs `call`:
+    one Python function call where there were three. Anything unusual goes to _pyroInvoke itself, a call that
+    needs the full path and the retries after a lost connection or a timeout to Proxy.__invokeRetrying, so
+    every result, error, log line and retry is the one that _pyroInvoke gives."""
+    state = proxy.__dict__
+    try:
+        link = state["_Proxy__link"]
+        unusual = proxy._pyroInterceptors or _GLOBAL_HOOKS.active or state["_Proxy__shared"] is not None or \
+            state["_Proxy__pyroOwnerThread"] != _get_ident() or link.pending_closes
+    except KeyError:
+        unusual = True      # (a proxy whose state was never set up: _pyroInvoke says what is wrong)
+    if unusual:
+        return proxy._pyroInvoke(method, vargs, kwargs)
+    try:
+        result = call(proxy, link, method, vargs, kwargs)
+    except _RETRYABLE:
+        retries = proxy._pyroMaxRetries
+        if retries <= 0:
+            raise
+        log.debug("retrying call %s after a connection problem (%d retries left)", method, retries - 1)
+        return proxy._Proxy__invokeRetrying(method, vargs, kwargs, 0, None, retries - 1)
+    if result is FULL:
+        return proxy._Proxy__invokeRetrying(method, vargs, kwargs, 0, None, None, False)
+    return result
 
 
 def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
@@ -98,12 +139,15 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
         data = serializer.dumpsCall(object_id, method, vargs, kwargs)
     serializer_id = serializer.serializer_id
     seq = link.seq = (link.seq + 1) & 0xffff
-    if type(data) is bytes and len(data) <= _SMALL and not _config.LOGWIRE and len(data) <= _config.MAX_MESSAGE_SIZE:
-        # (what SendingMessage makes of a small payload without annotations and correlation id: one bytes object)
-        parts: Any = (_pack_header(b"PYRO", _VERSION, _MSG_INVOKE, serializer_id, 0, seq, len(data), 0, _NO_ID, 0,
-                                   _MAGIC) + data,)
-    else:
-        parts = _SendingMessage(_MSG_INVOKE, 0, seq, serializer_id, data, correlation_id=None).parts
+    frame = None
+    if type(data) is bytes:
+        size = len(data)
+        if size <= _SMALL and not _config.LOGWIRE and size <= _config.MAX_MESSAGE_SIZE:
+            # (what SendingMessage makes of a small payload without annotations and correlation id: one bytes object)
+            frame = _pack_header(b"PYRO", _VERSION, _MSG_INVOKE, serializer_id, 0, seq, size, 0, _NO_ID, 0,
+                                 _MAGIC) + data
+    parts = None if frame is not None else _SendingMessage(_MSG_INVOKE, 0, seq, serializer_id, data,
+                                                           correlation_id=None).parts
     del data
     timeout = link.timeout or None
     sock = conn.sock
@@ -117,8 +161,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     direct = kernel or sock_timeout == timeout      # (one send and one receive, bounded by the socket's own timeout)
     link.busy = True
     try:
-        if len(parts) == 1 and direct:
-            frame = parts[0]
+        if frame is not None and direct:
             try:
                 if kernel or timeout is not None and type(sock) is _plain_socket:
                     # one send of what the socket takes at once (usually all of a small request): send(MSG_DONTWAIT)
@@ -137,18 +180,25 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
             except OSError as x:
                 raise errors.ConnectionClosedError("sending: connection lost: %s" % x) from x
         else:
-            _send(sock, parts, timeout)
-        del parts
-        messages = _receive_reply(sock, link.reader, timeout, direct)
-        if len(messages) > 1:
-            raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
-        msg = messages[0]
-        _check_reply_seq(msg, seq)
+            _send(sock, parts or (frame,), timeout)
+        del parts, frame
+        reply = _receive_reply(sock, link.reader, timeout, direct, seq, serializer_id)
+        if type(reply) is not bytes:
+            if len(reply) > 1:
+                raise errors.ProtocolError("the daemon sent more than the reply: the connection is out of sync")
+            msg = reply[0]
+            _check_reply_seq(msg, seq)
     except BaseException as x:
         link.lost(x)
         raise
     finally:
         link.busy = False
+    if type(reply) is bytes:
+        # the payload of a whole plain reply (no flags but a correlation id, no annotations, our serializer): what
+        # the message's interpretation below comes to for it (the response annotations of a reply without any: a
+        # new empty dict)
+        _set_response_annotations({})
+        return serializer.loads(reply)
     _set_response_annotations(msg.annotations)
     if msg.serializer_id == serializer_id and not msg.flags:
         return serializer.loads(msg.data)

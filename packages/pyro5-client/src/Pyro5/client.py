@@ -37,6 +37,8 @@ _call_request = _codec.call_request
 _call_result = _codec.call_result
 _FULL = _fast.FULL
 _fast_call = _fast.call
+_fast_invoke = _fast.invoke
+_OBJECT_GETATTRIBUTE = object.__getattribute__
 
 _LOCAL_ATTRS = LOCAL_ATTRS
 
@@ -125,6 +127,10 @@ class Proxy(ProxyState, ProxyMagic):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
         methods = self._pyroMethods
         if name in methods:
+            cls = type(self)    # (what _remote_sender says, written out: this runs for every remote call)
+            if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
+                    "_pyroInvoke" not in self.__dict__:
+                return _RemoteMethod(self.__fastInvoke, name)
             return _RemoteMethod(self._pyroInvoke, name)
         if name in self._pyroAttrs:
             return self._pyroInvoke("__getattr__", (name,), None)
@@ -134,7 +140,7 @@ class Proxy(ProxyState, ProxyMagic):
                 raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
             self._pyroGetMetadata()
             if name in self._pyroMethods:
-                return _RemoteMethod(self._pyroInvoke, name)
+                return _RemoteMethod(_remote_sender(self), name)
             if name in self._pyroAttrs:
                 return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
@@ -283,7 +289,8 @@ class Proxy(ProxyState, ProxyMagic):
             return _client_hooks.invoke(self, self.__invokeRetrying, methodname, vargs, kwargs, flags, objectId)
         return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
 
-    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None) -> Any:
+    def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
+                         retries: int | None = None, usual: bool = True) -> Any:   # (_client_fast.invoke: both)
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
@@ -292,8 +299,9 @@ class Proxy(ProxyState, ProxyMagic):
         link = self.__link
         if link.pending_closes and not link.busy:
             self.__flushStreamCloses()
-        retries = self._pyroMaxRetries
-        usual = not flags and objectId is None      # (first try the usual call's flat path: Pyro5._client_fast)
+        if retries is None:
+            retries = self._pyroMaxRetries
+        usual = usual and not flags and objectId is None    # (first try the usual call's flat path: _client_fast)
         while True:
             try:
                 if usual:
@@ -423,6 +431,20 @@ class Proxy(ProxyState, ProxyMagic):
 
 
 Proxy.__module__ = "Pyro5.client"
+_PROXY_INVOKE = Proxy._pyroInvoke
+# (a function as a class attribute: bound to the proxy on access, _client_fast.invoke(proxy, method, vargs, kwargs))
+Proxy._Proxy__fastInvoke = _fast_invoke     # type: ignore[attr-defined]
+
+
+def _remote_sender(proxy: Proxy) -> Any:
+    """What a remote method object of `proxy` calls: the proxy's _pyroInvoke or, for a proxy whose _pyroInvoke is
+    Proxy's own (and looked up the usual way), _client_fast.invoke bound to it, which does the same for a remote
+    method's call with fewer Python calls."""
+    cls = type(proxy)
+    if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
+            "_pyroInvoke" not in proxy.__dict__:
+        return proxy._Proxy__fastInvoke     # type: ignore[attr-defined]
+    return proxy._pyroInvoke
 _SETUP_NAMES = ("_pyroUri", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroRawWireResponse",
                 "_pyroHandshake", "_pyroMaxRetries", "_Proxy__pyroOwnerThread", "_Proxy__link", "_Proxy__shared")
 _plain_classes: dict[type, bool] = {}

@@ -546,3 +546,34 @@ def whole_message(data: Any, accepted_msgtypes: Any = None, *, prehandshake: boo
         return None
     msg.data = data[_header_size + asize:]
     return msg
+
+
+_unpack_header = protocol._header.unpack_from
+_MAGIC = protocol._magic_number
+_VERSION = protocol.PROTOCOL_VERSION
+_MSG_RESULT = protocol.MSG_RESULT
+_NOT_CORR_ID = ~protocol.FLAGS_CORR_ID
+
+
+def whole_reply(reader: MessageReader, data: bytes, seq: int, serializer_id: int) -> bytes | None:
+    """The payload of `data` (what one receive gave) when it is exactly one whole plain reply that `reader`
+    would return as it is: a valid header of a MSG_RESULT message (which the reader accepts), sequence number
+    `seq`, serializer `serializer_id`, no flags but FLAGS_CORR_ID (the original daemon puts a correlation id on
+    every reply; it is in the header, not the body), no annotations, within MAX_MESSAGE_SIZE, the reader between
+    messages and config.LOGWIRE off. Otherwise None, having changed nothing: the caller feeds `data` to the
+    reader (the general path, which checks everything and raises the errors). For a client's usual call, whose
+    reply is usually such a message: no ReceivingMessage, no list, no reader state to update (it is between
+    messages before and after)."""
+    if type(data) is not bytes or len(data) <= _header_size or reader._msg is not None or reader._hfill or \
+            reader._error is not None or reader.prehandshake or config.LOGWIRE:
+        return None
+    header = _unpack_header(data)
+    size = len(data) - _header_size
+    # (tag, version, type, serializer; flags; seq, data size, annotations size; ...; the magic number)
+    if header[:4] != (b"PYRO", _VERSION, _MSG_RESULT, serializer_id) or header[4] & _NOT_CORR_ID or \
+            header[5:8] != (seq, size, 0) or header[10] != _MAGIC or size > config.MAX_MESSAGE_SIZE:
+        return None
+    accepted = reader.accepted_msgtypes
+    if accepted is not None and _MSG_RESULT not in accepted:
+        return None
+    return data[_header_size:]

@@ -823,7 +823,16 @@ class JsonSerializer(SerializerBase):
         self._c_encoder_args = _json_c_encoder_args(self._encoder)
 
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
-        return self.dumps({"object": obj, "method": method, "params": vargs, "kwargs": kwargs})
+        args = self._c_encoder_args
+        if args is None:
+            return self.dumps({"object": obj, "method": method, "params": vargs, "kwargs": kwargs})
+        try:    # (dumps with the C encoder, written out: one Python call less for every call a client makes)
+            return "".join(_c_make_encoder({}, *args)({"object": obj, "method": method, "params": vargs,
+                                                       "kwargs": kwargs}, 0)).encode("utf-8")
+        except errors.PyroError:
+            raise
+        except (TypeError, ValueError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
 
     def dumps(self, data: Any) -> bytes:
         try:
@@ -909,7 +918,19 @@ class MsgpackSerializer(SerializerBase):
     serializer_id = 4  # never change this
 
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
-        return self.dumps((obj, method, vargs, kwargs))
+        # dumps((obj, method, vargs, kwargs)), written out: one Python call less for every call a client makes
+        packers: dict[Any, Any] = _msgpack_packers.__dict__
+        packer = packers.pop(self, None)
+        if packer is None:
+            packer = msgpack.Packer(use_bin_type=True, default=self.default)
+        try:
+            data = packer.pack((obj, method, vargs, kwargs))
+        except errors.PyroError:
+            raise
+        except (TypeError, ValueError, OverflowError, RecursionError) as x:
+            raise _wrap_dump_error(self, x) from x
+        packers[self] = packer
+        return data
 
     def dumpsCallParts(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes | list:
         """dumpsCall, but big bytes arguments are not copied into the serialized data (as

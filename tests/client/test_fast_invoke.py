@@ -1,0 +1,200 @@
+"""A remote method object's call (``proxy.method(...)``) through Pyro5._client_fast.invoke, and a usual call's reply
+taken whole from one receive (Pyro5._wire_reader.whole_reply): both must behave exactly as the general path.
+
+invoke is what the method object calls when the proxy's _pyroInvoke is Proxy's own; a subclass or an instance
+that replaces _pyroInvoke gets its replacement called, as before. The reply side is checked against a raw-socket
+daemon that sends good and bad replies: every outcome (result, error, response annotations, connection kept or
+dropped) must be the same with whole_reply and with the reader alone (whole_reply switched off)."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+
+import Pyro5._client_conn
+import Pyro5._client_fast
+import Pyro5.errors
+import Pyro5.protocol as protocol
+import Pyro5.serializers
+from Pyro5.callcontext import current_context
+from Pyro5.client import Proxy
+from tests.client.test_bad_peers import SERPENT, FakeDaemon, handshake_ok, recv_message
+
+
+@pytest.fixture(autouse=True)
+def _clean_context():
+    yield
+    current_context.response_annotations = {}
+
+
+def _sender(method):
+    return method._RemoteMethod__send
+
+
+def test_a_plain_proxy_calls_through_invoke(peer, serializer):
+    with Proxy(peer.uri("thing")) as p:
+        method = p.add
+        assert _sender(method).__func__ is Pyro5._client_fast.invoke and _sender(method).__self__ is p
+        assert p.add is not method      # (a new method object every time, as the original's)
+        assert method(1, 2) == 3 and p.add(2, 2) == 4
+        assert p._pyroInvoke("add", (1, 2), {}) == 3
+        with pytest.raises(ValueError):
+            p.fail()
+        assert list(p.gen(3)) == [0, 1, 2]
+        assert p.ow("k", "v") is None       # (a oneway method: invoke hands it to the full path)
+
+
+def test_a_subclass_or_instance_with_its_own_pyroInvoke_gets_it_called(peer):
+    calls = []
+
+    class Recording(Proxy):
+        def _pyroInvoke(self, methodname, vargs, kwargs, flags=0, objectId=None):
+            calls.append(methodname)
+            return super()._pyroInvoke(methodname, vargs, kwargs, flags, objectId)
+
+    with Recording(peer.uri("thing")) as p:
+        assert p.add(1, 2) == 3 and p.echo("x") == "x"
+        assert calls == ["add", "echo"]
+    calls.clear()
+    with Proxy(peer.uri("thing")) as p:
+        default = p._pyroInvoke
+
+        def instance_invoke(methodname, vargs, kwargs, flags=0, objectId=None):
+            calls.append(methodname)
+            return default(methodname, vargs, kwargs, flags, objectId)
+
+        p._pyroInvoke = instance_invoke
+        assert p.add(1, 2) == 3
+        del p._pyroInvoke
+        assert p.add(2, 2) == 4
+        assert calls == ["add"]
+
+
+def test_a_subclass_with_its_own_getattribute(peer):
+    looked_up = []
+
+    class Watching(Proxy):
+        def __getattribute__(self, name):
+            if name == "_pyroInvoke":
+                looked_up.append(name)
+            return super().__getattribute__(name)
+
+    with Watching(peer.uri("thing")) as p:
+        assert p.add(1, 2) == 3
+        assert looked_up        # (the method object got the proxy's _pyroInvoke, as it is looked up)
+        assert _sender(p.add).__func__ is Watching._pyroInvoke
+
+
+@pytest.mark.parametrize("through", ["method object", "_pyroInvoke"])
+def test_retries_after_a_lost_connection(peer, caplog, through):
+    with Proxy(peer.uri("thing")) as p:
+        assert p.add(1, 1) == 2
+        p._pyroMaxRetries = 2
+        p._pyroConnection.sock.close()      # (the next call fails on this socket and is retried)
+        with caplog.at_level(logging.DEBUG, logger="Pyro5.client"):
+            result = p.add(2, 5) if through == "method object" else p._pyroInvoke("add", (2, 5), {})
+        assert result == 7
+        retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying call")]
+        assert retries == ["retrying call add after a connection problem (1 retries left)"]
+        p._pyroMaxRetries = 0
+        p._pyroConnection.sock.close()
+        with pytest.raises(Pyro5.errors.ConnectionClosedError):
+            p.add(2, 5) if through == "method object" else p._pyroInvoke("add", (2, 5), {})
+        assert p.add(2, 6) == 8
+
+
+# ------------------------------------------------------------------------------------------------ the reply side
+
+def _result(conn, msg, value, flags=0, annotations=None, corr=None):
+    payload = SERPENT.dumps(value)
+    return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, SERPENT.serializer_id, payload, annotations,
+                                   correlation_id=corr).data
+
+
+REPLIES = {
+    "plain": lambda conn, msg: _result(conn, msg, 3),
+    "correlation id": lambda conn, msg: _result(conn, msg, 3, corr=uuid.uuid4()),
+    "annotations": lambda conn, msg: _result(conn, msg, 3, annotations={"RESP": b"yo"}),
+    "exception": lambda conn, msg: _result(conn, msg, ValueError("remote"), flags=protocol.FLAGS_EXCEPTION),
+    "exception flag, no exception": lambda conn, msg: _result(conn, msg, 3, flags=protocol.FLAGS_EXCEPTION),
+    "wrong seq": lambda conn, msg: protocol.SendingMessage(protocol.MSG_RESULT, 0, (msg.seq + 1) & 0xffff,
+                                                           SERPENT.serializer_id, SERPENT.dumps(3)).data,
+    "wrong type": lambda conn, msg: protocol.SendingMessage(protocol.MSG_CONNECTOK, 0, msg.seq, SERPENT.serializer_id,
+                                                            SERPENT.dumps(3)).data,
+    "other serializer": lambda conn, msg: protocol.SendingMessage(
+        protocol.MSG_RESULT, 0, msg.seq, 3, Pyro5.serializers.serializers["json"].dumps(3)).data,
+    "two replies": lambda conn, msg: _result(conn, msg, 3) + _result(conn, msg, 4),
+    "bad magic": lambda conn, msg: _result(conn, msg, 3)[:38] + b"\0\0" + _result(conn, msg, 3)[40:],
+}
+
+
+def _outcome(reply, timeout):
+    """What a proxy's call makes of the daemon's `reply`: result or error, response annotations, connected after."""
+    def behaviour(conn):
+        handshake_ok(conn)
+        for _ in range(2):
+            msg = recv_message(conn)
+            conn.sendall(reply(conn, msg))
+
+    daemon = FakeDaemon(behaviour)
+    try:
+        with Proxy(daemon.uri) as p:
+            p._pyroTimeout = timeout
+            outcomes = []
+            for _ in range(2):
+                current_context.response_annotations = {"OLD": b"x"}
+                try:
+                    result = ("result", p.add(1, 2))
+                except Exception as x:
+                    result = ("error", type(x), str(x))
+                outcomes.append((result, dict(current_context.response_annotations), p._pyroConnection is None))
+                if p._pyroConnection is None:
+                    break
+            return outcomes
+    finally:
+        daemon.close()
+
+
+@pytest.mark.parametrize("timeout", [None, 10.0])
+@pytest.mark.parametrize("name", sorted(REPLIES))
+def test_the_same_outcome_with_and_without_whole_reply(monkeypatch, name, timeout):
+    taken = []
+    whole_reply = Pyro5._client_conn._whole_reply
+
+    def counting(*args):
+        payload = whole_reply(*args)
+        taken.append(payload is not None)
+        return payload
+
+    monkeypatch.setattr(Pyro5._client_conn, "_whole_reply", counting)
+    fast = _outcome(REPLIES[name], timeout)
+    assert taken and any(taken) == (name in ("plain", "correlation id"))
+    monkeypatch.setattr(Pyro5._client_conn, "_whole_reply", lambda *args: None)
+    general = _outcome(REPLIES[name], timeout)
+    assert fast == general
+    if name in ("plain", "correlation id"):
+        assert fast == [(("result", 3), {}, False)] * 2
+
+
+def test_each_plain_reply_gets_new_response_annotations(peer):
+    with Proxy(peer.uri("thing")) as p:
+        assert p.add(1, 2) == 3
+        first = current_context.response_annotations
+        first["MINE"] = b"x"
+        assert p.add(1, 2) == 3
+        assert current_context.response_annotations == {} and current_context.response_annotations is not first
+
+
+def test_a_proxy_whose_state_was_never_set_up_fails_as_through_pyroInvoke():
+    class NeverSetUp(Proxy):
+        def __init__(self):     # (no Proxy.__init__: no connection state)
+            self._pyroMethods = {"echo"}
+
+    p = NeverSetUp()
+    assert _sender(p.echo).__func__ is Pyro5._client_fast.invoke
+    with pytest.raises(AttributeError) as through_method:
+        p.echo(1)
+    with pytest.raises(AttributeError) as through_invoke:
+        p._pyroInvoke("echo", (1,), {})
+    assert str(through_method.value) == str(through_invoke.value)

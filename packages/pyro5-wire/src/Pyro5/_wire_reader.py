@@ -522,3 +522,40 @@ class MessageReader:
 
 
 protocol.MessageReader = MessageReader  # type: ignore[misc]  # (the public name; see the end of protocol.py)
+
+
+_unpack_header = protocol._header.unpack_from
+_MSG_INVOKE = protocol.MSG_INVOKE
+_MAGIC = protocol._magic_number
+_VERSION = protocol.PROTOCOL_VERSION
+_NO_CORRELATION_ID = protocol._empty_correlation_id
+
+
+def plain_request(reader: MessageReader, data: Any) -> tuple | None:
+    """A server's fast path for the usual request: (serializer id, flags, seq, payload) when `data`, what one
+    receive gave while `reader` is between messages (after the connection's handshake), is exactly one whole
+    MSG_INVOKE message that has no annotations, no correlation id and no compression, within MAX_MESSAGE_SIZE
+    (and LOGWIRE is off). Else None, and nothing happened: the caller feeds `data` to the reader, which checks
+    it as usual (and raises what is wrong with it). The reader's state does not change either way: between
+    messages before, between messages after."""
+    if type(data) is not bytes or len(data) < _header_size or reader._msg is not None or reader._hfill or \
+            reader._error is not None or reader.prehandshake or config.LOGWIRE:
+        return None
+    (tag, version, msgtype, serializer_id, flags, seq, size, annotations_size, corr_id, _,
+     magic) = _unpack_header(data)
+    if msgtype != _MSG_INVOKE or len(data) != _header_size + size or annotations_size or flags & _FLAGS_COMPRESSED \
+            or tag != b"PYRO" or version != _VERSION or magic != _MAGIC or corr_id != _NO_CORRELATION_ID \
+            or size > config.MAX_MESSAGE_SIZE:
+        return None
+    accepted = reader.accepted_msgtypes
+    if accepted is not None and _MSG_INVOKE not in accepted:
+        return None
+    return serializer_id, flags, seq, data[_header_size:]
+
+
+def plain_request_message(data: bytes) -> ReceivingMessage:
+    """The ReceivingMessage of a request that plain_request() took from `data` (for the rarer paths of a server
+    that need the message object; the same as the reader would have made of these bytes)."""
+    msg = ReceivingMessage(data)
+    msg.data = data[_header_size:]
+    return msg

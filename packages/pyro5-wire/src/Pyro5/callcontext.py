@@ -21,30 +21,68 @@ __all__ = ["current_context"]
 
 _ATTRIBUTES = ("client", "client_sock_addr", "seq", "msg_flags", "serializer_id",
                "annotations", "response_annotations", "correlation_id")
-# the initial values; annotations and response_annotations start as a new dict in every context that uses them
-_INITIAL = {"client": None, "client_sock_addr": None, "seq": 0, "msg_flags": 0, "serializer_id": 0,
-            "correlation_id": None}
-_VARS: dict[str, contextvars.ContextVar[Any]] = {
-    name: (contextvars.ContextVar("Pyro5.current_context." + name, default=_INITIAL[name]) if name in _INITIAL
-           else contextvars.ContextVar("Pyro5.current_context." + name)) for name in _ATTRIBUTES}
-(_client, _client_sock_addr, _seq, _msg_flags, _serializer_id, _annotations, _response_annotations,
- _correlation_id) = (_VARS[name] for name in _ATTRIBUTES)
+_INDEX = {name: i for i, name in enumerate(_ATTRIBUTES)}
+_NEW: Any = object()    # (annotations, response_annotations: a new dict of its own in every context that uses them)
+# All eight values are ONE context variable holding a tuple in the order of _ATTRIBUTES: a server sets them for
+# every request it answers, and one ContextVar.set of a new tuple costs a fraction of eight sets (a new
+# context-variable mapping and a Token each). A tuple never changes: assigning an attribute sets a new tuple, so
+# what one task or thread assigns stays its own, as with a variable per attribute.
+_call: contextvars.ContextVar[tuple] = contextvars.ContextVar(
+    "Pyro5.current_context", default=(None, None, 0, 0, 0, _NEW, _NEW, None))
+_get_call = _call.get
+_set = _call.set
 _extra: contextvars.ContextVar[dict | None] = contextvars.ContextVar("Pyro5.current_context.extra", default=None)
 
 
+def _assign(index: int, value: Any) -> None:
+    values = _get_call()
+    _set(values[:index] + (value,) + values[index + 1:])
+
+
+def _own_dict(index: int) -> dict:
+    """The value at `index` (annotations or response_annotations), a new dict on its first use in a context."""
+    value = _get_call()[index]
+    if value is _NEW:
+        value = {}
+        _assign(index, value)
+    return value
+
+
+class _Value:
+    """One of the values, with the ``get``/``set`` of a context variable of its own (``get(default)`` returns
+    the default, or raises LookupError, for a dict value not used yet in this context): what code that reads or
+    sets a single value many times (a proxy's call path) uses instead of the attribute."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def get(self, *default: Any) -> Any:
+        value = _get_call()[self.index]
+        if value is _NEW:
+            if default:
+                return default[0]
+            raise LookupError(_ATTRIBUTES[self.index])
+        return value
+
+    def set(self, value: Any) -> None:
+        _assign(self.index, value)
+
+
+(_client, _client_sock_addr, _seq, _msg_flags, _serializer_id, _annotations, _response_annotations,
+ _correlation_id) = (_Value(i) for i in range(len(_ATTRIBUTES)))
+
+
 def _attribute(name: str) -> property:
-    var = _VARS[name]
-    if name in _INITIAL:
-        def get(self: Any, _get: Any = var.get) -> Any:
-            return _get()
+    index = _INDEX[name]
+    if name in ("annotations", "response_annotations"):
+        def get(self: Any) -> Any:
+            value = _get_call()[index]
+            return _own_dict(index) if value is _NEW else value
     else:
-        def get(self: Any, _get: Any = var.get) -> Any:
-            try:
-                return _get()
-            except LookupError:     # the first use in this context: a dict of its own
-                value: dict = {}
-                var.set(value)
-                return value
+        def get(self: Any) -> Any:
+            return _get_call()[index]
     return property(get, doc="the current call's %s (see the module documentation)" % name)
 
 
@@ -68,9 +106,9 @@ class _CallContext:
     correlation_id: Any = _attribute("correlation_id")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        var = _VARS.get(name)
-        if var is not None:
-            var.set(value)
+        index = _INDEX.get(name)
+        if index is not None:
+            _assign(index, value)
         else:
             extra = dict(_extra.get() or ())     # (copied: a task's own attributes stay its own)
             extra[name] = value
@@ -84,7 +122,7 @@ class _CallContext:
         raise AttributeError("current_context has no attribute %r" % name)
 
     def __delattr__(self, name: str) -> None:
-        if name in _VARS:
+        if name in _INDEX:
             raise AttributeError("cannot delete current_context.%s (assign a value instead)" % name)
         extra = dict(_extra.get() or ())
         if extra.pop(name, _DELETED) is _DELETED:
@@ -92,17 +130,13 @@ class _CallContext:
         _extra.set(extra)
 
     def _set_call(self, client: Any, client_sock_addr: Any, seq: int, msg_flags: int, serializer_id: int,
-                  annotations: dict, correlation_id: Any) -> None:
+                  annotations: dict, correlation_id: Any) -> tuple:
         """Set the values of a call that starts (response_annotations becomes a new empty dict): what a
-        server does for every request, in one go (less than half the cost of setting them one by one)."""
-        _client.set(client)
-        _client_sock_addr.set(client_sock_addr)
-        _seq.set(seq)
-        _msg_flags.set(msg_flags)
-        _serializer_id.set(serializer_id)
-        _annotations.set(annotations)
-        _response_annotations.set({})
-        _correlation_id.set(correlation_id)
+        server does for every request, in one go. Returns them (the tuple that _get_call returns while nothing
+        is assigned)."""
+        values: tuple = (client, client_sock_addr, seq, msg_flags, serializer_id, annotations, {}, correlation_id)
+        _set(values)
+        return values
 
     def to_global(self) -> dict[str, Any]:
         """Returns the context values as a dict, to copy them into another thread with from_global()."""

@@ -1,7 +1,8 @@
 """The thread pool server's worker answers a connection's usual requests in one loop (svr_threads._work →
-_svr_linger._serve_plain: receive, _wire_reader.plain_request, _svr_fastcall.answer_plain, send), and anything
-else through the general path. Over real sockets, every scenario gives the same results and errors with that
-loop as with the general path alone (plain_request made to say None), and the loop did answer the usual calls."""
+_svr_linger._serve_plain: receive, _wire_reader.plain_request, _svr_fastcall.answer_plain, send), the multiplex
+server's loop thread in one method (_svr_plain._answer_plain), and anything else through the general path. Over
+real sockets, every scenario gives the same results and errors with those as with the general path alone
+(plain_request made to say None), and they did answer the usual calls."""
 from __future__ import annotations
 
 import socket
@@ -9,7 +10,7 @@ import socket
 import pytest
 
 import Pyro5
-from Pyro5 import _svr_linger, errors, protocol, serializers
+from Pyro5 import _svr_linger, _svr_plain, errors, protocol, serializers
 from Pyro5.client import Proxy
 from Pyro5.server import Daemon
 from tests.server._helpers import RawClient, wait_for
@@ -18,23 +19,22 @@ from tests.server._objects import Session, Thing
 
 @pytest.fixture(params=["loop", "general"])
 def path(request, monkeypatch):
-    """Which path answers: "loop" (counting the requests _serve_plain answers) or "general" only."""
+    """Which path answers: "loop" (counting the requests _serve_plain or _answer_plain answer) or "general" only."""
     answered = []
-    if request.param == "loop":
-        original = _svr_linger.answer_plain
-
-        def counting(*args):
-            answered.append(args[3][2])     # (the request's seq)
-            return original(*args)
-        monkeypatch.setattr(_svr_linger, "answer_plain", counting)
-    else:
-        monkeypatch.setattr(_svr_linger, "plain_request", lambda reader, data: None)
+    for module in (_svr_linger, _svr_plain):
+        if request.param == "loop":
+            def counting(*args, _original=module.answer_plain):
+                answered.append(args[3][2])     # (the request's seq)
+                return _original(*args)
+            monkeypatch.setattr(module, "answer_plain", counting)
+        else:
+            monkeypatch.setattr(module, "plain_request", lambda reader, data: None)
     return request.param, answered
 
 
-@pytest.fixture
-def server(start_daemon):
-    Pyro5.config.SERVERTYPE = "thread"
+@pytest.fixture(params=["thread", "multiplex"])
+def server(request, start_daemon):
+    Pyro5.config.SERVERTYPE = request.param
     rd = start_daemon(Daemon)
     rd.daemon.register(Thing(), "thing")
     rd.daemon.register(Session, "session")
@@ -127,7 +127,7 @@ def test_raw_requests_give_the_same_answers(server, path):
     results = raw_scenario(server.address)
     assert results[:6] == [3, (True, True, "SerializeError"), (True, 7), [(0, 10), (1, 11)], 11, "last"]
     assert results[6][0] in ("reply", "closed")
-    assert wait_for(lambda: not server.daemon.transportServer.connections)      # (the server closed it)
+    assert wait_for(lambda: not server.daemon.transportServer._connections)      # (the server closed it)
     if name == "loop":
         assert len(answered) >= 3
     else:
@@ -139,7 +139,7 @@ def test_a_peer_that_closes_while_its_worker_waits(server, path):
         c.connect("thing")
         assert c.call("thing", "add", (1, 2))[1] == 3
         assert c.call("thing", "add", (2, 2))[1] == 4
-    assert wait_for(lambda: not server.daemon.transportServer.connections)
+    assert wait_for(lambda: not server.daemon.transportServer._connections)
     with RawClient(server.address, "msgpack") as c:       # (the server goes on)
         c.connect("thing")
         assert c.call("thing", "add", (3, 2))[1] == 5

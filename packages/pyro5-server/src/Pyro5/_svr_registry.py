@@ -57,7 +57,7 @@ class ObjectRegistry:
         if isinstance(obj_or_class, type) and not hasattr(obj_or_class, "_pyroInstancing"):
             # the default instance mode, set on the class as the original does (and then found by every call's
             # lookup of it, instead of an AttributeError made and dropped per call)
-            obj_or_class._pyroInstancing = ("session", None)
+            obj_or_class._pyroInstancing = ("session", None)  # type: ignore[attr-defined]
         if weak:
             registry_ref = weakref.ref(self)
 

@@ -69,6 +69,7 @@ class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorke
     """transport server for socket connections, worker thread pool version."""
 
     _log = log
+    _answers_plain = False      # (the loop thread hands every request to a worker)
 
     def __init__(self) -> None:
         super().__init__()

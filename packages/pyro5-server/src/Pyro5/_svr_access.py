@@ -11,7 +11,8 @@ from ._svr_meta import _cache as _class_infos
 from ._svr_meta import class_info, is_private_attribute
 from ._wire_reader import recycle_buffer as _recycle_buffer
 
-__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "get_method", "load_call", "load_payload"]
+__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "checked_call", "get_method", "load_call",
+           "load_error", "load_payload"]
 
 ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")     # the method names of remote attribute access
 
@@ -37,9 +38,8 @@ def load_call(serializer: Any, msg: protocol.ReceivingMessage, parsed: Any = Non
     except errors.PyroError:
         raise
     except Exception as x:
-        raise errors.SerializeError("cannot deserialize the call message: %s: %s"
-                                    % (type(x).__name__, x)) from None
-    return _checked(object_id, method_name, vargs, kwargs)
+        raise load_error(x) from None
+    return checked_call(object_id, method_name, vargs, kwargs)
 
 
 def load_payload(serializer: Any, data: Any) -> tuple:
@@ -49,14 +49,20 @@ def load_payload(serializer: Any, data: Any) -> tuple:
     except errors.PyroError:
         raise
     except Exception as x:
-        raise errors.SerializeError("cannot deserialize the call message: %s: %s"
-                                    % (type(x).__name__, x)) from None
+        raise load_error(x) from None
     if type(method_name) is str and (type(vargs) is tuple or type(vargs) is list) and type(kwargs) is dict:
         return object_id, method_name, vargs, kwargs      # (the usual call)
-    return _checked(object_id, method_name, vargs, kwargs)
+    return checked_call(object_id, method_name, vargs, kwargs)
 
 
-def _checked(object_id: Any, method_name: Any, vargs: Any, kwargs: Any) -> tuple:
+def load_error(x: Exception) -> errors.SerializeError:
+    """The error to raise when deserializing a call failed with x (not a PyroError: that is raised as it is)."""
+    return errors.SerializeError("cannot deserialize the call message: %s: %s" % (type(x).__name__, x))
+
+
+def checked_call(object_id: Any, method_name: Any, vargs: Any, kwargs: Any) -> tuple:
+    """The deserialized call, checked: ProtocolError unless it is (object id, method name, argument list,
+    keyword argument dict); kwargs None stands for {}."""
     if kwargs is None:
         kwargs = {}
     if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import _wire_reader, errors, protocol, serializers, socketutil
 from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
-from ._svr_access import get_method, load_call, load_payload
+from ._svr_access import checked_call, get_method, load_call, load_error
 from ._svr_coro import ASYNC_RESULT_TYPES
 from ._svr_meta import _cache as _class_infos
 from ._svr_streams import is_iterator
@@ -41,6 +41,7 @@ _SESSION = ("session", None)
 _SocketConnection = socketutil.SocketConnection
 _weakref = weakref.ref
 _NO_ID = protocol._empty_correlation_id
+_ARGUMENTS = (tuple, list)
 _RESPONSE_ANNOTATIONS = _CONTEXT_INDEX["response_annotations"]   # (in the values that _set_call returns)
 # result types that are sent as they are (not an iterator to stream, not a coroutine to run): type -> True
 _plain_results: dict[type, bool] = {}
@@ -83,8 +84,17 @@ def answer_plain(dispatcher: Any, conn: Any, data: Any, request: tuple, msg: Any
     call: Any = None        # [method, vargs, kwargs]: what a user method was called with (made when needed)
     method: Any = None      # the user's method while it runs
     try:
-        object_id, method_name, vargs, kwargs = load_call(serializer, msg) if msg is not None \
-            else load_payload(serializer, payload)
+        if msg is not None:
+            object_id, method_name, vargs, kwargs = load_call(serializer, msg)
+        else:
+            try:     # (_svr_access.load_payload, inline)
+                object_id, method_name, vargs, kwargs = serializer.loadsCall(payload)
+            except errors.PyroError:
+                raise
+            except Exception as x:
+                raise load_error(x) from None
+            if type(method_name) is not str or type(vargs) not in _ARGUMENTS or type(kwargs) is not dict:
+                object_id, method_name, vargs, kwargs = checked_call(object_id, method_name, vargs, kwargs)
         obj = dispatcher.registry.objects.get(object_id) if type(object_id) is str else None
         if isinstance(obj, type):       # (None when not created yet: the general path creates it)
             mode = getattr(obj, "_pyroInstancing", _SESSION)[0]

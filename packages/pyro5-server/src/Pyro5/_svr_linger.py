@@ -68,6 +68,7 @@ class LingeringWorkers:
         sock = conn.sock
         pool = self.pool
         send = conn.send
+        send_flags = conn.send_flags    # (MSG_DONTWAIT: the socket blocks in receives only)
         while True:
             # (as in _next_message_ready: with the receive timeout set, the linger time matters only when it is 0)
             if self.shutting_down:
@@ -88,8 +89,15 @@ class LingeringWorkers:
                 return self._read_on(conn)
             try:
                 reply = answer_plain(dispatcher, conn, data, request)
-                if reply is not None:
-                    send((reply,) if type(reply) is bytes else reply.parts)
+                if type(reply) is bytes:
+                    try:
+                        sent = sock.send(reply, send_flags)     # (the usual reply: all of it at once)
+                    except OSError:
+                        sent = 0    # (conn.send tries again: it sends what is left, or says what is wrong)
+                    if sent != len(reply):
+                        send((reply[sent:],))
+                elif reply is not None:
+                    send(reply.parts)
             except Exception as x:
                 log_failure(self._log, CONNECTION_LOG, conn, x)
                 return FAILED

@@ -35,8 +35,9 @@ _extra: contextvars.ContextVar[dict | None] = contextvars.ContextVar("Pyro5.curr
 
 
 def _assign(index: int, value: Any) -> None:
-    values = _get_call()
-    _set(values[:index] + (value,) + values[index + 1:])
+    values = list(_get_call())
+    values[index] = value
+    _set(tuple(values))
 
 
 def _own_dict(index: int) -> dict:

@@ -287,33 +287,34 @@ def test_set_call_sets_a_whole_call_at_once(_fresh_context):
     assert seen["v"] == (None, None, 1, 0, 2, {}, {}, None)
 
 
-def test_one_value_through_its_get_and_set(_fresh_context):
-    """callcontext._annotations etc.: a value's get/set as a context variable's (what a proxy's call path uses)."""
+def test_the_values_a_proxy_uses_are_context_variables_of_their_own(_fresh_context):
+    """callcontext._annotations, _response_annotations, _correlation_id: what a proxy's call path reads and sets
+    with the context variable's own get/set (no Python call): the same values as the attributes."""
     def part():
         assert callcontext._annotations.get(None) is None        # (not used yet in this context)
-        with pytest.raises(LookupError):
-            callcontext._annotations.get()
         assert ctx.annotations == {} and callcontext._annotations.get(None) is ctx.annotations
         callcontext._response_annotations.set({"RESP": b"1"})
         callcontext._correlation_id.set(uuid.UUID(int=5))
         assert ctx.response_annotations == {"RESP": b"1"} and ctx.correlation_id == uuid.UUID(int=5)
-        assert callcontext._seq.get() == 0 and callcontext._correlation_id.get() == uuid.UUID(int=5)
         seen = {}
         run_thread(lambda: seen.update(values=values()))
         assert seen["values"] == DEFAULTS       # (set in this context only)
+        for name in ("annotations", "response_annotations", "correlation_id"):
+            assert isinstance(getattr(callcontext, "_" + name), contextvars.ContextVar)
 
     run_in(_fresh_context, part)
 
 
-def test_set_call_returns_the_values_that_stay_until_one_is_assigned(_fresh_context):
+def test_set_call_and_assigning_one_of_the_first_five_values(_fresh_context):
     def part():
         client = object()
-        values_set = ctx._set_call(client, ("peer", 1), 3, 0, 4, {"ANNO": b"x"}, None)
-        assert callcontext._get_call() is values_set
+        ctx._set_call(client, ("peer", 1), 3, 0, 4, {"ANNO": b"x"}, None)
         assert values() == (client, ("peer", 1), 3, 0, 4, {"ANNO": b"x"}, {}, None)
-        ctx.response_annotations["RESP"] = b"y"     # (changed in place: the same values)
-        assert callcontext._get_call() is values_set
-        ctx.seq = 4                                 # (assigned: new values)
-        assert callcontext._get_call() is not values_set and ctx.seq == 4 and values_set[2] == 3
+        before = callcontext._get_call()
+        ctx.seq = 4                                 # (assigned: new values, the others kept)
+        assert callcontext._get_call() is not before and before[2] == 3
+        assert values() == (client, ("peer", 1), 4, 0, 4, {"ANNO": b"x"}, {}, None)
+        with pytest.raises(AttributeError):
+            del ctx.seq
 
     run_in(_fresh_context, part)

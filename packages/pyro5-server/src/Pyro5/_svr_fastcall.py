@@ -22,9 +22,7 @@ from ._svr_access import checked_call, get_method, load_call, load_error
 from ._svr_coro import ASYNC_RESULT_TYPES
 from ._svr_meta import _cache as _class_infos
 from ._svr_streams import is_iterator
-from .callcontext import _INDEX as _CONTEXT_INDEX
-from .callcontext import _get_call as _get_context
-from .callcontext import current_context
+from .callcontext import _response_annotations, current_context
 
 __all__ = ["answer_call", "answer_plain", "FAST_FLAGS_OFF"]
 
@@ -42,7 +40,7 @@ _SocketConnection = socketutil.SocketConnection
 _weakref = weakref.ref
 _NO_ID = protocol._empty_correlation_id
 _ARGUMENTS = (tuple, list)
-_RESPONSE_ANNOTATIONS = _CONTEXT_INDEX["response_annotations"]   # (in the values that _set_call returns)
+_get_response_annotations = _response_annotations.get
 # result types that are sent as they are (not an iterator to stream, not a coroutine to run): type -> True
 _plain_results: dict[type, bool] = {}
 
@@ -79,7 +77,7 @@ def answer_plain(dispatcher: Any, conn: Any, data: Any, request: tuple, msg: Any
     else:
         correlation_id = None if msg.corr_id == _NO_ID else msg.correlation_id
         annotations = msg.annotations
-    context = _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id, annotations,
+    _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id, annotations,
                         correlation_id)
     call: Any = None        # [method, vargs, kwargs]: what a user method was called with (made when needed)
     method: Any = None      # the user's method while it runs
@@ -124,8 +122,7 @@ def answer_plain(dispatcher: Any, conn: Any, data: Any, request: tuple, msg: Any
         except Exception as x:
             raise errors.SerializeError("cannot serialize the result of %r: %s: %s"
                                         % (method_name, type(x).__name__, x)) from None
-        # (the values that _set_call set are still the call context's, with no response annotations added)
-        if correlation_id is None and _get_context() is context and not context[_RESPONSE_ANNOTATIONS] and \
+        if correlation_id is None and not _get_response_annotations() and \
                 type(dispatcher.daemon).annotations is dispatcher._plain_annotations:
             # (no annotations to send: the whole reply message in one bytes object, when it is that simple)
             message = _plain_message_bytes(_MSG_RESULT, serializer_id, seq, reply)

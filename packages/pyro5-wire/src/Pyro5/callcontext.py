@@ -21,16 +21,25 @@ __all__ = ["current_context"]
 
 _ATTRIBUTES = ("client", "client_sock_addr", "seq", "msg_flags", "serializer_id",
                "annotations", "response_annotations", "correlation_id")
-_INDEX = {name: i for i, name in enumerate(_ATTRIBUTES)}
-_NEW: Any = object()    # (annotations, response_annotations: a new dict of its own in every context that uses them)
-# All eight values are ONE context variable holding a tuple in the order of _ATTRIBUTES: a server sets them for
-# every request it answers, and one ContextVar.set of a new tuple costs a fraction of eight sets (a new
-# context-variable mapping and a Token each). A tuple never changes: assigning an attribute sets a new tuple, so
-# what one task or thread assigns stays its own, as with a variable per attribute.
-_call: contextvars.ContextVar[tuple] = contextvars.ContextVar(
-    "Pyro5.current_context", default=(None, None, 0, 0, 0, _NEW, _NEW, None))
+# The first five values are ONE context variable holding a tuple (a server sets them for every request it
+# answers: one ContextVar.set of a new tuple costs a fraction of five sets, each a new context-variable mapping
+# and a Token). A tuple never changes: assigning one of them sets a new tuple, so what one task or thread
+# assigns stays its own, as with a variable per value. The other three are context variables of their own: a
+# proxy reads or sets them on every call it makes (see _client_fast), with the context variable's own get/set.
+_CALL = _ATTRIBUTES[:5]
+_INDEX = {name: i for i, name in enumerate(_CALL)}
+_call: contextvars.ContextVar[tuple] = contextvars.ContextVar("Pyro5.current_context.call",
+                                                              default=(None, None, 0, 0, 0))
 _get_call = _call.get
 _set = _call.set
+# annotations and response_annotations start as a new dict in every context that uses them
+_annotations: contextvars.ContextVar[Any] = contextvars.ContextVar("Pyro5.current_context.annotations")
+_response_annotations: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "Pyro5.current_context.response_annotations")
+_correlation_id: contextvars.ContextVar[Any] = contextvars.ContextVar("Pyro5.current_context.correlation_id",
+                                                                      default=None)
+_VARS = {"annotations": _annotations, "response_annotations": _response_annotations,
+         "correlation_id": _correlation_id}
 _extra: contextvars.ContextVar[dict | None] = contextvars.ContextVar("Pyro5.current_context.extra", default=None)
 
 
@@ -40,50 +49,25 @@ def _assign(index: int, value: Any) -> None:
     _set(tuple(values))
 
 
-def _own_dict(index: int) -> dict:
-    """The value at `index` (annotations or response_annotations), a new dict on its first use in a context."""
-    value = _get_call()[index]
-    if value is _NEW:
-        value = {}
-        _assign(index, value)
-    return value
-
-
-class _Value:
-    """One of the values, with the ``get``/``set`` of a context variable of its own (``get(default)`` returns
-    the default, or raises LookupError, for a dict value not used yet in this context): what code that reads or
-    sets a single value many times (a proxy's call path) uses instead of the attribute."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def get(self, *default: Any) -> Any:
-        value = _get_call()[self.index]
-        if value is _NEW:
-            if default:
-                return default[0]
-            raise LookupError(_ATTRIBUTES[self.index])
-        return value
-
-    def set(self, value: Any) -> None:
-        _assign(self.index, value)
-
-
-(_client, _client_sock_addr, _seq, _msg_flags, _serializer_id, _annotations, _response_annotations,
- _correlation_id) = (_Value(i) for i in range(len(_ATTRIBUTES)))
-
-
 def _attribute(name: str) -> property:
-    index = _INDEX[name]
-    if name in ("annotations", "response_annotations"):
-        def get(self: Any) -> Any:
-            value = _get_call()[index]
-            return _own_dict(index) if value is _NEW else value
+    if name in _INDEX:
+        index = _INDEX[name]
+
+        def get(self: Any, _get: Any = _get_call) -> Any:
+            return _get()[index]
+    elif name == "correlation_id":
+        def get(self: Any, _get: Any = _correlation_id.get) -> Any:
+            return _get()
     else:
-        def get(self: Any) -> Any:
-            return _get_call()[index]
+        var = _VARS[name]
+
+        def get(self: Any, _get: Any = var.get) -> Any:
+            try:
+                return _get()
+            except LookupError:     # the first use in this context: a dict of its own
+                value: dict = {}
+                var.set(value)
+                return value
     return property(get, doc="the current call's %s (see the module documentation)" % name)
 
 
@@ -110,6 +94,8 @@ class _CallContext:
         index = _INDEX.get(name)
         if index is not None:
             _assign(index, value)
+        elif name in _VARS:
+            _VARS[name].set(value)
         else:
             extra = dict(_extra.get() or ())     # (copied: a task's own attributes stay its own)
             extra[name] = value
@@ -123,7 +109,7 @@ class _CallContext:
         raise AttributeError("current_context has no attribute %r" % name)
 
     def __delattr__(self, name: str) -> None:
-        if name in _INDEX:
+        if name in _ATTRIBUTES:
             raise AttributeError("cannot delete current_context.%s (assign a value instead)" % name)
         extra = dict(_extra.get() or ())
         if extra.pop(name, _DELETED) is _DELETED:
@@ -131,13 +117,13 @@ class _CallContext:
         _extra.set(extra)
 
     def _set_call(self, client: Any, client_sock_addr: Any, seq: int, msg_flags: int, serializer_id: int,
-                  annotations: dict, correlation_id: Any) -> tuple:
+                  annotations: dict, correlation_id: Any) -> None:
         """Set the values of a call that starts (response_annotations becomes a new empty dict): what a
-        server does for every request, in one go. Returns them (the tuple that _get_call returns while nothing
-        is assigned)."""
-        values: tuple = (client, client_sock_addr, seq, msg_flags, serializer_id, annotations, {}, correlation_id)
-        _set(values)
-        return values
+        server does for every request, in one go (four context variable sets)."""
+        _set((client, client_sock_addr, seq, msg_flags, serializer_id))
+        _annotations.set(annotations)
+        _response_annotations.set({})
+        _correlation_id.set(correlation_id)
 
     def to_global(self) -> dict[str, Any]:
         """Returns the context values as a dict, to copy them into another thread with from_global()."""

@@ -309,3 +309,42 @@ print(json.dumps({"location": d.locationStr, "uri": str(uri), "result": result})
     # (the original's shutdown() fails on abstract sockets; the script ends without it, the thread is a daemon)
     r = run_report(which, code, name)
     assert r["location"] == "./u:\0" + name and r["uri"] == "PYRO:thing@./u:\0" + name and r["result"] == 42
+
+
+# ------------------------------------------------------------------ a registered class gets the default instance mode
+
+INSTANCE_MODE_SCRIPT = r'''
+import json
+import Pyro5.api
+from Pyro5.server import behavior, expose
+
+class Plain:
+    @expose
+    def ident(self):
+        return id(self)
+
+@behavior(instance_mode="single")
+class Single:
+    pass
+
+class Derived(Plain):
+    pass
+
+report = {"before": hasattr(Plain, "_pyroInstancing")}
+with Pyro5.api.Daemon(host="127.0.0.1") as daemon:
+    daemon.register(Plain, "plain")
+    daemon.register(Single, "single")
+    report["plain"] = list(Plain._pyroInstancing)
+    report["single"] = list(Single._pyroInstancing)
+    report["derived"] = list(getattr(Derived, "_pyroInstancing", ()))
+print(json.dumps(report))
+'''
+
+
+@pytest.mark.parametrize("which", IMPLEMENTATIONS)
+def test_registering_a_class_sets_its_default_instance_mode(which):
+    """register() gives a class without an instance mode the default one, ("session", None), as an attribute of
+    the class (a subclass inherits it); a class with one keeps it."""
+    report = run_report(which, INSTANCE_MODE_SCRIPT)
+    assert report == {"before": False, "plain": ["session", None], "single": ["single", None],
+                      "derived": ["session", None]}

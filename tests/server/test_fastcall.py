@@ -9,7 +9,8 @@ import pytest
 
 import Pyro5
 from Pyro5 import errors, protocol, serializers
-from Pyro5._svr_fastcall import answer_call
+from Pyro5._svr_fastcall import answer_call, answer_plain
+from Pyro5._wire_reader import plain_message
 from tests.server._objects import PerCall, Session, Single
 from tests.server.test_dispatcher import ConnState, received, request
 from tests.server.test_dispatcher import daemon as _dispatcher_daemon  # noqa: F401  (a fixture)
@@ -145,3 +146,59 @@ def test_a_result_over_max_message_size_answers_with_message_too_large(daemon, m
     got = fast(daemon, Conn(), msg)
     assert got[0] == protocol.MSG_RESULT and got[1] & protocol.FLAGS_EXCEPTION
     assert got[5][0] is errors.MessageTooLargeError and "MAX_MESSAGE_SIZE=1000" in got[5][1]
+
+
+# ---- answer_plain: the same request taken from one receive's bytes (_wire_reader.plain_message), no message object
+
+def plain(daemon, conn: Conn, method: str, *vargs, kwargs=None, object_id="thing", flags: int = 0, seq: int = 7,
+          serializer=serializers.serializers["serpent"]):
+    payload = serializer.dumpsCall(object_id, method, vargs, kwargs or {})
+    data = protocol.SendingMessage(protocol.MSG_INVOKE, flags, seq, serializer.serializer_id, payload,
+                                   correlation_id=None).data
+    request_fields = plain_message(protocol.MessageReader(), data, protocol.MSG_INVOKE)
+    assert request_fields is not None
+    reply = answer_plain(daemon.dispatcher, conn, data, request_fields)
+    if reply is None:
+        return None
+    return received_reply(reply if type(reply) is bytes else reply.data)
+
+
+@pytest.mark.parametrize("method, vargs, kwargs", CASES)
+def test_answer_plain_gives_the_answer_of_the_general_path(daemon, method, vargs, kwargs):
+    expected = general(daemon, Conn(), request(method, *vargs, kwargs=kwargs, seq=12))
+    assert plain(daemon, Conn(), method, *vargs, kwargs=kwargs, seq=12) == expected
+
+
+def test_answer_plain_unknown_objects_instance_modes_oneway_and_serializers(daemon):
+    for object_id in ("nothing", 42, None):
+        got = plain(daemon, Conn(), "add", 1, 2, object_id=object_id)
+        assert got == general(daemon, Conn(), request("add", 1, 2, object_id=object_id))
+        assert got[5][0] is errors.DaemonError
+    for clazz in (Session, Single, PerCall):
+        daemon.register(clazz, clazz.__name__)
+        a, b = Conn("a"), Conn("b")
+        ids_a = [plain(daemon, a, "ident", object_id=clazz.__name__)[5] for _ in range(3)]
+        ids_b = [plain(daemon, b, "ident", object_id=clazz.__name__)[5] for _ in range(2)]
+        if clazz is Session:
+            assert len(set(ids_a)) == 1 and len(set(ids_b)) == 1 and ids_a[0] != ids_b[0]
+        elif clazz is Single:
+            assert len(set(ids_a + ids_b)) == 1
+    assert plain(daemon, Conn(), "fire", 1, flags=protocol.FLAGS_ONEWAY) is None
+    for name in ("marshal", "json", "msgpack"):
+        assert plain(daemon, Conn(), "add", 3, 4, serializer=serializers.serializers[name])[5] == 7
+
+
+def test_answer_plain_sets_the_call_context_as_the_general_path(daemon):
+    got = plain(daemon, Conn("ctx-peer"), "ctx", seq=33)
+    expected = general(daemon, Conn("ctx-peer"), request("ctx", seq=33))
+    assert got == expected
+
+
+def test_answer_plain_bad_call_data(daemon):
+    serializer = serializers.serializers["serpent"]
+    for payload in (serializer.dumps(("thing", 42, [], {})), b"\xff not serpent"):
+        data = protocol.SendingMessage(protocol.MSG_INVOKE, 0, 3, 1, payload, correlation_id=None).data
+        got_plain = answer_plain(daemon.dispatcher, Conn(), data, plain_message(protocol.MessageReader(), data, protocol.MSG_INVOKE))
+        expected = general(daemon, Conn(), protocol.MessageReader().feed(data)[0])
+        assert received_reply(got_plain.data) == expected
+        assert expected[5][0] in (errors.ProtocolError, errors.SerializeError)

@@ -111,7 +111,7 @@ def test_a_context_carried_into_another_thread_carries_its_values(_fresh_context
 
         run_thread(lambda: copied.run(in_copy))
         assert seen["values"] == (None, None, 7, 0, 0, {"MAIN": b"1"}, {}, None)
-        assert ctx.seq == 7 and copied[callcontext._seq] == 8
+        assert ctx.seq == 7 and copied.run(lambda: ctx.seq) == 8
 
     run_in(_fresh_context, main_part)
 
@@ -285,3 +285,36 @@ def test_set_call_sets_a_whole_call_at_once(_fresh_context):
         seen["v"] = values()
     run_thread(worker)
     assert seen["v"] == (None, None, 1, 0, 2, {}, {}, None)
+
+
+def test_the_values_a_proxy_uses_are_context_variables_of_their_own(_fresh_context):
+    """callcontext._annotations, _response_annotations, _correlation_id: what a proxy's call path reads and sets
+    with the context variable's own get/set (no Python call): the same values as the attributes."""
+    def part():
+        assert callcontext._annotations.get(None) is None        # (not used yet in this context)
+        assert ctx.annotations == {} and callcontext._annotations.get(None) is ctx.annotations
+        callcontext._response_annotations.set({"RESP": b"1"})
+        callcontext._correlation_id.set(uuid.UUID(int=5))
+        assert ctx.response_annotations == {"RESP": b"1"} and ctx.correlation_id == uuid.UUID(int=5)
+        seen = {}
+        run_thread(lambda: seen.update(values=values()))
+        assert seen["values"] == DEFAULTS       # (set in this context only)
+        for name in ("annotations", "response_annotations", "correlation_id"):
+            assert isinstance(getattr(callcontext, "_" + name), contextvars.ContextVar)
+
+    run_in(_fresh_context, part)
+
+
+def test_set_call_and_assigning_one_of_the_first_five_values(_fresh_context):
+    def part():
+        client = object()
+        ctx._set_call(client, ("peer", 1), 3, 0, 4, {"ANNO": b"x"}, None)
+        assert values() == (client, ("peer", 1), 3, 0, 4, {"ANNO": b"x"}, {}, None)
+        before = callcontext._get_call()
+        ctx.seq = 4                                 # (assigned: new values, the others kept)
+        assert callcontext._get_call() is not before and before[2] == 3
+        assert values() == (client, ("peer", 1), 4, 0, 4, {"ANNO": b"x"}, {}, None)
+        with pytest.raises(AttributeError):
+            del ctx.seq
+
+    run_in(_fresh_context, part)

@@ -11,7 +11,8 @@ from ._svr_meta import _cache as _class_infos
 from ._svr_meta import class_info, is_private_attribute
 from ._wire_reader import recycle_buffer as _recycle_buffer
 
-__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "get_method", "load_call"]
+__all__ = ["ATTRIBUTE_ACCESS", "access_attribute", "blob_call", "checked_call", "get_method", "load_call",
+           "load_error", "load_payload"]
 
 ATTRIBUTE_ACCESS = ("__getattr__", "__setattr__")     # the method names of remote attribute access
 
@@ -22,22 +23,46 @@ def load_call(serializer: Any, msg: protocol.ReceivingMessage, parsed: Any = Non
     not that 4-tuple. A big body in the reader's buffer (a bytearray) is let go of as soon as it is deserialized,
     before the method runs: kept for the next big message (_wire_reader.recycle_buffer: no new buffer, nothing
     zeroed, no heap growth), or freed."""
+    if parsed is None and not msg.flags & protocol.FLAGS_KEEPSERIALIZED:
+        if type(msg.data) is not bytearray:
+            return load_payload(serializer, msg.data)
+        data, msg.data = msg.data, b""
+        call = load_payload(serializer, data)
+        _recycle_buffer(data)   # (kept for the next big message, unless something still uses it)
+        return call
     try:
         if parsed is not None:
             object_id, method_name, vargs, kwargs = parsed
-        elif msg.flags & protocol.FLAGS_KEEPSERIALIZED:
-            object_id, method_name, vargs, kwargs = blob_call(msg)
         else:
-            object_id, method_name, vargs, kwargs = serializer.loadsCall(msg.data)
-            if type(msg.data) is bytearray:
-                data, msg.data = msg.data, b""
-                _recycle_buffer(data)   # (kept for the next big message, unless something still uses it)
-                del data
+            object_id, method_name, vargs, kwargs = blob_call(msg)
     except errors.PyroError:
         raise
     except Exception as x:
-        raise errors.SerializeError("cannot deserialize the call message: %s: %s"
-                                    % (type(x).__name__, x)) from None
+        raise load_error(x) from None
+    return checked_call(object_id, method_name, vargs, kwargs)
+
+
+def load_payload(serializer: Any, data: Any) -> tuple:
+    """load_call for a request's serialized data (bytes, or the reader's bytearray)."""
+    try:
+        object_id, method_name, vargs, kwargs = serializer.loadsCall(data)
+    except errors.PyroError:
+        raise
+    except Exception as x:
+        raise load_error(x) from None
+    if type(method_name) is str and (type(vargs) is tuple or type(vargs) is list) and type(kwargs) is dict:
+        return object_id, method_name, vargs, kwargs      # (the usual call)
+    return checked_call(object_id, method_name, vargs, kwargs)
+
+
+def load_error(x: Exception) -> errors.SerializeError:
+    """The error to raise when deserializing a call failed with x (not a PyroError: that is raised as it is)."""
+    return errors.SerializeError("cannot deserialize the call message: %s: %s" % (type(x).__name__, x))
+
+
+def checked_call(object_id: Any, method_name: Any, vargs: Any, kwargs: Any) -> tuple:
+    """The deserialized call, checked: ProtocolError unless it is (object id, method name, argument list,
+    keyword argument dict); kwargs None stands for {}."""
     if kwargs is None:
         kwargs = {}
     if not isinstance(method_name, str) or not isinstance(vargs, (list, tuple)) or not isinstance(kwargs, dict):

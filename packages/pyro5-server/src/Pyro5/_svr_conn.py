@@ -31,15 +31,15 @@ from . import _svr_memory, _wire_stream, errors, protocol
 from ._svr_common import ClientConnection
 from ._svr_limits import DEFAULT_LIMITS, ServerLimits
 
-__all__ = ["ThreadConnection", "MuxConnection", "wait_readable", "wait_writable"]
+__all__ = ["ThreadConnection", "MuxConnection", "wait_readable", "wait_writable", "READ_SIZE", "WOULD_BLOCK"]
 
-_READ_SIZE = 64 * 1024
+READ_SIZE = _READ_SIZE = 64 * 1024     # bytes asked for by a receive between messages
 _READ_LIMIT = 4 * 1024 * 1024     # bytes read from one connection per event (fairness)
 _BIG = 16 * 1024     # a message (part) with more than this still missing is received in chunks
 _HEADER_FIRST = 256 * 1024      # after a message this big, the next one's header is received alone (header_first)
 _HEADER_SIZE = protocol._header_size
 
-_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+WOULD_BLOCK = _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 wait_writable = _wire_stream.wait_writable
@@ -168,8 +168,10 @@ class MuxConnection(ClientConnection):
         error, self.read_error = self.read_error, None
         return error
 
-    def read_available(self) -> bool:
-        """Read what the socket has (non-blocking); False when the peer closed the connection."""
+    def read_available(self, received: Optional[bytes] = None) -> bool:
+        """Read what the socket has (non-blocking); False when the peer closed the connection. `received`: what
+        the caller's own receive of READ_SIZE bytes got, while the reader was between messages (a fast path
+        that did not take it: see svr_threads), taken as this method's first receive."""
         if self.read_error is not None:
             return True     # (bad input: the connection is answered and closed)
         sock = self.sock
@@ -191,12 +193,15 @@ class MuxConnection(ClientConnection):
                         self.is_tls and cast(ssl.SSLSocket, sock).pending())):
                     return True
                 continue
-            try:
-                data = sock.recv(size)
-            except _WOULD_BLOCK:
-                return True
-            except (ssl.SSLError, OSError):
-                return False
+            if received is not None:
+                data, received = received, None
+            else:
+                try:
+                    data = sock.recv(size)
+                except _WOULD_BLOCK:
+                    return True
+                except (ssl.SSLError, OSError):
+                    return False
             if not data:
                 # the peer closed; messages that came before are answered first (a receive that got exactly the
                 # bytes asked for, e.g. a header alone that completes a message, goes on with another receive)

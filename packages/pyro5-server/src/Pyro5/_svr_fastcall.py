@@ -6,40 +6,41 @@ small call is mostly function calls: this saves about ten of them). Anything les
 blob, attribute access, an unknown or weakly registered object, a session instance not created yet, a
 connection with calls in flight, a generator or coroutine result, hooks) takes the general path, entered at
 the point where the two part.
+
+`answer_plain` is the same for a request that a transport took from one receive's bytes with
+``_wire_reader.plain_message`` (no annotations, no correlation id): no ReceivingMessage is made for it unless
+a general path needs one (``_wire_reader.plain_message_message`` makes it from the same bytes then).
 """
 from __future__ import annotations
 
 import weakref
 from typing import Any
 
-from . import config, errors, protocol, serializers, socketutil
+from . import _wire_reader, errors, protocol, serializers, socketutil
 from ._svr_access import ATTRIBUTE_ACCESS as _ATTRIBUTE_ACCESS
-from ._svr_access import get_method, load_call
+from ._svr_access import checked_call, get_method, load_call, load_error
 from ._svr_coro import ASYNC_RESULT_TYPES
 from ._svr_meta import _cache as _class_infos
 from ._svr_streams import is_iterator
 from .callcontext import _response_annotations, current_context
 
-__all__ = ["answer_call", "FAST_FLAGS_OFF"]
+__all__ = ["answer_call", "answer_plain", "FAST_FLAGS_OFF"]
 
 # requests with one of these flags take the general path
 FAST_FLAGS_OFF = protocol.FLAGS_ONEWAY | protocol.FLAGS_BATCH | protocol.FLAGS_KEEPSERIALIZED
 _MSG_INVOKE = protocol.MSG_INVOKE
 _MSG_RESULT = protocol.MSG_RESULT
 _SendingMessage = protocol.SendingMessage
+_plain_message_bytes = protocol.plain_message_bytes
+_request_message = _wire_reader.plain_message_message
 _serializers_by_id = serializers.serializers_by_id
 _set_call = current_context._set_call
 _SESSION = ("session", None)
 _SocketConnection = socketutil.SocketConnection
 _weakref = weakref.ref
-_get_response_annotations = _response_annotations.get
-_pack_header = protocol._header.pack
-_VERSION = protocol.PROTOCOL_VERSION
-_MAGIC = protocol._magic_number
 _NO_ID = protocol._empty_correlation_id
-_SMALL = protocol._COMPRESSION_THRESHOLD     # (never compressed)
-_JOIN = protocol._JOIN_LIMIT                 # (SendingMessage joins a payload up to this size behind its header)
-_config = config
+_ARGUMENTS = (tuple, list)
+_get_response_annotations = _response_annotations.get
 # result types that are sent as they are (not an iterator to stream, not a coroutine to run): type -> True
 _plain_results: dict[type, bool] = {}
 
@@ -47,12 +48,10 @@ _plain_results: dict[type, bool] = {}
 def answer_call(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage) -> None:
     """Answer the request `msg` of the handshaked connection `conn` (conn.send); the errors of conn.send are
     raised. The caller checked: type(msg) is ReceivingMessage and msg.type is MSG_INVOKE or MSG_PING."""
-    flags = msg.flags
-    serializer = _serializers_by_id.get(msg.serializer_id)
-    if flags & FAST_FLAGS_OFF or msg.type != _MSG_INVOKE or serializer is None or dispatcher.hooks is not None:
+    if msg.type != _MSG_INVOKE:
         answer = dispatcher.handle(conn, msg)
     else:
-        answer = _invoke(dispatcher, conn, msg, flags, serializer)
+        answer = answer_plain(dispatcher, conn, None, (msg.serializer_id, msg.flags, msg.seq, None), msg)
         if type(answer) is bytes:       # (the whole reply message)
             conn.send((answer,) if isinstance(conn, _SocketConnection) else answer)
             return
@@ -63,16 +62,37 @@ def answer_call(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage) -> N
             conn.send(answer.data)
 
 
-def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: int, serializer: Any) -> Any:
-    """The reply to the request: the message's bytes (the usual small result), or a SendingMessage."""
-    correlation_id = None if msg.corr_id == _NO_ID else msg.correlation_id
-    seq = msg.seq
-    _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, msg.serializer_id, msg.annotations,
-              correlation_id)
+def answer_plain(dispatcher: Any, conn: Any, data: Any, request: tuple, msg: Any = None) -> Any:
+    """The reply to the request of the handshaked connection `conn` that ``_wire_reader.plain_message`` took
+    from `data` (`request`: serializer id, flags, seq, payload), or (answer_call) to the MSG_INVOKE message
+    `msg`: the whole reply message as bytes (the usual small result), a SendingMessage, or None (a oneway
+    call). Raises what answer_call raises, except the errors of sending (the caller sends)."""
+    serializer_id, flags, seq, payload = request
+    serializer = _serializers_by_id.get(serializer_id)
+    if flags & FAST_FLAGS_OFF or serializer is None or dispatcher.hooks is not None:
+        return dispatcher.handle(conn, msg if msg is not None else _request_message(data))
+    if msg is None:
+        correlation_id = None
+        annotations: dict = {}
+    else:
+        correlation_id = None if msg.corr_id == _NO_ID else msg.correlation_id
+        annotations = msg.annotations
+    _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id, annotations,
+                        correlation_id)
     call: Any = None        # [method, vargs, kwargs]: what a user method was called with (made when needed)
     method: Any = None      # the user's method while it runs
     try:
-        object_id, method_name, vargs, kwargs = load_call(serializer, msg)
+        if msg is not None:
+            object_id, method_name, vargs, kwargs = load_call(serializer, msg)
+        else:
+            try:     # (_svr_access.load_payload, inline)
+                object_id, method_name, vargs, kwargs = serializer.loadsCall(payload)
+            except errors.PyroError:
+                raise
+            except Exception as x:
+                raise load_error(x) from None
+            if type(method_name) is not str or type(vargs) not in _ARGUMENTS or type(kwargs) is not dict:
+                object_id, method_name, vargs, kwargs = checked_call(object_id, method_name, vargs, kwargs)
         obj = dispatcher.registry.objects.get(object_id) if type(object_id) is str else None
         if isinstance(obj, type):       # (None when not created yet: the general path creates it)
             mode = getattr(obj, "_pyroInstancing", _SESSION)[0]
@@ -82,38 +102,38 @@ def _invoke(dispatcher: Any, conn: Any, msg: protocol.ReceivingMessage, flags: i
                 obj = conn.pyroInstances.get(obj)
         if obj is None or isinstance(obj, type) or type(obj) is _weakref or method_name in _ATTRIBUTE_ACCESS:
             call = [None, (), {}]
-            data = dispatcher._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
+            result = dispatcher._perform(conn, flags, object_id, method_name, vargs, kwargs, call)
         else:
             info = _class_infos.get(type(obj))
             method = getattr(obj, method_name) if info is not None and method_name in info.methods \
                 else get_method(obj, method_name)
             # this is the actual method call to the Pyro object
-            data = method(*vargs, **kwargs) if kwargs else method(*vargs)
-            if type(data) in ASYNC_RESULT_TYPES:     # async def: see Pyro5._svr_coro
+            result = method(*vargs, **kwargs) if kwargs else method(*vargs)
+            if type(result) in ASYNC_RESULT_TYPES:     # async def: see Pyro5._svr_coro
                 call = [method, vargs, kwargs]
-                data = dispatcher.coroutines.run(dispatcher, conn, data, call, False, True)
+                result = dispatcher.coroutines.run(dispatcher, conn, result, call, False, True)
                 call[0] = None
             method = None
-        if type(data) not in _plain_results and not _plain_result(data):
-            return dispatcher.result_message(conn, msg, serializer, data, 0, method_name)
+        if type(result) not in _plain_results and not _plain_result(result):
+            return dispatcher.result_message(conn, msg if msg is not None else _request_message(data), serializer, result, 0,
+                                             method_name)
         try:
-            payload = serializer.dumps(data)
+            reply = serializer.dumps(result)
         except Exception as x:
             raise errors.SerializeError("cannot serialize the result of %r: %s: %s"
                                         % (method_name, type(x).__name__, x)) from None
-        if correlation_id is None and type(payload) is bytes and type(dispatcher.daemon).annotations is \
-                dispatcher._plain_annotations and not _get_response_annotations() and \
-                (len(payload) <= _SMALL or (len(payload) <= _JOIN and not _config.COMPRESSION)) and \
-                not _config.LOGWIRE and len(payload) <= _config.MAX_MESSAGE_SIZE:
-            # (what SendingMessage makes of a result without annotations and correlation id: one bytes object)
-            return _pack_header(b"PYRO", _VERSION, _MSG_RESULT, msg.serializer_id, 0, seq, len(payload), 0, _NO_ID, 0,
-                                _MAGIC) + payload
-        return _SendingMessage(_MSG_RESULT, 0, seq, msg.serializer_id, payload,
-                               dispatcher.response_annotations(), correlation_id=correlation_id)
+        if correlation_id is None and not _get_response_annotations() and \
+                type(dispatcher.daemon).annotations is dispatcher._plain_annotations:
+            # (no annotations to send: the whole reply message in one bytes object, when it is that simple)
+            message = _plain_message_bytes(_MSG_RESULT, serializer_id, seq, reply)
+            if message is not None:
+                return message
+        return _SendingMessage(_MSG_RESULT, 0, seq, serializer_id, reply, dispatcher.response_annotations(),
+                               correlation_id=correlation_id)
     except Exception as x:
         if call is None:
             call = [None, (), {}] if method is None else [method, vargs, kwargs]
-        return dispatcher.failure_message(conn, msg, serializer, x, call)
+        return dispatcher.failure_message(conn, msg if msg is not None else _request_message(data), serializer, x, call)
 
 
 def _plain_result(data: Any) -> bool:

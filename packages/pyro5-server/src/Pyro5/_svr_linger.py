@@ -12,16 +12,24 @@ selector while its call runs (no unregister and register per call) unless the pe
 """
 from __future__ import annotations
 
+import logging
 import selectors
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from ._svr_conn import MuxConnection
+from ._svr_conn import READ_SIZE, WOULD_BLOCK, MuxConnection
+from ._svr_fastcall import answer_plain
 from ._svr_limits import ServerLimits
 from ._svr_pool import Pool
+from ._svr_serve import CONNECTION_LOG, log_failure
+from ._wire_reader import plain_message
+from .protocol import MSG_INVOKE as _MSG_INVOKE
 
-__all__ = ["LingeringWorkers", "KERNEL_SELECTORS"]
+__all__ = ["LingeringWorkers", "KERNEL_SELECTORS", "FAILED"]
+
+FAILED: Any = "failed"      # (_serve_plain: answering a request failed; the worker closes the connection)
+_monotonic = time.monotonic
 
 KERNEL_SELECTORS = tuple(getattr(selectors, name) for name in ("EpollSelector", "KqueueSelector", "DevpollSelector")
                          if hasattr(selectors, name))
@@ -30,8 +38,10 @@ KERNEL_SELECTORS = tuple(getattr(selectors, name) for name in ("EpollSelector", 
 class LingeringWorkers:
     """Mixin of the thread pool server: the linger policy and the selector hand-back of its workers."""
 
+    _log: logging.Logger
     limits: ServerLimits
     pool: Optional[Pool]
+    shutting_down: bool
     selector: Optional[selectors.BaseSelector]
     _connections: dict[Any, MuxConnection]
     _busy: set[MuxConnection]
@@ -40,6 +50,58 @@ class LingeringWorkers:
     _in_loop: bool
     _kernel_selector: bool
     _watched_busy: set[MuxConnection]
+    _next_message_ready: Callable[[MuxConnection], Optional[bool]]     # (svr_threads)
+    _read_on: Callable[[MuxConnection], Optional[bool]]
+
+    def _serve_plain(self, conn: MuxConnection, dispatcher: Any) -> Optional[bool]:
+        """(worker thread, done with a request of a connection in the blocking linger mode: see
+        MuxConnection.begin_linger) Wait for the connection's next request and answer it right here, receive,
+        answer and send in this one frame, while each comes whole in one receive and is a plain call (see
+        _wire_reader.plain_message and _svr_fastcall.answer_plain; most requests of a client that calls in a
+        loop are). Returns what _next_message_ready returns: True when a message waits in the connection (or
+        the error of bad input), False when the connection goes back to the selector (its next request did
+        not come within the linger time, workers are scarce, the server shuts down), None when the peer
+        closed; or FAILED: answering a request failed (logged here; the worker closes the connection)."""
+        reader = conn.reader
+        if conn.messages or conn.read_error is not None or conn.header_first or reader.received_bytes \
+                or conn.inflight or not conn.handshaked or conn.outbuf is not None:
+            return self._next_message_ready(conn)
+        sock = conn.sock
+        pool = self.pool
+        send = conn.send
+        send_flags = conn.send_flags    # (MSG_DONTWAIT: the socket blocks in receives only)
+        while True:
+            # (as in _next_message_ready: with the receive timeout set, the linger time matters only when it is 0)
+            if self.shutting_down:
+                return False
+            conn.answered_at = _monotonic()
+            if pool is None or (pool.queued and pool.starved) or conn.linger_time <= 0:
+                return False
+            try:
+                data = sock.recv(READ_SIZE)     # (waits up to the linger time: the socket's receive timeout)
+            except WOULD_BLOCK:
+                return False
+            except OSError:
+                return None
+            request = plain_message(reader, data, _MSG_INVOKE) if data else None
+            if request is None:     # (anything else, and the peer's EOF: the general path reads and answers it)
+                if not conn.read_available(data):
+                    return None
+                return self._read_on(conn)
+            try:
+                reply = answer_plain(dispatcher, conn, data, request)
+                if type(reply) is bytes:
+                    try:
+                        sent = sock.send(reply, send_flags)     # (the usual reply: all of it at once)
+                    except OSError:
+                        sent = 0    # (conn.send tries again: it sends what is left, or says what is wrong)
+                    if sent != len(reply):
+                        send((reply[sent:],))
+                elif reply is not None:
+                    send(reply.parts)
+            except Exception as x:
+                log_failure(self._log, CONNECTION_LOG, conn, x)
+                return FAILED
 
     def _unwatch(self, conn: MuxConnection) -> None:
         try:

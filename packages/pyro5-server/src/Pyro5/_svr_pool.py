@@ -66,7 +66,9 @@ class Pool:
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._busy_threads: set[threading.Thread] = set()
-        self._queued = 0            # jobs put in the queue and not taken by a worker yet
+        # jobs put in the queue and not taken by a worker yet (num_queued; a plain attribute: a lingering worker
+        # reads it after every call it answers, see starved)
+        self.queued = 0
         self._closed = False
         self._counter = 0
         with self._lock:
@@ -76,7 +78,7 @@ class Pool:
     def __repr__(self) -> str:
         return "<%s.%s at 0x%x; %d workers, %d busy, %d queued>" % (
             self.__module__, self.__class__.__name__, id(self), len(self._workers), len(self._busy_threads),
-            self._queued)
+            self.queued)
 
     @property
     def num_workers(self) -> int:
@@ -88,13 +90,13 @@ class Pool:
 
     @property
     def num_queued(self) -> int:
-        return self._queued
+        return self.queued
 
     @property
     def starved(self) -> bool:
         """Do jobs wait that no worker will take soon? (queued jobs beyond the idle workers and the ones started
         for them; a worker that could wait for more work of its own gives way then)"""
-        return self._queued > len(self._workers) - len(self._busy_threads)
+        return self.queued > len(self._workers) - len(self._busy_threads)
 
     @property
     def busy(self) -> frozenset:
@@ -137,9 +139,9 @@ class Pool:
             if not unbounded and self.max_queued is not None and len(self._bounded) >= self.max_queued:
                 if self.max_queued:
                     raise NoFreeWorkersError("no free workers: all %d worker threads are busy and %d jobs are "
-                                             "queued" % (self.max_workers, self._queued))
+                                             "queued" % (self.max_workers, self.queued))
                 raise NoFreeWorkersError("no free workers: all %d worker threads are busy" % self.max_workers)
-            self._queued += 1
+            self.queued += 1
             (self._unbounded if unbounded else self._bounded).append(job)
 
     def _work(self, job: Optional[Callable[[], None]]) -> None:
@@ -155,8 +157,8 @@ class Pool:
                         log.exception("unexpected error in worker thread")
                     job = None
                 with lock:
-                    if self._queued:
-                        self._queued -= 1
+                    if self.queued:
+                        self.queued -= 1
                         job = self._take()
                         continue
                     self._busy_threads.discard(me)

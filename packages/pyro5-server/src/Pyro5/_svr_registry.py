@@ -54,6 +54,10 @@ class ObjectRegistry:
             obj_or_class._pyroDaemon = daemon
         except (AttributeError, TypeError):
             raise AttributeError(_ATTRIBUTES_MESSAGE % (obj_or_class,)) from None
+        if isinstance(obj_or_class, type) and not hasattr(obj_or_class, "_pyroInstancing"):
+            # the default instance mode, set on the class as the original does (and then found by every call's
+            # lookup of it, instead of an AttributeError made and dropped per call)
+            obj_or_class._pyroInstancing = ("session", None)  # type: ignore[attr-defined]
         if weak:
             registry_ref = weakref.ref(self)
 

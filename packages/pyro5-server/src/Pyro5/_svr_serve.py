@@ -15,7 +15,7 @@ from ._svr_dispatch import answer_message
 from ._svr_fastcall import answer_call
 
 __all__ = ["FailureLog", "CONNECTION_LOG", "PER_CONNECTION_LOG", "EXISTING_CONNECTION_LOG", "answer_next",
-           "close_client"]
+           "close_client", "log_failure"]
 
 
 class FailureLog(NamedTuple):
@@ -59,17 +59,24 @@ def answer_next(log: logging.Logger, texts: FailureLog, dispatcher: Any, conn: A
             answer_call(dispatcher, conn, msg)      # (the usual case, see answer_message)
             return True
         return answer_message(dispatcher, conn, msg)
-    except errors.ConnectionClosedError:
-        log.debug(texts.closed, {"addr": conn.sock_addr})
-    except errors.TimeoutError as x:
-        log.log(texts.timeout_level, texts.timeout, {"addr": conn.sock_addr, "error": x})
-    except errors.ProtocolError as x:
-        log.warning(texts.protocol, {"addr": conn.sock_addr, "error": x})
-    except OSError as x:
-        log.log(texts.oserror_level, texts.oserror, {"addr": conn.sock_addr, "error": x})
-    except Exception:
-        log.exception(texts.unexpected, {"addr": conn.sock_addr})
+    except Exception as x:
+        log_failure(log, texts, conn, x)
     return False
+
+
+def log_failure(log: logging.Logger, texts: FailureLog, conn: Any, x: Exception) -> None:
+    """Log why answering a message of the connection failed with `x` (called in the except clause that caught it:
+    a bug is logged with its traceback); the caller closes the connection."""
+    if isinstance(x, errors.ConnectionClosedError):
+        log.debug(texts.closed, {"addr": conn.sock_addr})
+    elif isinstance(x, errors.TimeoutError):
+        log.log(texts.timeout_level, texts.timeout, {"addr": conn.sock_addr, "error": x})
+    elif isinstance(x, errors.ProtocolError):
+        log.warning(texts.protocol, {"addr": conn.sock_addr, "error": x})
+    elif isinstance(x, OSError):
+        log.log(texts.oserror_level, texts.oserror, {"addr": conn.sock_addr, "error": x})
+    else:
+        log.exception(texts.unexpected, {"addr": conn.sock_addr})
 
 
 def close_client(daemon: Any, conn: Any) -> None:

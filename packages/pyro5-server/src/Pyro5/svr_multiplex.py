@@ -31,6 +31,7 @@ from ._svr_common import (
 from ._svr_conn import MuxConnection
 from ._svr_inflight import InflightCalls
 from ._svr_limits import DEFAULT_LIMITS, ServerLimits
+from ._svr_plain import PlainRequests
 from ._svr_serve import CONNECTION_LOG, answer_next, close_client
 
 __all__ = ["SocketServer_Multiplex"]
@@ -43,10 +44,11 @@ _HOUSEKEEPING_STEP = 0.01     # seconds between the deadline/idle checks of a bu
 _WRITE = selectors.EVENT_WRITE
 
 
-class SocketServer_Multiplex(CombinedSockets):
+class SocketServer_Multiplex(CombinedSockets, PlainRequests):
     """Multiplexed transport server for socket connections (uses the best selector of the platform)."""
 
     _log = log
+    _answers_plain = True   # the loop thread answers the usual request itself (see _answer_plain)
 
     def __init__(self) -> None:
         self._init_control()
@@ -284,8 +286,16 @@ class SocketServer_Multiplex(CombinedSockets):
         if not mask & _READ:
             return
         conn.last_use = time.monotonic()
+        received = None
+        if self._answers_plain and conn.handshaked and not (
+                conn.messages or conn.read_error is not None or conn.header_first or conn.reader.received_bytes
+                or conn.inflight or conn.is_tls or self.shutting_down):
+            received = self._answer_plain(conn)
+            if received is None:
+                return
         while True:
-            open_ = conn.read_available()
+            open_ = conn.read_available(received)
+            received = None
             self._process(conn)
             if conn in self._busy:      # (a worker has the connection now; it is looked at again afterwards)
                 return

@@ -48,7 +48,7 @@ from ._svr_connect import CLOSE, KEEP, answer_first
 from ._svr_dispatch import answer_message
 from ._svr_inflight import InflightCalls
 from ._svr_limits import ServerLimits
-from ._svr_linger import KERNEL_SELECTORS, LingeringWorkers
+from ._svr_linger import FAILED, KERNEL_SELECTORS, LingeringWorkers
 from ._svr_perconn import PerConnectionServing
 from ._svr_pool import NoFreeWorkersError, Pool, PoolError
 from ._svr_serve import CONNECTION_LOG, answer_next, close_client
@@ -69,6 +69,7 @@ class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorke
     """transport server for socket connections, worker thread pool version."""
 
     _log = log
+    _answers_plain = False      # (the loop thread hands every request to a worker)
 
     def __init__(self) -> None:
         super().__init__()
@@ -210,7 +211,11 @@ class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorke
                 keep = answer_next(log, CONNECTION_LOG, dispatcher, conn, conn.next_message)
                 if not keep or (conn.inflight and self._inflight.applies(conn)):
                     break
-                ready = self._next_message_ready(conn)
+                # (blocking linger mode: the usual requests are received and answered in _serve_plain)
+                ready = self._serve_plain(conn, dispatcher) if conn.send_flags else self._next_message_ready(conn)
+                if ready is FAILED:
+                    keep = False
+                    break
             if ready is None:
                 keep = False    # (the peer closed)
         except BaseException:
@@ -263,8 +268,17 @@ class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorke
         if conn.send_flags or conn.wait_readable(linger):    # (lingering: recv waits)
             if not conn.read_available():
                 return None         # (the peer closed)
-            if conn.messages or conn.read_error is not None:
-                return True
+            return self._read_on(conn)
+        # the next request did not come in time (the loop thread measures when it comes: see _adapt_linger)
+        return False
+
+    def _read_on(self, conn: MuxConnection) -> Optional[bool]:
+        """(worker thread, after a receive) True when a message is complete; else read on while a big message
+        comes, as _next_message_ready says."""
+        if conn.messages or conn.read_error is not None:
+            return True
+        pool = self.pool
+        if pool is not None:
             # a big message has begun: this worker reads on while its bytes keep coming (each wait at most the
             # linger time) and no other request waits for a worker, instead of handing the connection back to
             # the loop thread and getting it again once it is complete (two thread switches and a poll per
@@ -281,7 +295,6 @@ class SocketServer_Threadpool(PerConnectionServing, DirectAccept, LingeringWorke
                     # (nothing, or a trickle, within the linger time: the loop thread waits for the rest and
                     # holds the message to its deadline; a worker is not kept by a slow peer)
                     return False
-        # the next request did not come in time (the loop thread measures when it comes: see _adapt_linger)
         return False
 
     def _finish_done(self) -> None:

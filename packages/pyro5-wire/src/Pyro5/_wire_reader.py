@@ -551,29 +551,50 @@ def whole_message(data: Any, accepted_msgtypes: Any = None, *, prehandshake: boo
 _unpack_header = protocol._header.unpack_from
 _MAGIC = protocol._magic_number
 _VERSION = protocol.PROTOCOL_VERSION
+_NO_CORRELATION_ID = protocol._empty_correlation_id
 _MSG_RESULT = protocol.MSG_RESULT
 _NOT_CORR_ID = ~protocol.FLAGS_CORR_ID
 
 
-def whole_reply(reader: MessageReader, data: bytes, seq: int, serializer_id: int) -> bytes | None:
-    """The payload of `data` (what one receive gave) when it is exactly one whole plain reply that `reader`
-    would return as it is: a valid header of a MSG_RESULT message (which the reader accepts), sequence number
-    `seq`, serializer `serializer_id`, no flags but FLAGS_CORR_ID (the original daemon puts a correlation id on
-    every reply; it is in the header, not the body), no annotations, within MAX_MESSAGE_SIZE, the reader between
-    messages and config.LOGWIRE off. Otherwise None, having changed nothing: the caller feeds `data` to the
-    reader (the general path, which checks everything and raises the errors). For a client's usual call, whose
-    reply is usually such a message: no ReceivingMessage, no list, no reader state to update (it is between
-    messages before and after)."""
-    if type(data) is not bytes or len(data) <= _header_size or reader._msg is not None or reader._hfill or \
+def plain_message(reader: MessageReader, data: Any, msgtype: int, correlation_ok: bool = False) -> tuple | None:
+    """A transport's fast path for the usual message: (serializer id, flags, seq, payload) when `data`, what one
+    receive gave while `reader` is between messages (after the handshake), is exactly one whole message of type
+    `msgtype` (which the reader accepts) with a valid header, no annotations, not compressed, within
+    MAX_MESSAGE_SIZE, config.LOGWIRE off, and no correlation id unless `correlation_ok` (the id is in the header:
+    the payload is the same with it). Else None, having changed nothing: the caller feeds `data` to the reader,
+    which checks it as usual (and raises what is wrong with it). The reader is between messages before and
+    after. What else the caller's fast path needs (a request's flags, a reply's seq) is the caller's to check.
+    A server takes the usual request with it (MSG_INVOKE), a client the usual reply (whole_reply)."""
+    if type(data) is not bytes or len(data) < _header_size or reader._msg is not None or reader._hfill or \
             reader._error is not None or reader.prehandshake or config.LOGWIRE:
         return None
-    header = _unpack_header(data)
-    size = len(data) - _header_size
-    # (tag, version, type, serializer; flags; seq, data size, annotations size; ...; the magic number)
-    if header[:4] != (b"PYRO", _VERSION, _MSG_RESULT, serializer_id) or header[4] & _NOT_CORR_ID or \
-            header[5:8] != (seq, size, 0) or header[10] != _MAGIC or size > config.MAX_MESSAGE_SIZE:
+    (tag, version, mtype, serializer_id, flags, seq, size, annotations_size, corr_id, _,
+     magic) = _unpack_header(data)
+    if mtype != msgtype or len(data) != _header_size + size or annotations_size or flags & _FLAGS_COMPRESSED \
+            or tag != b"PYRO" or version != _VERSION or magic != _MAGIC or size > config.MAX_MESSAGE_SIZE \
+            or (corr_id != _NO_CORRELATION_ID and not correlation_ok):
         return None
     accepted = reader.accepted_msgtypes
-    if accepted is not None and _MSG_RESULT not in accepted:
+    if accepted is not None and msgtype not in accepted:
         return None
-    return data[_header_size:]
+    return serializer_id, flags, seq, data[_header_size:]
+
+
+def whole_reply(reader: MessageReader, data: bytes, seq: int, serializer_id: int) -> bytes | None:
+    """The payload of `data` (what one receive gave) when it is exactly one whole plain reply (plain_message) with
+    sequence number `seq`, serializer `serializer_id` and no flags but FLAGS_CORR_ID (the original daemon puts a
+    correlation id on every reply). Otherwise None, having changed nothing: the caller feeds `data` to the reader
+    (the general path, which checks everything and raises the errors). For a client's usual call: no
+    ReceivingMessage, no list, no reader state to update."""
+    plain = plain_message(reader, data, _MSG_RESULT, True)
+    if plain is None or plain[2] != seq or plain[0] != serializer_id or plain[1] & _NOT_CORR_ID:
+        return None
+    return plain[3]
+
+
+def plain_request_message(data: bytes) -> ReceivingMessage:
+    """The ReceivingMessage of a request that plain_message() took from `data` (for the rarer paths of a server
+    that need the message object; the same as the reader would have made of these bytes)."""
+    msg = ReceivingMessage(data)
+    msg.data = data[_header_size:]
+    return msg

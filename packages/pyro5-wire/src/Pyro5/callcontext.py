@@ -21,23 +21,46 @@ __all__ = ["current_context"]
 
 _ATTRIBUTES = ("client", "client_sock_addr", "seq", "msg_flags", "serializer_id",
                "annotations", "response_annotations", "correlation_id")
-# the initial values; annotations and response_annotations start as a new dict in every context that uses them
-_INITIAL = {"client": None, "client_sock_addr": None, "seq": 0, "msg_flags": 0, "serializer_id": 0,
-            "correlation_id": None}
-_VARS: dict[str, contextvars.ContextVar[Any]] = {
-    name: (contextvars.ContextVar("Pyro5.current_context." + name, default=_INITIAL[name]) if name in _INITIAL
-           else contextvars.ContextVar("Pyro5.current_context." + name)) for name in _ATTRIBUTES}
-(_client, _client_sock_addr, _seq, _msg_flags, _serializer_id, _annotations, _response_annotations,
- _correlation_id) = (_VARS[name] for name in _ATTRIBUTES)
+# The first five values are ONE context variable holding a tuple (a server sets them for every request it
+# answers: one ContextVar.set of a new tuple costs a fraction of five sets, each a new context-variable mapping
+# and a Token). A tuple never changes: assigning one of them sets a new tuple, so what one task or thread
+# assigns stays its own, as with a variable per value. The other three are context variables of their own: a
+# proxy reads or sets them on every call it makes (see _client_fast), with the context variable's own get/set.
+_CALL = _ATTRIBUTES[:5]
+_INDEX = {name: i for i, name in enumerate(_CALL)}
+_call: contextvars.ContextVar[tuple] = contextvars.ContextVar("Pyro5.current_context.call",
+                                                              default=(None, None, 0, 0, 0))
+_get_call = _call.get
+_set = _call.set
+# annotations and response_annotations start as a new dict in every context that uses them
+_annotations: contextvars.ContextVar[Any] = contextvars.ContextVar("Pyro5.current_context.annotations")
+_response_annotations: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "Pyro5.current_context.response_annotations")
+_correlation_id: contextvars.ContextVar[Any] = contextvars.ContextVar("Pyro5.current_context.correlation_id",
+                                                                      default=None)
+_VARS = {"annotations": _annotations, "response_annotations": _response_annotations,
+         "correlation_id": _correlation_id}
 _extra: contextvars.ContextVar[dict | None] = contextvars.ContextVar("Pyro5.current_context.extra", default=None)
 
 
+def _assign(index: int, value: Any) -> None:
+    values = list(_get_call())
+    values[index] = value
+    _set(tuple(values))
+
+
 def _attribute(name: str) -> property:
-    var = _VARS[name]
-    if name in _INITIAL:
-        def get(self: Any, _get: Any = var.get) -> Any:
+    if name in _INDEX:
+        index = _INDEX[name]
+
+        def get(self: Any, _get: Any = _get_call) -> Any:
+            return _get()[index]
+    elif name == "correlation_id":
+        def get(self: Any, _get: Any = _correlation_id.get) -> Any:
             return _get()
     else:
+        var = _VARS[name]
+
         def get(self: Any, _get: Any = var.get) -> Any:
             try:
                 return _get()
@@ -68,9 +91,11 @@ class _CallContext:
     correlation_id: Any = _attribute("correlation_id")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        var = _VARS.get(name)
-        if var is not None:
-            var.set(value)
+        index = _INDEX.get(name)
+        if index is not None:
+            _assign(index, value)
+        elif name in _VARS:
+            _VARS[name].set(value)
         else:
             extra = dict(_extra.get() or ())     # (copied: a task's own attributes stay its own)
             extra[name] = value
@@ -84,7 +109,7 @@ class _CallContext:
         raise AttributeError("current_context has no attribute %r" % name)
 
     def __delattr__(self, name: str) -> None:
-        if name in _VARS:
+        if name in _ATTRIBUTES:
             raise AttributeError("cannot delete current_context.%s (assign a value instead)" % name)
         extra = dict(_extra.get() or ())
         if extra.pop(name, _DELETED) is _DELETED:
@@ -94,12 +119,8 @@ class _CallContext:
     def _set_call(self, client: Any, client_sock_addr: Any, seq: int, msg_flags: int, serializer_id: int,
                   annotations: dict, correlation_id: Any) -> None:
         """Set the values of a call that starts (response_annotations becomes a new empty dict): what a
-        server does for every request, in one go (less than half the cost of setting them one by one)."""
-        _client.set(client)
-        _client_sock_addr.set(client_sock_addr)
-        _seq.set(seq)
-        _msg_flags.set(msg_flags)
-        _serializer_id.set(serializer_id)
+        server does for every request, in one go (four context variable sets)."""
+        _set((client, client_sock_addr, seq, msg_flags, serializer_id))
         _annotations.set(annotations)
         _response_annotations.set({})
         _correlation_id.set(correlation_id)

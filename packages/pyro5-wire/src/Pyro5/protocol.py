@@ -583,3 +583,17 @@ def _recv_annotations(connection: Any, size: int) -> dict[str, bytes]:
 # MessageReader lives in _wire_reader, which builds on the definitions above: importing it here defines it, and
 # _wire_reader binds protocol.MessageReader itself at its end (so either module may be imported first)
 from . import _wire_reader  # noqa: E402
+
+
+def plain_message_bytes(msgtype: int, serializer_id: int, seq: int, payload: Any) -> bytes | None:
+    """The whole message, as one bytes object, that ``SendingMessage(msgtype, 0, seq, serializer_id, payload,
+    correlation_id=None)`` makes of a bytes payload (no flags, annotations or correlation id, not compressed):
+    for a server's fast path that sends it right away. None when the message is not that simple (payload not
+    bytes, compression or LOGWIRE applies, too large for MAX_MESSAGE_SIZE): the caller builds a SendingMessage."""
+    if type(payload) is not bytes or config.LOGWIRE:
+        return None
+    size = len(payload)
+    if size > _COMPRESSION_THRESHOLD and (size > _JOIN_LIMIT or config.COMPRESSION) or size > config.MAX_MESSAGE_SIZE:
+        return None
+    return _header.pack(b"PYRO", PROTOCOL_VERSION, msgtype, serializer_id, 0, seq, size, 0, _empty_correlation_id,
+                        0, _magic_number) + payload

@@ -9,7 +9,7 @@ the point where the two part.
 
 `answer_plain` is the same for a request that a transport took from one receive's bytes with
 ``_wire_reader.plain_message`` (no annotations, no correlation id): no ReceivingMessage is made for it unless
-a general path needs one (``_wire_reader.plain_message_message`` makes it from the same bytes then).
+a general path needs one (``_wire_reader.plain_request_message`` makes it from the same bytes then).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ _MSG_INVOKE = protocol.MSG_INVOKE
 _MSG_RESULT = protocol.MSG_RESULT
 _SendingMessage = protocol.SendingMessage
 _plain_message_bytes = protocol.plain_message_bytes
-_request_message = _wire_reader.plain_message_message
+_request_message = _wire_reader.plain_request_message
 _serializers_by_id = serializers.serializers_by_id
 _set_call = current_context._set_call
 _SESSION = ("session", None)

@@ -125,24 +125,21 @@ class Proxy(ProxyState, ProxyMagic):
         # only called when normal lookup fails: the name is a remote method or attribute (or unknown)
         if name in _LOCAL_ATTRS or name.startswith("_pyro"):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-        methods = self._pyroMethods
-        if name in methods:
-            cls = type(self)    # (what _remote_sender says, written out: this runs for every remote call)
+        if not self._pyroMethods and not self._pyroAttrs:
+            if name.startswith("__") and name.endswith("__"):
+                # python's own probes (__deepcopy__, __length_hint__, ...) must not connect to the server
+                raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+            self._pyroGetMetadata()
+        if name in self._pyroMethods:
+            # a proxy whose _pyroInvoke is Proxy's own (looked up the usual way) gets its remote methods sent
+            # through _client_fast.invoke, which does the same with fewer Python calls
+            cls = type(self)
             if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
                     "_pyroInvoke" not in self.__dict__:
                 return _RemoteMethod(self.__fastInvoke, name)
             return _RemoteMethod(self._pyroInvoke, name)
         if name in self._pyroAttrs:
             return self._pyroInvoke("__getattr__", (name,), None)
-        if not methods and not self._pyroAttrs:
-            if name.startswith("__") and name.endswith("__"):
-                # python's own probes (__deepcopy__, __length_hint__, ...) must not connect to the server
-                raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-            self._pyroGetMetadata()
-            if name in self._pyroMethods:
-                return _RemoteMethod(_remote_sender(self), name)
-            if name in self._pyroAttrs:
-                return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
 
     def __repr__(self) -> str:
@@ -399,34 +396,27 @@ class Proxy(ProxyState, ProxyMagic):
             location = uri.sockname or (uri.host, uri.port)
             try:
                 conn = link.open(location, uri.object)
+                try:
+                    request = _codec.connect_request(serializer, link.seq, self._pyroHandshake, uri.object,
+                                                     self._pyroAnnotations())
+                    msg = link.handshake(conn, request, location)
+                    if msg.annotations:
+                        self._pyroResponseAnnotations(msg.annotations, msg.type)
+                    meta, response = _codec.connect_result(msg, location)
+                    self.__setMetadata(meta)
+                    link.attach(conn, uri)     # (the uri itself: formatted only should a message need it)
+                    if replaceUri:
+                        self._pyroUri = uri
+                    self._pyroValidateHandshake(response)
+                except BaseException:
+                    link.release()
+                    conn.close()
+                    raise
             except errors.CommunicationError:
                 if not cached:
                     raise
                 _nslookup.forget_lookups(magic)     # (a cached lookup that no longer works: ask again)
                 return self.__pyroCreateConnection(replaceUri, True)
-            try:
-                request = _codec.connect_request(serializer, link.seq, self._pyroHandshake, uri.object,
-                                                 self._pyroAnnotations())
-                msg = link.handshake(conn, request, location)
-                if msg.annotations:
-                    self._pyroResponseAnnotations(msg.annotations, msg.type)
-                meta, response = _codec.connect_result(msg, location)
-                self.__setMetadata(meta)
-                link.attach(conn, uri)     # (the uri itself: formatted only should a message need it)
-                if replaceUri:
-                    self._pyroUri = uri
-                self._pyroValidateHandshake(response)
-            except errors.CommunicationError:
-                link.release()
-                conn.close()
-                if not cached:
-                    raise
-                _nslookup.forget_lookups(magic)
-                return self.__pyroCreateConnection(replaceUri, True)
-            except BaseException:
-                link.release()
-                conn.close()
-                raise
             return True
 
 
@@ -435,16 +425,6 @@ _PROXY_INVOKE = Proxy._pyroInvoke
 # (a function as a class attribute: bound to the proxy on access, _client_fast.invoke(proxy, method, vargs, kwargs))
 Proxy._Proxy__fastInvoke = _fast_invoke     # type: ignore[attr-defined]
 
-
-def _remote_sender(proxy: Proxy) -> Any:
-    """What a remote method object of `proxy` calls: the proxy's _pyroInvoke or, for a proxy whose _pyroInvoke is
-    Proxy's own (and looked up the usual way), _client_fast.invoke bound to it, which does the same for a remote
-    method's call with fewer Python calls."""
-    cls = type(proxy)
-    if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
-            "_pyroInvoke" not in proxy.__dict__:
-        return proxy._Proxy__fastInvoke     # type: ignore[attr-defined]
-    return proxy._pyroInvoke
 _SETUP_NAMES = ("_pyroUri", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroRawWireResponse",
                 "_pyroHandshake", "_pyroMaxRetries", "_Proxy__pyroOwnerThread", "_Proxy__link", "_Proxy__shared")
 _plain_classes: dict[type, bool] = {}

@@ -256,7 +256,10 @@ def test_replaced_client_disconnected_is_still_called(ns_daemon):
     ns_daemon._clientDisconnected = disconnected
     for _ in range(3):
         assert resolve("PYRONAME:thing@" + ns_daemon.locationStr) == core.URI(THING)
-    assert wait_for(lambda: seen == [True, True, True])
+    # (one of the first two lookups may have been closed by the general path and reach the replaced method late:
+    # at most two such calls, so three or more calls mean the three new lookups called it)
+    assert wait_for(lambda: len(seen) >= 3)
+    assert all(seen)
 
 
 def test_a_name_server_with_its_own_lookup_gets_the_call_context():

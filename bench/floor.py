@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Any
 
+from server_cpu import cpu_ns  # (bench/ is the script's directory)
+
 PRELUDE = r"""
 import os, sys
 tree = os.environ.get("FLOOR_TREE")
@@ -125,18 +127,6 @@ elapsed, after = time.perf_counter() - started, resource.getrusage(resource.RUSA
 cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 print(json.dumps({"rate": calls / elapsed, "cpu": cpu / calls * 1e6}), flush=True)
 """
-
-
-def cpu_ns(pid: int) -> int:
-    """CPU nanoseconds of the process's threads (/proc/<pid>/task/*/schedstat)."""
-    total = 0
-    for task in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
 
 
 def start(python: str, script: str, tree: str | None) -> tuple[subprocess.Popen, str]:

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from tests._support import refpyro
 
@@ -128,6 +128,18 @@ def serve_daemon(daemon: Any) -> Callable[[], None]:
         assert not thread.is_alive(), "the daemon's request loop did not end"
         daemon.close()
     return stop
+
+
+def serving_name_server(names: dict[str, str]) -> Iterator[Any]:
+    """The body of a fixture: a NameServerDaemon on 127.0.0.1 with `names` registered, its request loop running
+    (serve_daemon) while the test runs, stopped after it."""
+    from Pyro5 import nameserver
+    daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
+    for name, uri in names.items():
+        daemon.nameserver.register(name, uri)
+    stop = serve_daemon(daemon)
+    yield daemon
+    stop()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> bool:

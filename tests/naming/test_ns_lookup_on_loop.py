@@ -15,7 +15,7 @@ import Pyro5.errors
 from Pyro5 import _capabilities, _nslookup, core, nameserver, protocol, serializers
 from Pyro5.client import Proxy, resolve
 from Pyro5.server import Daemon, expose
-from tests._support.servers import serve_daemon, wait_for
+from tests._support.servers import serve_daemon, serving_name_server, wait_for
 
 SER = serializers.serializers["serpent"]
 THING = "PYRO:thing@127.0.0.1:4444"
@@ -24,11 +24,7 @@ THING = "PYRO:thing@127.0.0.1:4444"
 
 @pytest.fixture
 def ns_daemon():
-    daemon = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
-    daemon.nameserver.register("thing", THING)
-    stop = serve_daemon(daemon)
-    yield daemon
-    stop()
+    yield from serving_name_server({"thing": THING})
 
 
 def _connect_message(name=None, seq=0):

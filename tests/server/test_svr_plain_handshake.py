@@ -14,7 +14,7 @@ from Pyro5 import _capabilities, _svr_accept, _svr_connect, core, nameserver, pr
 from Pyro5.callcontext import current_context
 from Pyro5.client import Proxy, resolve
 from Pyro5.server import Daemon, expose
-from tests._support.servers import serve_daemon, wait_for
+from tests._support.servers import serve_daemon, serving_name_server, wait_for
 
 SER = serializers.serializers["serpent"]
 THING = "PYRO:thing@127.0.0.1:4444"
@@ -151,11 +151,7 @@ def test_validate_handshake_of_the_program_is_asked_every_time():
 
 @pytest.fixture
 def ns_daemon():
-    d = nameserver.NameServerDaemon(host="127.0.0.1", port=0)
-    d.nameserver.register("thing", THING)
-    stop = serve_daemon(d)
-    yield d
-    stop()
+    yield from serving_name_server({"thing": THING})
 
 
 def _counting_connections(monkeypatch):

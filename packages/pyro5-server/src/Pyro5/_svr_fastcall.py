@@ -77,8 +77,7 @@ def answer_plain(dispatcher: Any, conn: Any, data: Any, request: tuple, msg: Any
     else:
         correlation_id = None if msg.corr_id == _NO_ID else msg.correlation_id
         annotations = msg.annotations
-    _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id, annotations,
-                        correlation_id)
+    _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id, annotations, correlation_id)
     call: Any = None        # [method, vargs, kwargs]: what a user method was called with (made when needed)
     method: Any = None      # the user's method while it runs
     try:

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 import Pyro5
+import Pyro5.server
 from Pyro5 import errors, protocol, serializers
 from Pyro5._svr_fastcall import answer_call, answer_plain
 from Pyro5._wire_reader import plain_message
@@ -138,14 +139,34 @@ def test_reply_without_correlation_id_is_byte_for_byte_the_general_one(daemon, s
         assert bool(reply.annotations) == (method == "annotations_echo")
 
 
-def test_a_result_over_max_message_size_answers_with_message_too_large(daemon, monkeypatch):
-    """(The general path answers this with a PyroError that says the error response could not be sent either:
-    its error response carries the traceback. The short path's answer names the cause.)"""
+@pytest.mark.parametrize("detailed", [False, True])
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_a_result_over_max_message_size_answers_with_message_too_large(daemon, monkeypatch, path, detailed):
+    """Both paths answer with the MessageTooLargeError itself. When the error response is too large only because
+    of the server's traceback (a detailed one here; a plain one too when the server's file paths are long), it
+    goes without the traceback rather than as a PyroError substitute."""
     msg = request("echo", "x" * 2000)
     monkeypatch.setattr(Pyro5.config, "MAX_MESSAGE_SIZE", 1000)
-    got = fast(daemon, Conn(), msg)
+    monkeypatch.setattr(Pyro5.config, "DETAILED_TRACEBACK", detailed)
+    got = (fast if path == "fast" else general)(daemon, Conn(), msg)
     assert got[0] == protocol.MSG_RESULT and got[1] & protocol.FLAGS_EXCEPTION
     assert got[5][0] is errors.MessageTooLargeError and "MAX_MESSAGE_SIZE=1000" in got[5][1]
+
+
+def test_an_error_response_too_large_even_without_traceback_is_a_pyro_error(daemon, monkeypatch):
+    """An exception whose own text does not fit is answered with a short PyroError that names both causes."""
+    @Pyro5.server.expose
+    class Failing:
+        def fail_with(self, text):
+            raise ValueError(text)
+
+    daemon.register(Failing(), "failing")
+    msg = request("fail_with", "y" * 1200, object_id="failing")
+    monkeypatch.setattr(Pyro5.config, "MAX_MESSAGE_SIZE", 1000)
+    got = general(daemon, Conn(), msg)
+    assert got[1] & protocol.FLAGS_EXCEPTION
+    assert got[5][0] is errors.PyroError
+    assert "ValueError" in got[5][1] and "error response could not be sent" in got[5][1]
 
 
 # ---- answer_plain: the same request taken from one receive's bytes (_wire_reader.plain_message), no message object

@@ -294,8 +294,22 @@ class Dispatcher:
             return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id, payload,
                                            self.response_annotations(), correlation_id=msg.correlation_id)
         except errors.ProtocolError as px:   # e.g. too large, or invalid user response annotations
+            if tb and isinstance(px, errors.MessageTooLargeError):
+                # the same exception without the server's traceback (whose size depends on the server's file
+                # paths) when that fits: the caller still gets the exception's own class
+                log.warning("error response too large with the traceback; sent without it: %s: %s",
+                            type(x).__name__, x)
+                try:
+                    x._pyroTraceback = None  # type: ignore[attr-defined]
+                    return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id,
+                                                   serializer.dumps(x), self.response_annotations(),
+                                                   correlation_id=msg.correlation_id)
+                except Exception:
+                    pass
+            text = str(x)   # (a short substitute: its own text may be what did not fit)
             substitute = errors.PyroError("%s: %s (and the error response could not be sent: %s)"
-                                          % (type(x).__name__, x, px))
+                                          % (type(x).__name__, text if len(text) <= 200 else text[:200] + "...",
+                                             px))
             return protocol.SendingMessage(protocol.MSG_RESULT, flags, msg.seq, msg.serializer_id,
                                            serializer.dumps(substitute), correlation_id=msg.correlation_id)
 

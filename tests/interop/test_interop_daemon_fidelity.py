@@ -348,3 +348,52 @@ def test_registering_a_class_sets_its_default_instance_mode(which):
     report = run_report(which, INSTANCE_MODE_SCRIPT)
     assert report == {"before": False, "plain": ["session", None], "single": ["single", None],
                       "derived": ["session", None]}
+
+
+# ------------------------------------------------------------------ a response over MAX_MESSAGE_SIZE (a deliberate difference)
+
+TOO_LARGE_SCRIPT = r'''
+import json, threading
+import Pyro5.api
+from Pyro5 import config
+
+@Pyro5.api.expose
+class T:
+    def echo(self, n):
+        return "x" * n
+    def fail(self, n):
+        raise ValueError("y" * n)
+
+daemon = Pyro5.api.Daemon(host="127.0.0.1")
+uri = daemon.register(T(), "t")
+config.MAX_MESSAGE_SIZE = 1000
+threading.Thread(target=daemon.requestLoop, daemon=True).start()
+report = {}
+with Pyro5.api.Proxy(uri) as proxy:
+    proxy._pyroTimeout = 10
+    for method, n in (("echo", 2000), ("fail", 1200), ("fail", 100), ("echo", 10)):
+        try:
+            result = getattr(proxy, method)(n)
+            report["%s %d" % (method, n)] = ["result", len(result)]
+        except Exception as x:
+            report["%s %d" % (method, n)] = [type(x).__name__, bool(getattr(x, "_pyroTraceback", None))]
+daemon.shutdown()
+print(json.dumps(report))
+'''
+
+
+@pytest.mark.parametrize("which", IMPLEMENTATIONS)
+def test_a_response_over_max_message_size(which):
+    """The original's daemon drops the connection when a result or an error response is over MAX_MESSAGE_SIZE: the
+    caller gets ConnectionClosedError (and the proxy reconnects for the next call). Ours answers: a result that
+    is too large raises MessageTooLargeError in the caller (with the server's traceback when it fits), an error response that
+    is too large only with the server's traceback goes without it, and one too large even without it becomes a
+    short PyroError. (docs/differences.md)"""
+    report = run_report(which, TOO_LARGE_SCRIPT)
+    if which == "original":
+        assert report == {"echo 2000": ["ConnectionClosedError", False], "fail 1200": ["ConnectionClosedError", False],
+                          "fail 100": ["ValueError", True], "echo 10": ["result", 10]}
+    else:
+        # (whether "echo 2000"'s error carries the traceback depends on the length of the server's file paths)
+        assert report.pop("echo 2000")[0] == "MessageTooLargeError"
+        assert report == {"fail 1200": ["PyroError", False], "fail 100": ["ValueError", True], "echo 10": ["result", 10]}

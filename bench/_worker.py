@@ -597,7 +597,7 @@ def run_client(spec: dict[str, Any]) -> None:
             elif kind == "concurrent":
                 result = concurrent_clients(uri, w["clients"], seconds, m)
             elif kind == "connscale":
-                result = connection_scaling(uri, w["connections"], w.get("seconds", seconds), m)
+                result = connection_scaling(uri, w["connections"], seconds, m)
             elif kind == "connect":
                 result = new_connections(uri, seconds, m)
             elif kind == "pyroname":

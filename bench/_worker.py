@@ -175,6 +175,30 @@ def _proc_cpu(pid: int | None) -> float | None:
         return None
 
 
+def proc_switches(pid: int | None) -> tuple[int, int] | None:
+    """A process's context switches so far (voluntary and not, summed over its threads) and its number of
+    threads, from /proc/<pid>/task/*/status (None where there is no /proc). A thread that ends meanwhile takes
+    its count along: compare over intervals in which the server's threads stay (its pool keeps idle workers
+    for seconds)."""
+    if not pid:
+        return None
+    total = threads = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+            threads += 1
+        except (OSError, ValueError):
+            pass
+    return total, threads
+
+
 def proc_memory(pid: int | None, key: str = "VmRSS") -> float | None:
     """A process's resident memory (VmRSS) or its peak (VmHWM), in MB, from /proc/<pid>/status."""
     if not pid:
@@ -426,16 +450,23 @@ def connection_scaling(uri: str, connections: int, seconds: float, m: Meter) -> 
         except threading.BrokenBarrierError:
             go.set()
         rss_connected = proc_memory(pid)
+        switches_before = proc_switches(pid)
         m.start()
         go.set()
         for t in threads:
             t.join(seconds + 120)
         m.stop(sum(counts))
+        switches_after = proc_switches(pid)
     if errors:
         raise RuntimeError(f"{len(errors)} client threads failed: {errors[0]!r}")
     per_conn = None if rss_before is None or rss_connected is None else \
         1024 * max(0.0, rss_connected - rss_before) / connections
-    return m.rate(rss_per_conn_kb=per_conn)
+    # the server's thread switches per call (each hand-off between its threads costs at least one) and its threads
+    switches = None if switches_before is None or switches_after is None else \
+        (switches_after[0] - switches_before[0]) / max(1, sum(counts))
+    return m.rate(rss_per_conn_kb=per_conn, server_switches=switches,
+                  server_threads=None if switches_after is None else switches_after[1],
+                  server_threads_start=None if switches_before is None else switches_before[1])
 
 
 def new_connections(uri: str, seconds: float, m: Meter) -> dict[str, Any]:

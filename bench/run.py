@@ -4,6 +4,7 @@
     python bench/run.py                # the full run, about 12 minutes on a 2-CPU machine
     python bench/run.py --only ours    # one implementation only (no ratios)
     python bench/run.py --before DIR   # also "before": another checkout's packages/*/src (e.g. `git archive`)
+    python bench/run.py --before DIR --before r4=DIR2    # several trees (labels before, r4)
 
 Every measurement runs a server process and a client process of the same implementation (bench/_worker.py,
 which uses only the public Pyro5 API), on 127.0.0.1. The original runs in its own venv (see
@@ -59,6 +60,7 @@ class Workload:
     higher_better: bool = True
     server_args: tuple[str, ...] = ()    # extra worker arguments: --pool N, --ns, --storage S
     max_rounds: int = 0         # at most this many interleaved rounds (0: all)
+    extra_rounds: int = 0       # rounds more than the run's (within max_rounds)
     ids: tuple[str, ...] = ()   # the result ids (when a workload reports several results)
 
     @property
@@ -72,6 +74,12 @@ class Workload:
 # The server types of the connection-scaling rows (each has a starter in _worker.SERVER_STARTERS); "asyncio" is
 # our AsyncDaemon (the original has none: its rows say n/a for it).
 CONNECTION_SERVERS = ["thread", "multiplex", "asyncio"]
+# The rows with this many connections or more get a server process of their own (not the one that served the
+# smaller rows, which left it with a hundred idle workers) and one round more than the run's, up to
+# MANY_CONNECTIONS_ROUNDS: their rates moved most between rounds (on a loaded 2-CPU machine, ours 4,000-7,500
+# calls/s at 1,000 connections against the original's 2,800-3,200; its ratio, best of 2 rounds, 1.70-2.50).
+MANY_CONNECTIONS = 1000
+MANY_CONNECTIONS_ROUNDS = 4
 
 
 def build_workloads(quick: bool) -> list[Workload]:
@@ -116,10 +124,12 @@ def build_workloads(quick: bool) -> list[Workload]:
     conns = [1, 10, 100] + ([] if quick else [1000])
     for servertype in CONNECTION_SERVERS:
         for n in conns:
+            many = n >= MANY_CONNECTIONS
+            args = ("--servertype", servertype, "--pool", str(max(conns) + 100))
             ws.append(Workload(f"conns{n}-{servertype}", f"{n} connections, {servertype} server", "calls/s",
                                servertype, {"kind": "connscale", "connections": n}, section="conns",
-                               server_args=("--servertype", servertype, "--pool", str(max(conns) + 100)),
-                               max_rounds=2))
+                               server_args=args + (("--connections", str(n)) if many else ()),
+                               max_rounds=MANY_CONNECTIONS_ROUNDS if many else 2, extra_rounds=int(many)))
     ns_sizes = [100, 1000, 10_000] if quick else [100, 10_000, 100_000]
     for storage in ("memory", "sql"):
         wid = f"nsscale-{storage}"
@@ -254,10 +264,12 @@ def _better(w: Workload | None, new: dict[str, Any], old: dict[str, Any] | None)
     return new["value"] > old["value"]
 
 
-def measure(impls: list[Impl], workloads: list[Workload], seconds: float, rounds: int
+def measure(impls: list[Impl], workloads: list[Workload], seconds: float, rounds: int,
+            every: dict[str, dict[str, list[dict[str, Any]]]] | None = None
             ) -> dict[str, dict[str, dict[str, Any]]]:
     """Interleaves the implementations group by group, `rounds` times, and keeps each workload's best round
-    (with the CPU figures of that round).
+    (with the CPU figures of that round); `every` gets each round's result (label -> workload id -> rounds),
+    for medians.
 
     Taking the best of several interleaved rounds keeps a burst of load from other processes on the machine
     from landing on one implementation only."""
@@ -268,13 +280,16 @@ def measure(impls: list[Impl], workloads: list[Workload], seconds: float, rounds
     by_id = {wid: w for w in workloads for wid in w.result_ids()}
     with tempfile.TemporaryDirectory(prefix="pyro5-bench-") as tmp:
         for key, group in groups.items():
-            group_rounds = min(rounds, min(w.max_rounds or rounds for w in group))
+            group_rounds = min(rounds + max(w.extra_rounds for w in group),
+                               min(w.max_rounds or rounds for w in group))
             for r in range(group_rounds):
                 order = impls if r % 2 == 0 else list(reversed(impls))
                 for impl in order:
                     print(f"  {impl.label}: {' '.join((key[0],) + key[1])} workloads, round {r + 1} of "
                           f"{group_rounds}", file=sys.stderr, flush=True)
                     for wid, res in measure_group(impl, group, seconds, Path(tmp)).items():
+                        if every is not None:
+                            every.setdefault(impl.label, {}).setdefault(wid, []).append(res)
                         if _better(by_id.get(wid), res, best[impl.label].get(wid)):
                             best[impl.label][wid] = res
     return best
@@ -288,21 +303,33 @@ def available_serializers(python: str, env: dict[str, str]) -> list[str]:
     return json.loads(cp.stdout) if cp.returncode == 0 else ["serpent", "json", "marshal"]
 
 
-def implementations(only: str | None, before: Path | None = None) -> list[Impl]:
+def _before_trees(befores: list[str]) -> list[tuple[str, Path]]:
+    """The --before arguments as (label, folder): "DIR" (the first is labelled before, the next ones before2,
+    before3, ...) or "LABEL=DIR"."""
+    trees = []
+    for i, arg in enumerate(befores):
+        label, sep, folder = arg.partition("=")
+        if not sep or not label.isidentifier():
+            label, folder = "before" + (str(i + 1) if i else ""), arg
+        trees.append((label, Path(folder)))
+    return trees
+
+
+def implementations(only: str | None, befores: list[str] | None = None) -> list[Impl]:
     impls = []
     if only in (None, "original"):
         from tests._support import refpyro
         py = refpyro.orig_python()
         env = refpyro.clean_env()
         impls.append(Impl("original", py, env, available_serializers(py, env)))
-    if before is not None:
+    for label, before in _before_trees(befores or []):
         # another checkout's sources first on the path: its Pyro5 modules shadow this checkout's editable ones
-        srcs = sorted(str(d) for d in Path(before).resolve().glob("packages/*/src"))
+        srcs = sorted(str(d) for d in before.resolve().glob("packages/*/src"))
         if not srcs:
             raise SystemExit(f"--before {before}: no packages/*/src folders there")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
         env["PYTHONPATH"] = os.pathsep.join(srcs)
-        impls.append(Impl("before", sys.executable, env, available_serializers(sys.executable, env)))
+        impls.append(Impl(label, sys.executable, env, available_serializers(sys.executable, env)))
     if only in (None, "ours"):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_") and k != "PYTHONPATH"}
         impls.append(Impl("ours", sys.executable, env, available_serializers(sys.executable, env)))
@@ -419,7 +446,8 @@ def report(workloads: list[Workload], results: dict[str, dict[str, dict[str, Any
           ("server CPU µs/upload", "server_cpu_us")]),
         ("conns", "Connections: N proxies connected at once, all calling echo (round robin in up to 16 client "
                   "threads); server RSS growth per connection",
-         [("server RSS kB/conn", "rss_per_conn_kb"), ("server CPU µs/call", "server_cpu_us")]),
+         [("server RSS kB/conn", "rss_per_conn_kb"), ("server CPU µs/call", "server_cpu_us"),
+          ("server context switches/call", "server_switches"), ("server threads", "server_threads")]),
         ("ns", "Name server size: µs per lookup of a random name; list(prefix=) returning 10 names; seconds to "
                "register all names so far (batches of 1000 register calls); server RSS",
          [("list(prefix) µs", "list_us"), ("register s (cumulative)", "register_s"),
@@ -438,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="short measurements and smaller scaling rows (a few minutes in total)")
-    parser.add_argument("--before", type=Path, help="also measure another checkout's packages/*/src as 'before'")
+    parser.add_argument("--before", action="append", metavar="[LABEL=]DIR",
+                        help="also measure another checkout's packages/*/src as 'before' (repeat for several trees: "
+                             "before2, before3, ... or the LABEL given)")
     parser.add_argument("--only", choices=["original", "ours"], help="measure one implementation only")
     parser.add_argument("--seconds", type=float, help="seconds per rate measurement (default 0.3 quick, 1.5 full)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds, best result kept (default 2 quick, 3 full)")
@@ -457,13 +487,15 @@ def main(argv: list[str] | None = None) -> int:
     versions = {impl.label: version_of(impl) for impl in impls}
     print("measuring " + ", ".join(f"{label} (Pyro5 {v})" for label, v in versions.items()), file=sys.stderr,
           flush=True)
-    results = measure(impls, workloads, seconds, rounds)
+    every: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    results = measure(impls, workloads, seconds, rounds, every)
     header = [
         f"# pyro5 benchmark ({'quick' if args.quick else 'full'})",
         "",
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.platform()}, "
         f"{os.cpu_count()} CPUs, {seconds} s a rate measurement, best of {rounds} interleaved rounds (scaling "
-        f"rows: at most 2, name server rows: 1), "
+        f"rows: at most 2; {MANY_CONNECTIONS:,} connections: one more, at most {MANY_CONNECTIONS_ROUNDS}; name "
+        f"server rows: 1), "
         f"total {time.perf_counter() - started:.0f} s.",
         "",
     ] + [f"- {label}: Pyro5 {v} ({next(i.python for i in impls if i.label == label)})"
@@ -473,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     raw = {"mode": "quick" if args.quick else "full", "seconds": seconds, "rounds": rounds, "versions": versions,
-           "workloads": {w.id: {"title": w.title, "unit": w.unit} for w in workloads}, "results": results}
+           "workloads": {w.id: {"title": w.title, "unit": w.unit} for w in workloads}, "results": results,
+           "every_round": every}
     args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
     print(f"written to {args.out} (and {args.out.with_suffix('.json').name})", file=sys.stderr)
     return 0

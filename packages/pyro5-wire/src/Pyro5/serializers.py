@@ -849,9 +849,16 @@ class JsonSerializer(SerializerBase):
         try:
             args = self._c_encoder_args
             if args is not None:
-                # what JSONEncoder.encode does with the C encoder, without its two Python-level calls: a new
-                # C encoder (with new circular-reference markers) per call, as the stdlib makes one
-                return "".join(_c_make_encoder({}, *args)(data, 0)).encode("utf-8")
+                # what JSONEncoder.encode does with the C encoder, without its two Python-level calls. The C
+                # encoder is made once per thread and reused (making one costs a third of encoding a small
+                # result): its circular-reference markers are empty again after an encoding that succeeded; it
+                # is taken out while it encodes (a nested dumps() from the default hook gets a new one) and not
+                # kept after an error (which can leave markers behind)
+                encoders: dict[Any, Any] = _json_encoders.__dict__
+                encoder = encoders.pop(self, None) or _c_make_encoder({}, *args)
+                text = "".join(encoder(data, 0))
+                encoders[self] = encoder
+                return text.encode("utf-8")
             return self._encoder.encode(data).encode("utf-8")
         except errors.PyroError:
             raise
@@ -1085,3 +1092,5 @@ register_type_replacement = SerializerBase.register_type_replacement
 # (MsgpackSerializer.loadsCall; JsonSerializer.loadsCall: the first byte of data that is a json object)
 _msgpack_unpackb: Any = msgpack.unpackb if msgpack is not None else None
 _JSON_OBJECT = ord("{")
+# (JsonSerializer.dumps: the C encoder of each thread, per serializer instance)
+_json_encoders = threading.local()

@@ -736,7 +736,18 @@ class MarshalSerializer(SerializerBase):
             raise _wrap_dump_error(self, x) from x
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
-        return _call_tuple(self.loads(data))
+        # the first branch of loads, in this frame: a server loads every request's call with it
+        if type(data) is bytes and len(data) <= _MARSHAL_QUICK and data.find(_CLASS_MARKER) < 0 \
+                and _marshal_big_header(data) is None:
+            try:
+                call = marshal.loads(data)
+            except (ValueError, EOFError, TypeError):
+                call = self.loads(data)     # (raises the error)
+        else:
+            call = self.loads(data)
+        if type(call) is not tuple or len(call) != 4:
+            raise errors.SerializeError("invalid serialized call: expected a tuple (object, method, vargs, kwargs)")
+        return call
 
     def loads(self, data: bytes | bytearray | memoryview) -> Any:
         if type(data) is not bytes and type(data) is not bytearray:
@@ -838,9 +849,16 @@ class JsonSerializer(SerializerBase):
         try:
             args = self._c_encoder_args
             if args is not None:
-                # what JSONEncoder.encode does with the C encoder, without its two Python-level calls: a new
-                # C encoder (with new circular-reference markers) per call, as the stdlib makes one
-                return "".join(_c_make_encoder({}, *args)(data, 0)).encode("utf-8")
+                # what JSONEncoder.encode does with the C encoder, without its two Python-level calls. The C
+                # encoder is made once per thread and reused (making one costs a third of encoding a small
+                # result): its circular-reference markers are empty again after an encoding that succeeded; it
+                # is taken out while it encodes (a nested dumps() from the default hook gets a new one) and not
+                # kept after an error (which can leave markers behind)
+                encoders: dict[Any, Any] = _json_encoders.__dict__
+                encoder = encoders.pop(self, None) or _c_make_encoder({}, *args)
+                text = "".join(encoder(data, 0))
+                encoders[self] = encoder
+                return text.encode("utf-8")
             return self._encoder.encode(data).encode("utf-8")
         except errors.PyroError:
             raise
@@ -848,7 +866,21 @@ class JsonSerializer(SerializerBase):
             raise _wrap_dump_error(self, x) from x
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
-        call = self.loads(data)
+        call: Any = None
+        if type(data) is bytes and len(data) <= _SCAN_LIMIT and data.find(_CLASS_MARKER) < 0 and data \
+                and data[0] == _JSON_OBJECT:
+            # the fast branch of loads, in this frame (a server loads every request's call with it): a json object
+            # without white space around it, decoded whole by one scan_once; anything else (and every error)
+            # through loads
+            try:
+                text = data.decode("utf-8")
+                call, end = self._decoder.scan_once(text, 0)  # type: ignore[attr-defined]
+                if end != len(text):
+                    call = None
+            except Exception:
+                call = None     # (loads decodes it again and raises the error it raises)
+        if call is None:
+            call = self.loads(data)
         try:
             return call["object"], call["method"], call["params"], call["kwargs"]
         except (KeyError, TypeError):
@@ -974,7 +1006,17 @@ class MsgpackSerializer(SerializerBase):
         return data
 
     def loadsCall(self, data: bytes | bytearray | memoryview) -> tuple:
-        call = self.loads(data)
+        # the usual small call without class dicts as loads takes it, in this frame (a server loads every
+        # request's call with it); anything else through loads
+        if type(data) is bytes and len(data) <= _SCAN_LIMIT and data.find(_CLASS_MARKER) < 0:
+            try:
+                call = _msgpack_unpackb(data, raw=False, ext_hook=self._ext_hook, strict_map_key=False)
+            except errors.PyroError:
+                raise
+            except Exception as x:
+                raise _wrap_load_error(self, x) from x
+        else:
+            call = self.loads(data)
         if type(call) is not list or len(call) != 4:
             raise errors.SerializeError("invalid serialized call: expected an array (object, method, vargs, kwargs)")
         return tuple(call)
@@ -1046,3 +1088,9 @@ register_dict_to_class = SerializerBase.register_dict_to_class
 unregister_class_to_dict = SerializerBase.unregister_class_to_dict
 unregister_dict_to_class = SerializerBase.unregister_dict_to_class
 register_type_replacement = SerializerBase.register_type_replacement
+
+# (MsgpackSerializer.loadsCall; JsonSerializer.loadsCall: the first byte of data that is a json object)
+_msgpack_unpackb: Any = msgpack.unpackb if msgpack is not None else None
+_JSON_OBJECT = ord("{")
+# (JsonSerializer.dumps: the C encoder of each thread, per serializer instance)
+_json_encoders = threading.local()

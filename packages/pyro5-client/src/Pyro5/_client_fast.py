@@ -14,8 +14,8 @@ errors (``_wire_stream``), every received byte checked by the connection's ``pro
 interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
 connection released. Retrying after a lost connection or a timeout stays with the proxy.
 
-A remote method object (``proxy.method(...)``) calls `invoke`, which makes the checks of ``Proxy._pyroInvoke`` and
-``Proxy.__invokeRetrying`` itself and then `call` (one Python call where there were three); the usual reply is
+A remote method object (``proxy.method(...)``, a functools.partial) calls `invoke_args`, which makes the checks of
+``Proxy._pyroInvoke`` and ``Proxy.__invokeRetrying`` itself and then `call` (two Python calls where there were five); the usual reply is
 taken whole from the first receive (``_wire_reader.whole_reply``, in ``_client_conn.receive_reply``).
 
 With a timeout, a connection the proxy opened itself uses kernel timeouts (``_client_conn``: its descriptor
@@ -36,7 +36,7 @@ from ._client_stream import _StreamResultIterator
 from ._serialized_blob import SerializedBlob
 from .callcontext import _annotations, _correlation_id, _response_annotations
 
-__all__ = ["FULL", "call", "invoke", "use_defaults"]
+__all__ = ["FULL", "call", "invoke_args", "use_defaults"]
 
 log = logging.getLogger("Pyro5.client")
 
@@ -81,10 +81,10 @@ def use_defaults(proxy_class: type) -> None:
     _response_annotations_method = proxy_class._pyroResponseAnnotations    # type: ignore[attr-defined]
 
 
-def invoke(proxy: Any, method: str, vargs: Any, kwargs: Any) -> Any:
+def invoke_args(proxy: Any, method: str, *vargs: Any, **kwargs: Any) -> Any:
     """``proxy._pyroInvoke(method, vargs, kwargs)`` for a remote method object's call (``proxy.method(...)``):
-    Proxy.__getattr__ gives the method object this function (bound to the proxy) instead of the bound
-    _pyroInvoke when that is Proxy's own. It makes the checks that _pyroInvoke and Proxy.__invokeRetrying make
+    Proxy.__getattr__ makes the method object (a functools.partial, no Python code of its own) call this function
+    with the proxy and the method name first instead of the proxy's _pyroInvoke when that is Proxy's own. It makes the checks that _pyroInvoke and Proxy.__invokeRetrying make
     before a usual call (call hooks, a shared proxy, the owner thread, stream closes to send) and runs `call`:
     one Python function call where there were three. Anything unusual goes to _pyroInvoke itself, a call that
     needs the full path and the retries after a lost connection or a timeout to Proxy.__invokeRetrying, so

@@ -252,3 +252,20 @@ def test_a_remote_method_object_sends_its_arguments_as_given(peer):
             Pyro5._client_fast.call = real_call
     assert seen == [("add", (1,), {"b": 2}), ("add", (5, 6), {})]
     assert [type(v) for _, v, k in seen] == [tuple, tuple] and [type(k) for _, v, k in seen] == [dict, dict]
+
+
+def test_an_unknown_serializer_on_a_connected_proxy_fails_as_through_pyroInvoke(peer):
+    """The usual call hands a proxy whose serializer is unknown to the full path, which raises what it raises
+    there (before sending anything: the connection stays)."""
+    with Proxy(peer.uri("thing")) as p:
+        assert p.add(1, 2) == 3
+        conn = p._pyroConnection
+        p._pyroSerializer = "bogus"
+        with pytest.raises(KeyError, match="unknown serializer 'bogus'") as through_method:
+            p.add(1, 2)
+        with pytest.raises(KeyError) as through_invoke:
+            p._pyroInvoke("add", (1, 2), {})
+        assert str(through_method.value) == str(through_invoke.value)
+        assert isinstance(through_method.value, Pyro5.errors.SerializeError)
+        p._pyroSerializer = None
+        assert p.add(2, 2) == 4 and p._pyroConnection is conn

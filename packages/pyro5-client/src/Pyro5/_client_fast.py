@@ -49,6 +49,7 @@ _VERSION = protocol.PROTOCOL_VERSION
 _MAGIC = protocol._magic_number
 _NO_ID = protocol._empty_correlation_id
 _SMALL = protocol._COMPRESSION_THRESHOLD     # (never compressed)
+_HEADER_SIZE = protocol._header_size
 _config = config
 _serializers = serializers.serializers
 _SPLICING = _client_codec._SPLICING
@@ -117,8 +118,11 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     conn = link.conn
     if conn is None or link.busy or link.pending_closes or proxy._pyroRawWireResponse or method in proxy._pyroOneway:
         return FULL
-    serializer = _serializers.get(proxy._pyroSerializer or _config.SERIALIZER)
-    if serializer is None or _get_annotations(None) or _get_correlation_id() is not None:
+    try:
+        serializer = _serializers[proxy._pyroSerializer or _config.SERIALIZER]
+    except KeyError:        # (an unknown serializer: the full path says what is wrong)
+        return FULL
+    if _get_annotations(None) or _get_correlation_id() is not None:
         return FULL
     if vargs and type(vargs[0]) not in _PLAIN and (isinstance(vargs[0], SerializedBlob) or
                                                    _client_codec._is_blob(vargs[0])):
@@ -171,7 +175,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
                         sent = sock.send(frame, _DONTWAIT) if kernel else _write(sock.fileno(), frame)
                     except BlockingIOError:
                         sent = 0
-                    if sent < len(frame):
+                    if sent < _HEADER_SIZE + size:     # (len(frame))
                         _send(sock, (memoryview(frame)[sent:],), timeout)
                 else:
                     sock.sendall(frame)     # (the socket's own timeout, if any, is the deadline for all of it)

@@ -123,14 +123,17 @@ class Proxy(ProxyState, ProxyMagic):
 
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: the name is a remote method or attribute (or unknown)
-        if name in _LOCAL_ATTRS or name.startswith("_pyro"):
+        # ("_" <= name < "`": name starts with "_", which every local name does; no method call for a usual name)
+        if "_" <= name < "`" and (name in _LOCAL_ATTRS or name.startswith("_pyro")):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-        if not self._pyroMethods and not self._pyroAttrs:
+        methods = self._pyroMethods
+        if not methods and not self._pyroAttrs:
             if name.startswith("__") and name.endswith("__"):
                 # python's own probes (__deepcopy__, __length_hint__, ...) must not connect to the server
                 raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
             self._pyroGetMetadata()
-        if name in self._pyroMethods:
+            methods = self._pyroMethods
+        if name in methods:
             # a proxy whose _pyroInvoke is Proxy's own (looked up the usual way) gets its remote methods sent
             # through _client_fast.invoke_args, which does the same with fewer Python calls
             cls = type(self)

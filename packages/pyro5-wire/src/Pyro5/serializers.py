@@ -688,15 +688,18 @@ class MarshalSerializer(SerializerBase):
     def dumpsCall(self, obj: str, method: str, vargs: Any, kwargs: dict) -> bytes:
         vargs = vargs if type(vargs) is list else list(vargs)
         # marshal would dump an array.array (a buffer) as its raw machine bytes: an array argument travels as
-        # the original 5.15 sends it, a str (typecode 'u') or a list.
-        if array.array in map(type, vargs):
-            vargs = [_array_value(value) if type(value) is array.array else value for value in vargs]
-        if kwargs and array.array in map(type, kwargs.values()):
-            kwargs = {key: _array_value(value) if type(value) is array.array else value
+        # the original 5.15 sends it, a str (typecode 'u') or a list. (A loop: a usual call has a few arguments,
+        # for which it costs a third of `array.array in map(type, vargs)`.)
+        for value in vargs:
+            if type(value) is _array_type:
+                vargs = [_array_value(value) if type(value) is _array_type else value for value in vargs]
+                break
+        if kwargs and _array_type in map(type, kwargs.values()):
+            kwargs = {key: _array_value(value) if type(value) is _array_type else value
                       for key, value in kwargs.items()}
         try:
             try:
-                return marshal.dumps((obj, method, vargs, kwargs))
+                return _marshal_dumps((obj, method, vargs, kwargs))
             except ValueError:
                 vargs = [self._convert(value) for value in vargs]
                 kwargs = self._convert(kwargs)
@@ -744,7 +747,7 @@ class MarshalSerializer(SerializerBase):
         if len(data) <= _MARSHAL_QUICK and data.find(_CLASS_MARKER) < 0 and _marshal_big_header(data) is None:
             # (small plain data that check_marshal passes at once: what _load_recreating does, in one step)
             try:
-                return marshal.loads(data)
+                return _marshal_loads(data)
             except (ValueError, EOFError, TypeError):
                 pass    # (the full path below raises the error)
         elif _marshal_plain_call(data):
@@ -1046,3 +1049,9 @@ register_dict_to_class = SerializerBase.register_dict_to_class
 unregister_class_to_dict = SerializerBase.unregister_class_to_dict
 unregister_dict_to_class = SerializerBase.unregister_dict_to_class
 register_type_replacement = SerializerBase.register_type_replacement
+
+
+# (MarshalSerializer.dumpsCall and loads run for every call a client makes: module globals, no attribute lookups)
+_array_type = array.array
+_marshal_dumps = marshal.dumps
+_marshal_loads = marshal.loads

@@ -137,7 +137,14 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     if "_pyroAnnotations" in state or "_pyroResponseAnnotations" in state:
         return FULL
     object_id = conn.objectId or proxy._pyroUri.object
-    if type(serializer) in _SPLICING and bytes in map(type, vargs):     # (big bytes arguments are not copied)
+    parts_call = False      # (big bytes arguments are not copied: dumpsCallParts; a loop, as a call has few arguments)
+    if type(serializer) in _SPLICING:
+        for value in vargs:
+            if type(value) is bytes:
+                parts_call = True
+                break
+        value = None    # (no extra reference to an argument: marshal's bytes depend on reference counts)
+    if parts_call:
         data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)  # type: ignore[attr-defined]
     else:
         data = serializer.dumpsCall(object_id, method, vargs, kwargs)

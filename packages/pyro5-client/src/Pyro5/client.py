@@ -122,8 +122,8 @@ class Proxy(ProxyState, ProxyMagic):
     # ------------------------------------------------------------------------------------ object protocol
 
     def __getattr__(self, name: str) -> Any:
-        # only called when normal lookup fails: the name is a remote method or attribute (or unknown)
-        # ("_" <= name < "`": name starts with "_", which every local name does; no method call for a usual name)
+        # only called when normal lookup fails: a remote method or attribute, or unknown ("_" <= name < "`": starts
+        # with "_", as every local name does: no method call for a usual name)
         if "_" <= name < "`" and (name in _LOCAL_ATTRS or name.startswith("_pyro")):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
         methods = self._pyroMethods
@@ -134,9 +134,7 @@ class Proxy(ProxyState, ProxyMagic):
             self._pyroGetMetadata()
             methods = self._pyroMethods
         if name in methods:
-            # a proxy whose _pyroInvoke is Proxy's own (looked up the usual way) gets its remote methods sent
-            # through _client_fast.invoke_args, which does the same with fewer Python calls
-            cls = type(self)
+            cls = type(self)    # (Proxy's own _pyroInvoke, looked up the usual way: _client_fast.invoke_args does it)
             if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
                     "_pyroInvoke" not in self.__dict__:
                 return _RemoteMethod(_fast_invoke_args, self, name)

@@ -269,3 +269,35 @@ def test_an_unknown_serializer_on_a_connected_proxy_fails_as_through_pyroInvoke(
         assert isinstance(through_method.value, Pyro5.errors.SerializeError)
         p._pyroSerializer = None
         assert p.add(2, 2) == 4 and p._pyroConnection is conn
+
+
+def test_the_usual_call_sends_the_bytes_of_the_serializer(monkeypatch):
+    """A marshal call through the usual path with a list of arguments (which marshal takes as it is) sends exactly
+    dumpsCall's bytes: marshal marks an object that is referenced more than once, so a reference to an argument
+    that the call path keeps (a loop variable) would change them. (Through a method object the arguments are in
+    more than one tuple on the way anyway: the same call, marked the same as before this path existed.)"""
+    payloads = []
+
+    def behaviour(conn):
+        handshake_ok(conn)
+        while True:
+            msg = recv_message(conn)
+            payloads.append((msg.serializer_id, msg.data))
+            conn.sendall(protocol.SendingMessage(protocol.MSG_RESULT, 0, msg.seq, msg.serializer_id,
+                                                 marshal_serializer.dumps(None)).data)
+
+    monkeypatch.setattr(Pyro5.config, "SERIALIZER", "marshal")
+    marshal_serializer = Pyro5.serializers.serializers["marshal"]
+    daemon = FakeDaemon(behaviour)
+    try:
+        with Proxy(daemon.uri) as p:
+            p._pyroTimeout = 10      # (a bug must not hang the test)
+            assert p._pyroInvoke("add", ["a", ["fresh", 1], (2,)], {}) is None
+            assert p.add("a", ["fresh", 1], (2,)) is None
+            assert p._pyroInvoke("add", ["x", {"k": [b"v"]}], {"kw": ["y"]}) is None
+            object_id = p._pyroConnection.objectId     # (the same str object: marshal marks interned strs)
+    finally:
+        daemon.close()
+    assert payloads[0] == (2, marshal_serializer.dumpsCall(object_id, "add", ["a", ["fresh", 1], (2,)], {}))
+    assert payloads[2] == (2, marshal_serializer.dumpsCall(object_id, "add", ["x", {"k": [b"v"]}], {"kw": ["y"]}))
+    assert marshal_serializer.loadsCall(payloads[1][1]) == marshal_serializer.loadsCall(payloads[0][1])

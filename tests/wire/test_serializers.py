@@ -736,3 +736,14 @@ def test_exception_wrapper_round_trips(ser, exc, monkeypatch):
 def test_exception_wrapper_with_a_non_exception_is_refused():
     with pytest.raises(errors.SerializeError, match="'exception' is not an exception"):
         serializers.SerializerBase.dict_to_class({"__class__": "Pyro5.core._ExceptionWrapper", "exception": 42})
+
+
+@pytest.mark.parametrize("vargs", [["a", 1, array.array("i", [3])], (array.array("u", "x"), array.array("b", [1])),
+                                   ("plain", 2, None)], ids=["last", "two", "none"])
+def test_marshal_call_arrays_anywhere_in_the_arguments(vargs):
+    """MarshalSerializer.dumpsCall looks at every positional argument for an array (its loop stops at the first)."""
+    m = serializers.serializers["marshal"]
+    expected = [value.tounicode() if type(value) is array.array and value.typecode == "u" else
+                value.tolist() if type(value) is array.array else value for value in vargs]
+    assert m.loadsCall(m.dumpsCall("o", "m", vargs, {}))[2] == expected
+    assert type(vargs[0]) is not array.array or type(vargs) is tuple     # (the caller's arguments are left alone)

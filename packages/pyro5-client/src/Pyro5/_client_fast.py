@@ -14,8 +14,8 @@ errors (``_wire_stream``), every received byte checked by the connection's ``pro
 interpreted by the codec's rules, the response annotations in ``current_context.response_annotations``, a lost
 connection released. Retrying after a lost connection or a timeout stays with the proxy.
 
-A remote method object (``proxy.method(...)``) calls `invoke`, which makes the checks of ``Proxy._pyroInvoke`` and
-``Proxy.__invokeRetrying`` itself and then `call` (one Python call where there were three); the usual reply is
+A remote method object (``proxy.method(...)``, a functools.partial) calls `invoke_args`, which makes the checks of
+``Proxy._pyroInvoke`` and ``Proxy.__invokeRetrying`` itself and then `call` (two Python calls where there were five); the usual reply is
 taken whole from the first receive (``_wire_reader.whole_reply``, in ``_client_conn.receive_reply``).
 
 With a timeout, a connection the proxy opened itself uses kernel timeouts (``_client_conn``: its descriptor
@@ -36,7 +36,7 @@ from ._client_stream import _StreamResultIterator
 from ._serialized_blob import SerializedBlob
 from .callcontext import _annotations, _correlation_id, _response_annotations
 
-__all__ = ["FULL", "call", "invoke", "use_defaults"]
+__all__ = ["FULL", "call", "invoke_args", "use_defaults"]
 
 log = logging.getLogger("Pyro5.client")
 
@@ -49,6 +49,7 @@ _VERSION = protocol.PROTOCOL_VERSION
 _MAGIC = protocol._magic_number
 _NO_ID = protocol._empty_correlation_id
 _SMALL = protocol._COMPRESSION_THRESHOLD     # (never compressed)
+_HEADER_SIZE = protocol._header_size
 _config = config
 _serializers = serializers.serializers
 _SPLICING = _client_codec._SPLICING
@@ -81,10 +82,10 @@ def use_defaults(proxy_class: type) -> None:
     _response_annotations_method = proxy_class._pyroResponseAnnotations    # type: ignore[attr-defined]
 
 
-def invoke(proxy: Any, method: str, vargs: Any, kwargs: Any) -> Any:
+def invoke_args(proxy: Any, method: str, *vargs: Any, **kwargs: Any) -> Any:
     """``proxy._pyroInvoke(method, vargs, kwargs)`` for a remote method object's call (``proxy.method(...)``):
-    Proxy.__getattr__ gives the method object this function (bound to the proxy) instead of the bound
-    _pyroInvoke when that is Proxy's own. It makes the checks that _pyroInvoke and Proxy.__invokeRetrying make
+    Proxy.__getattr__ makes the method object (a functools.partial, no Python code of its own) call this function
+    with the proxy and the method name first instead of the proxy's _pyroInvoke when that is Proxy's own. It makes the checks that _pyroInvoke and Proxy.__invokeRetrying make
     before a usual call (call hooks, a shared proxy, the owner thread, stream closes to send) and runs `call`:
     one Python function call where there were three. Anything unusual goes to _pyroInvoke itself, a call that
     needs the full path and the retries after a lost connection or a timeout to Proxy.__invokeRetrying, so
@@ -117,8 +118,11 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     conn = link.conn
     if conn is None or link.busy or link.pending_closes or proxy._pyroRawWireResponse or method in proxy._pyroOneway:
         return FULL
-    serializer = _serializers.get(proxy._pyroSerializer or _config.SERIALIZER)
-    if serializer is None or _get_annotations(None) or _get_correlation_id() is not None:
+    try:
+        serializer = _serializers[proxy._pyroSerializer or _config.SERIALIZER]
+    except KeyError:        # (an unknown serializer: the full path says what is wrong)
+        return FULL
+    if _get_annotations(None) or _get_correlation_id() is not None:
         return FULL
     if vargs and type(vargs[0]) not in _PLAIN and (isinstance(vargs[0], SerializedBlob) or
                                                    _client_codec._is_blob(vargs[0])):
@@ -133,7 +137,14 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
     if "_pyroAnnotations" in state or "_pyroResponseAnnotations" in state:
         return FULL
     object_id = conn.objectId or proxy._pyroUri.object
-    if type(serializer) in _SPLICING and bytes in map(type, vargs):     # (big bytes arguments are not copied)
+    parts_call = False      # (big bytes arguments are not copied: dumpsCallParts; a loop, as a call has few arguments)
+    if type(serializer) in _SPLICING:
+        for value in vargs:
+            if type(value) is bytes:
+                parts_call = True
+                break
+        value = None    # (no extra reference to an argument: marshal's bytes depend on reference counts)
+    if parts_call:
         data = serializer.dumpsCallParts(object_id, method, vargs, kwargs)  # type: ignore[attr-defined]
     else:
         data = serializer.dumpsCall(object_id, method, vargs, kwargs)
@@ -171,7 +182,7 @@ def call(proxy: Any, link: Any, method: str, vargs: Any, kwargs: Any) -> Any:
                         sent = sock.send(frame, _DONTWAIT) if kernel else _write(sock.fileno(), frame)
                     except BlockingIOError:
                         sent = 0
-                    if sent < len(frame):
+                    if sent < _HEADER_SIZE + size:     # (len(frame))
                         _send(sock, (memoryview(frame)[sent:],), timeout)
                 else:
                     sock.sendall(frame)     # (the socket's own timeout, if any, is the deadline for all of it)

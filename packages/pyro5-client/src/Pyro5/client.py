@@ -16,7 +16,7 @@ from . import _client_codec as _codec
 from . import _client_fast as _fast
 from . import _client_hooks, _nslookup, _wire_hooks, config, core, errors, protocol, serializers, socketutil
 from ._client_conn import ProxyConnection
-from ._client_magic import ProxyMagic, _RemoteMethod
+from ._client_magic import ProxyMagic, _RemoteMethod, _send_with
 from ._client_shared import SharedLink
 from ._client_state import LOCAL_ATTRS, ProxyState
 from ._client_stream import _StreamResultIterator
@@ -37,7 +37,7 @@ _call_request = _codec.call_request
 _call_result = _codec.call_result
 _FULL = _fast.FULL
 _fast_call = _fast.call
-_fast_invoke = _fast.invoke
+_fast_invoke_args = _fast.invoke_args
 _OBJECT_GETATTRIBUTE = object.__getattribute__
 
 _LOCAL_ATTRS = LOCAL_ATTRS
@@ -122,22 +122,23 @@ class Proxy(ProxyState, ProxyMagic):
     # ------------------------------------------------------------------------------------ object protocol
 
     def __getattr__(self, name: str) -> Any:
-        # only called when normal lookup fails: the name is a remote method or attribute (or unknown)
-        if name in _LOCAL_ATTRS or name.startswith("_pyro"):
+        # only called when normal lookup fails: a remote method or attribute, or unknown ("_" <= name < "`": starts
+        # with "_", as every local name does: no method call for a usual name)
+        if "_" <= name < "`" and (name in _LOCAL_ATTRS or name.startswith("_pyro")):
             raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-        if not self._pyroMethods and not self._pyroAttrs:
+        methods = self._pyroMethods
+        if not methods and not self._pyroAttrs:
             if name.startswith("__") and name.endswith("__"):
                 # python's own probes (__deepcopy__, __length_hint__, ...) must not connect to the server
                 raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
             self._pyroGetMetadata()
-        if name in self._pyroMethods:
-            # a proxy whose _pyroInvoke is Proxy's own (looked up the usual way) gets its remote methods sent
-            # through _client_fast.invoke, which does the same with fewer Python calls
-            cls = type(self)
+            methods = self._pyroMethods
+        if name in methods:
+            cls = type(self)    # (Proxy's own _pyroInvoke, looked up the usual way: _client_fast.invoke_args does it)
             if cls._pyroInvoke is _PROXY_INVOKE and cls.__getattribute__ is _OBJECT_GETATTRIBUTE and \
                     "_pyroInvoke" not in self.__dict__:
-                return _RemoteMethod(self.__fastInvoke, name)
-            return _RemoteMethod(self._pyroInvoke, name)
+                return _RemoteMethod(_fast_invoke_args, self, name)
+            return _RemoteMethod(_send_with, self._pyroInvoke, name)
         if name in self._pyroAttrs:
             return self._pyroInvoke("__getattr__", (name,), None)
         raise AttributeError("remote object '%s' has no exposed attribute or method '%s'" % (self._pyroUri, name))
@@ -287,7 +288,7 @@ class Proxy(ProxyState, ProxyMagic):
         return self.__invokeRetrying(methodname, vargs, kwargs, flags, objectId)
 
     def __invokeRetrying(self, methodname: str, vargs: Any, kwargs: Any, flags: int, objectId: str | None,
-                         retries: int | None = None, usual: bool = True) -> Any:   # (_client_fast.invoke: both)
+                         retries: int | None = None, usual: bool = True) -> Any:   # (_client_fast.invoke_args: both)
         shared = self.__shared
         if shared is not None:
             return shared.invoke(self, methodname, vargs, kwargs, flags, objectId)
@@ -422,9 +423,6 @@ class Proxy(ProxyState, ProxyMagic):
 
 Proxy.__module__ = "Pyro5.client"
 _PROXY_INVOKE = Proxy._pyroInvoke
-# (a function as a class attribute: bound to the proxy on access, _client_fast.invoke(proxy, method, vargs, kwargs))
-Proxy._Proxy__fastInvoke = _fast_invoke     # type: ignore[attr-defined]
-
 _SETUP_NAMES = ("_pyroUri", "_pyroSerializer", "_pyroMethods", "_pyroAttrs", "_pyroOneway", "_pyroRawWireResponse",
                 "_pyroHandshake", "_pyroMaxRetries", "_Proxy__pyroOwnerThread", "_Proxy__link", "_Proxy__shared")
 _plain_classes: dict[type, bool] = {}

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import Pyro5
-from Pyro5 import errors, protocol, serializers
+from Pyro5 import _wire_hooks, errors, protocol, serializers
 from Pyro5.callcontext import current_context
 from Pyro5.core import URI
 from Pyro5.socketutil import SocketConnection
@@ -59,9 +59,17 @@ def _standin_client():
     module.Proxy = Proxy
     saved = sys.modules.get("Pyro5.client")
     sys.modules["Pyro5.client"] = module
+    # the serializers recreate a received proxy through the wire hook that the client registers on import: the
+    # stand-in's, whether or not another test imported the real client before (then its hook is put back after)
+    saved_hook = _wire_hooks._registry.get("proxy_from_state")
+    _wire_hooks.register(proxy_from_state=Proxy._pyro_from_state)
     try:
         yield
     finally:
+        if saved_hook is None:
+            _wire_hooks._registry.pop("proxy_from_state", None)
+        else:
+            _wire_hooks.register(proxy_from_state=saved_hook)
         if saved is None:
             sys.modules.pop("Pyro5.client", None)
         else:

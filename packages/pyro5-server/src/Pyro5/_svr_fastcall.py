@@ -22,7 +22,7 @@ from ._svr_access import checked_call, get_method, load_call, load_error
 from ._svr_coro import ASYNC_RESULT_TYPES
 from ._svr_meta import _cache as _class_infos
 from ._svr_streams import is_iterator
-from .callcontext import _annotations, _call, _correlation_id, _response_annotations
+from .callcontext import _response_annotations, current_context
 
 __all__ = ["answer_call", "answer_plain", "FAST_FLAGS_OFF"]
 
@@ -34,12 +34,7 @@ _SendingMessage = protocol.SendingMessage
 _plain_message_bytes = protocol.plain_message_bytes
 _request_message = _wire_reader.plain_request_message
 _serializers_by_id = serializers.serializers_by_id
-# (what current_context._set_call does, in answer_plain's own frame: see there)
-_set_call_values = _call.set
-_set_annotations = _annotations.set
-_set_response_annotations = _response_annotations.set
-_set_correlation_id = _correlation_id.set
-_get_correlation_id = _correlation_id.get
+_set_call = current_context._set_call
 _SESSION = ("session", None)
 _SocketConnection = socketutil.SocketConnection
 _weakref = weakref.ref
@@ -82,14 +77,7 @@ def answer_plain(dispatcher: Any, conn: Any, data: Any, request: tuple, msg: Any
     else:
         correlation_id = None if msg.corr_id == _NO_ID else msg.correlation_id
         annotations = msg.annotations
-    # current_context._set_call, written out: the context variables of the call that starts. The correlation id
-    # is set only when it changes (a plain request has none, nor had the call before it, usually): a set of the
-    # value a context variable already has changes nothing that can be seen, and costs a new mapping and a Token.
-    _set_call_values((conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id))
-    _set_annotations(annotations)
-    _set_response_annotations({})
-    if correlation_id is not _get_correlation_id():
-        _set_correlation_id(correlation_id)
+    _set_call(conn, getattr(conn, "sock_addr", None), seq, flags, serializer_id, annotations, correlation_id)
     call: Any = None        # [method, vargs, kwargs]: what a user method was called with (made when needed)
     method: Any = None      # the user's method while it runs
     try:

@@ -48,15 +48,7 @@ class PlainRequests:
         conn.buffer_writes = self._in_loop
         try:
             reply = answer_plain(self.daemon.dispatcher, conn, data, request)
-            if type(reply) is bytes and conn.outbuf is None:
-                # (MuxConnection.send's first step, here: the usual reply goes out whole in one send)
-                try:
-                    sent = conn.sock.send(reply)
-                except OSError:
-                    sent = 0    # (conn.send tries again: it buffers what is left, or says what is wrong)
-                if sent != len(reply):
-                    conn.send((reply[sent:],))
-            elif reply is not None:
+            if reply is not None:
                 conn.send((reply,) if type(reply) is bytes else reply.parts)
         except Exception as x:
             log_failure(self._log, CONNECTION_LOG, conn, x)

@@ -38,6 +38,7 @@ _response_annotations: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "Pyro5.current_context.response_annotations")
 _correlation_id: contextvars.ContextVar[Any] = contextvars.ContextVar("Pyro5.current_context.correlation_id",
                                                                       default=None)
+_get_correlation_id = _correlation_id.get
 _VARS = {"annotations": _annotations, "response_annotations": _response_annotations,
          "correlation_id": _correlation_id}
 _extra: contextvars.ContextVar[dict | None] = contextvars.ContextVar("Pyro5.current_context.extra", default=None)
@@ -119,11 +120,14 @@ class _CallContext:
     def _set_call(self, client: Any, client_sock_addr: Any, seq: int, msg_flags: int, serializer_id: int,
                   annotations: dict, correlation_id: Any) -> None:
         """Set the values of a call that starts (response_annotations becomes a new empty dict): what a
-        server does for every request, in one go (four context variable sets)."""
+        server does for every request, in one go. The correlation id is set only when it changes (a plain request
+        has none, nor had the call before it, usually): setting the value a context variable already has changes
+        nothing that can be seen, and costs a new mapping and a Token. So three or four context variable sets."""
         _set((client, client_sock_addr, seq, msg_flags, serializer_id))
         _annotations.set(annotations)
         _response_annotations.set({})
-        _correlation_id.set(correlation_id)
+        if correlation_id is not _get_correlation_id():
+            _correlation_id.set(correlation_id)
 
     def to_global(self) -> dict[str, Any]:
         """Returns the context values as a dict, to copy them into another thread with from_global()."""
